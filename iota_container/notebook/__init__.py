@@ -1,0 +1,1 @@
+"""Notebooks: find their variables, inject a run's values, execute, export."""

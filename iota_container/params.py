@@ -1,0 +1,248 @@
+"""The params-file contract: read, validate and write `/opt/ml/input/data/iotanalytics/params`.
+
+The file is the only input a container dataset run gets. Validation happens once, up
+front, so that a run never starts (and never uploads anything) with a file it cannot use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, Union, cast, overload
+
+from iota_container.errors import ParamsError, VariableError
+from iota_container.storage.uri import parse_output_uri
+
+DEFAULT_PARAMS_PATH = "/opt/ml/input/data/iotanalytics/params"
+PARAMS_PATH_ENV = "IOTA_PARAMS_PATH"
+REQUIRED_OUTPUT_KEYS = ("ipynb", "html")
+
+JsonValue = Union[str, int, float, bool, None, list[Any], dict[str, Any]]
+T = TypeVar("T")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+MISSING: Any = _Missing()
+
+
+def params_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The params file to read: an explicit path, else `$IOTA_PARAMS_PATH`, else the contract's."""
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(PARAMS_PATH_ENV) or DEFAULT_PARAMS_PATH)
+
+
+@dataclass(frozen=True)
+class Params:
+    """One run's parameters, as the container sees them."""
+
+    variables: Mapping[str, JsonValue]
+    output_uris: Mapping[str, str]
+    analysis: str | None = None
+    source: str = "<params>"
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @overload
+    def variable(self, name: str) -> JsonValue: ...
+
+    @overload
+    def variable(self, name: str, as_type: type[T], default: T | Any = MISSING) -> T: ...
+
+    def variable(self, name: str, as_type: type[Any] | None = None, default: Any = MISSING) -> Any:
+        """The value of variable `name`, checked (and, where lossless, converted) to `as_type`.
+
+        Dataset variables are strings or doubles, so a bool, list or dict travels as a JSON
+        string: asking for `bool`, `list` or `dict` (or a number) decodes such a string.
+        """
+        if name not in self.variables:
+            if default is not MISSING:
+                return default
+            known = ", ".join(sorted(self.variables)) or "none"
+            raise VariableError(
+                f"variable {name!r} is not in {self.source} (variables: {known}): "
+                f"add it under Variables, or pass a default"
+            )
+        value = self.variables[name]
+        if as_type is None:
+            return value
+        return coerce_variable(name, value, as_type, self.source)
+
+
+def coerce_variable(name: str, value: JsonValue, as_type: type[T], source: str) -> T:
+    """`value` as `as_type`, decoding a JSON-carrying string when the type asks for it."""
+    converted = _convert(value, as_type)
+    if converted is _NO_MATCH and isinstance(value, str) and as_type is not str:
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = _NO_MATCH
+        if decoded is not _NO_MATCH:
+            converted = _convert(decoded, as_type)
+    if converted is _NO_MATCH:
+        raise VariableError(
+            f"variable {name!r} is {value!r} ({type(value).__name__}), not {as_type.__name__}: "
+            f"set Variables.{name} in {source} to a {as_type.__name__} value"
+        )
+    return cast(T, converted)
+
+
+_NO_MATCH: Any = object()
+
+
+def _convert(value: Any, as_type: type[Any]) -> Any:
+    if as_type is bool:
+        return value if isinstance(value, bool) else _NO_MATCH
+    if isinstance(value, bool):
+        return _NO_MATCH  # bool is an int subclass; never let True pass as 1
+    if as_type is float and isinstance(value, (int, float)):
+        return float(value)
+    if as_type is int:
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return _NO_MATCH
+    return value if isinstance(value, as_type) else _NO_MATCH
+
+
+def load_params(path: str | os.PathLike[str] | None = None) -> Params:
+    """Read and validate the params file (see `params_path` for which one)."""
+    file = params_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(
+            f"params file {str(file)!r} does not exist: mount it there, or point "
+            f"{PARAMS_PATH_ENV} at it (`iota-container params init` writes a template)"
+        ) from None
+    except IsADirectoryError:
+        raise ParamsError(f"params file {str(file)!r} is a directory: give the file's path") from None
+    except (PermissionError, UnicodeDecodeError) as e:
+        raise ParamsError(
+            f"params file {str(file)!r} cannot be read ({type(e).__name__}): "
+            f"make it a UTF-8 file readable by uid {os.getuid()}"
+        ) from e
+    return parse_params_text(text, source=str(file))
+
+
+def parse_params_text(text: str, source: str = "<params>") -> Params:
+    try:
+        document = json.loads(text)
+    except ValueError as e:
+        raise ParamsError(f"params file {source!r} is not JSON ({e}): fix the syntax") from e
+    return parse_params(document, source)
+
+
+def parse_params(document: Any, source: str = "<params>") -> Params:
+    """Validate a decoded params document against the contract."""
+    where = f"params file {source!r}"
+    if not isinstance(document, dict):
+        raise ParamsError(
+            f"{where}: the top level is {_json_type(document)}, not an object: "
+            'write {"Context": {"OutputUris": {...}}, "Variables": {...}}'
+        )
+    context = _require_object(document, "Context", where)
+    output_uris = _require_object(context, "OutputUris", where, path="Context.OutputUris")
+    variables = _require_object(document, "Variables", where)
+    for key, uri in output_uris.items():
+        if not isinstance(uri, str):
+            raise ParamsError(
+                f"{where}: Context.OutputUris.{key} is {_json_type(uri)}, not a string: "
+                "give an s3:// or file:// URI"
+            )
+        parse_output_uri(uri, what=f"Context.OutputUris.{key} in {source}")
+    for key in REQUIRED_OUTPUT_KEYS:
+        if key not in output_uris:
+            raise ParamsError(
+                f"{where}: Context.OutputUris has no {key!r}: add the URI the executed "
+                f"{'notebook' if key == 'ipynb' else 'HTML report'} goes to"
+            )
+    analysis = context.get("Analysis")
+    if analysis is not None and (not isinstance(analysis, str) or not analysis):
+        raise ParamsError(
+            f"{where}: Context.Analysis is {analysis!r}, not a notebook path: "
+            "give the notebook's path inside the image, or leave Analysis out"
+        )
+    for name, value in variables.items():
+        _check_json_value(value, f"Variables.{name}", where)
+    return Params(
+        variables=dict(variables),
+        output_uris=dict(output_uris),
+        analysis=analysis,
+        source=source,
+        raw=document,
+    )
+
+
+def _require_object(
+    parent: Mapping[str, Any], key: str, where: str, path: str | None = None
+) -> dict[str, Any]:
+    path = path or key
+    if key not in parent:
+        raise ParamsError(f"{where}: {path} is missing: add it (see `iota-container params init`)")
+    value = parent[key]
+    if not isinstance(value, dict):
+        raise ParamsError(f"{where}: {path} is {_json_type(value)}, not an object: make it an object")
+    return value
+
+
+def _check_json_value(value: Any, path: str, where: str) -> None:
+    # json.loads accepts NaN and Infinity, which no dataset variable can hold.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParamsError(f"{where}: {path} is {value!r}: give a finite number")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{path}[{index}]", where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_value(item, f"{path}.{key}", where)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)
+
+
+def template_params(
+    output_root: str,
+    variables: Mapping[str, JsonValue] | None = None,
+    analysis: str | None = None,
+) -> dict[str, Any]:
+    """A params document whose outputs go under `output_root` (an s3:// or file:// URI)."""
+    root = output_root.rstrip("/") + "/"
+    context: dict[str, Any] = {"OutputUris": {"ipynb": root + "output.ipynb", "html": root + "output.html"}}
+    if analysis:
+        context["Analysis"] = analysis
+    document = {"Context": context, "Variables": dict(variables or {})}
+    parse_params(document, source="<template>")  # a template must itself be valid
+    return document
+
+
+def write_params(document: Mapping[str, Any], path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write a params document atomically: readers never see half a file."""
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise ParamsError(f"{str(target)!r} already exists: choose another path, or pass --force")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
+    ) as handle:
+        json.dump(document, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+    # World-readable: the container's non-root user reads it through a bind mount.
+    os.chmod(handle.name, 0o644)
+    os.replace(handle.name, target)
+    return target

@@ -1,0 +1,38 @@
+"""One log line per step of a run, with its duration; the durations are kept for reports."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger("iota_container")
+
+
+class StepTimer:
+    def __init__(self) -> None:
+        self.durations: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[dict[str, str]]:
+        """Time a step; the block may put a short `detail` into the yielded dict."""
+        started = time.perf_counter()
+        info: dict[str, str] = {}
+        outcome = "failed"
+        try:
+            yield info
+            outcome = "done"
+        finally:
+            elapsed = time.perf_counter() - started
+            self.durations[name] = round(elapsed, 4)
+            detail = f" ({info['detail']})" if info.get("detail") else ""
+            log.info("%s%s: %s in %s", name, detail, outcome, format_duration(elapsed))
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"

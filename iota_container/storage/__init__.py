@@ -1,0 +1,88 @@
+"""URI-addressed output stores, looked up by scheme in a small registry.
+
+`s3` and `file` are built in; other schemes can be registered with `register_store`
+or through the `iota_container.stores` entry point group. Stores are created lazily, so
+importing this module never imports boto3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol, Union
+
+from iota_container.errors import StorageError
+from iota_container.storage.uri import OutputUri, parse_output_uri
+
+Source = Union[str, "os.PathLike[str]", bytes]
+
+
+class Store(Protocol):
+    def put(self, source: Path | bytes, target: OutputUri) -> None:
+        """Store `source` (a file's path, or its bytes) at `target`, all or nothing."""
+
+    def check_writable(self, targets: Iterable[OutputUri]) -> None:
+        """Fail early, before any work, when `targets` can surely not be written."""
+
+
+StoreFactory = Callable[[], Store]
+_factories: dict[str, StoreFactory] = {}
+_stores: dict[str, Store] = {}
+
+
+def register_store(scheme: str, factory: StoreFactory) -> None:
+    """Make `scheme://` URIs go to stores made by `factory` (replaces any earlier one)."""
+    _factories[scheme] = factory
+    _stores.pop(scheme, None)
+
+
+def store_for(scheme: str) -> Store:
+    if scheme not in _stores:
+        _stores[scheme] = _factory_for(scheme)()
+    return _stores[scheme]
+
+
+def _factory_for(scheme: str) -> StoreFactory:
+    if scheme in _factories:
+        return _factories[scheme]
+    if scheme == "s3":
+        from iota_container.storage.s3 import S3Store
+
+        return S3Store
+    if scheme == "file":
+        from iota_container.storage.local import LocalStore
+
+        return LocalStore
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="iota_container.stores"):
+        if entry.name == scheme:
+            factory: StoreFactory = entry.load()
+            return factory
+    raise StorageError(f"no store handles {scheme}:// URIs: use s3:// or file://")
+
+
+def put(source: Source, uri: str | OutputUri) -> OutputUri:
+    """Store a file (by path) or bytes at an output URI."""
+    target = uri if isinstance(uri, OutputUri) else parse_output_uri(uri)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        payload: Path | bytes = bytes(source)
+    else:
+        payload = Path(source)
+        if not payload.is_file():
+            raise StorageError(
+                f"cannot upload {str(payload)!r}: no such file (pass the file's path, or bytes)"
+            )
+    store_for(target.scheme).put(payload, target)
+    return target
+
+
+def check_writable(uris: Iterable[str | OutputUri]) -> None:
+    """Check every target store before a run starts, one store call per scheme."""
+    by_scheme: dict[str, list[OutputUri]] = {}
+    for uri in uris:
+        target = uri if isinstance(uri, OutputUri) else parse_output_uri(uri)
+        by_scheme.setdefault(target.scheme, []).append(target)
+    for scheme, targets in by_scheme.items():
+        store_for(scheme).check_writable(targets)
