@@ -12,12 +12,12 @@ this module stays fast.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from iota_container.errors import IotaError, StorageError, VariableError
 
 if TYPE_CHECKING:
-    from iota_container.params import Params
+    from iota_container.params_file import Params
 
 __version__ = "0.1.0"
 __all__ = ["IotaError", "Params", "StorageError", "VariableError", "params", "upload"]
@@ -25,12 +25,12 @@ __all__ = ["IotaError", "Params", "StorageError", "VariableError", "params", "up
 
 def params(path: str | os.PathLike[str] | None = None) -> Params:
     """This run's params: `path`, else `$IOTA_PARAMS_PATH`, else the contract's path."""
-    from iota_container.params import load_params
+    from iota_container.params_file import load_params
 
     return load_params(path)
 
 
-def upload(source: Union[str, os.PathLike[str], bytes], destination: str) -> str:
+def upload(source: str | os.PathLike[str] | bytes, destination: str) -> str:
     """Store a custom output and return the URI it went to.
 
     `source` is a file's path or the bytes themselves. `destination` is an `s3://` or
@@ -53,8 +53,7 @@ def upload(source: Union[str, os.PathLike[str], bytes], destination: str) -> str
 
 def __getattr__(name: str) -> object:
     if name == "Params":
-        from iota_container.params import Params
+        from iota_container.params_file import Params
 
         return Params
     raise AttributeError(name)
-

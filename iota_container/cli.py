@@ -171,7 +171,7 @@ def params_init(
     file: str, output_root: str | None, variables: dict[str, Any], analysis: str | None, force: bool
 ) -> None:
     """Write a template params file to FILE (default params.json; - for stdout)."""
-    from iota_container.params import template_params, write_params
+    from iota_container.params_file import template_params, write_params
 
     root = output_root or (Path.cwd() / "iota-output").as_uri()
     document = template_params(root, variables, analysis)
@@ -183,22 +183,23 @@ def params_init(
 
 
 @params.command("validate")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, readable=False))
 @json_option
 def params_validate(file: str, json_output: bool) -> None:
     """Check that FILE follows the params contract; exit 2 with the problem if not."""
-    from iota_container.params import load_params
+    from iota_container.params_file import load_params
 
     loaded = load_params(file)
+    names = sorted(loaded.variables)
     summary = {
         "file": file,
         "valid": True,
-        "variables": sorted(loaded.variables),
+        "variables": names,
         "output_uris": dict(loaded.output_uris),
         "analysis": loaded.analysis,
     }
     if json_output:
         _print_json(summary)
     else:
-        names = ", ".join(summary["variables"]) or "none"
-        click.echo(f"{file}: valid; variables: {names}; outputs: {', '.join(loaded.output_uris)}")
+        listed = ", ".join(names) or "none"
+        click.echo(f"{file}: valid; variables: {listed}; outputs: {', '.join(loaded.output_uris)}")

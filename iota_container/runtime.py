@@ -18,7 +18,7 @@ from typing import Any
 from iota_container import storage
 from iota_container.errors import AnalysisFailed, IotaError, StorageError
 from iota_container.notebook.execute import CellFailure
-from iota_container.params import PARAMS_PATH_ENV, Params, load_params, params_path
+from iota_container.params_file import PARAMS_PATH_ENV, Params, load_params, params_path
 from iota_container.steps import StepTimer
 
 log = logging.getLogger("iota_container")
@@ -129,7 +129,12 @@ def _failure_json(failure: CellFailure | None) -> dict[str, Any] | None:
 
 
 def _store_outputs(
-    notebook: Any, html: str, params: Params, work_dir: str | None, timer: StepTimer, result: RunResult
+    notebook: Any,
+    html: str,
+    params: Params,
+    work_dir: str | None,
+    timer: StepTimer,
+    result: RunResult,
 ) -> None:
     import nbformat
 
@@ -145,9 +150,9 @@ def _store_outputs(
                 storage.put(path, params.output_uris[key])
     except StorageError as e:
         result.local_copies = {key: str(path) for key, path in copies.items()}
-        raise StorageError(f"{e} (the executed notebook and report are kept in {folder})").with_result(
-            result
-        ) from e
+        raise StorageError(
+            f"{e} (the executed notebook and report are kept in {folder})"
+        ).with_result(result) from e
     if work_dir:
         result.local_copies = {key: str(path) for key, path in copies.items()}
     else:

@@ -19,15 +19,18 @@ class StepTimer:
         """Time a step; the block may put a short `detail` into the yielded dict."""
         started = time.perf_counter()
         info: dict[str, str] = {}
-        outcome = "failed"
+        succeeded = False
         try:
             yield info
-            outcome = "done"
+            succeeded = True
         finally:
             elapsed = time.perf_counter() - started
             self.durations[name] = round(elapsed, 4)
             detail = f" ({info['detail']})" if info.get("detail") else ""
-            log.info("%s%s: %s in %s", name, detail, outcome, format_duration(elapsed))
+            # A failure is reported once, by the error itself; its step line is for --debug.
+            level = logging.INFO if succeeded else logging.DEBUG
+            outcome = "done" if succeeded else "failed"
+            log.log(level, "%s%s: %s in %s", name, detail, outcome, format_duration(elapsed))
 
 
 def format_duration(seconds: float) -> str:

@@ -94,9 +94,13 @@ def _plain_assignments(tree: ast.AST) -> Iterator[tuple[str, ast.expr]]:
             target = node.targets[0]
             if isinstance(target, ast.Name):
                 yield target.id, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            if isinstance(node.target, ast.Name) and node.simple:
-                yield node.target.id, node.value
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and node.value is not None
+            and isinstance(node.target, ast.Name)
+            and node.simple
+        ):
+            yield node.target.id, node.value
 
 
 def _segment(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:

@@ -63,8 +63,9 @@ def choose_kernel(requested: str | None, notebook: Any) -> str:
     installed = sorted(manager.find_kernel_specs())
     if requested:
         if requested not in installed:
+            names = ", ".join(installed) or "none"
             raise KernelError(
-                f"kernel {requested!r} is not installed (installed: {', '.join(installed) or 'none'}): "
+                f"kernel {requested!r} is not installed (installed: {names}): "
                 "pick one of those, or install it (python -m ipykernel install --user --name NAME)"
             )
         return requested
@@ -126,7 +127,9 @@ def execute_notebook(
         return _failure(notebook, progress.current, "DeadKernelError", f"the kernel died ({e})")
     except RuntimeError as e:
         # jupyter_client raises a bare RuntimeError when the kernel does not come up.
-        raise KernelError(f"kernel {kernel_name!r} did not start ({e}): check its installation") from e
+        raise KernelError(
+            f"kernel {kernel_name!r} did not start ({e}): check its installation"
+        ) from e
     return None
 
 
@@ -162,7 +165,9 @@ class _CellProgress:
     def cell_done(self, cell_index: int, **_: Any) -> None:
         self.done += 1
         elapsed = format_duration(time.perf_counter() - self.started_at)
-        log.info("cell %d ran (%d of %d code cells) in %s", cell_index, self.done, self.total, elapsed)
+        log.info(
+            "cell %d ran (%d of %d code cells) in %s", cell_index, self.done, self.total, elapsed
+        )
 
 
 def export_html(notebook: Any, notebook_dir: Path) -> str:
@@ -170,5 +175,7 @@ def export_html(notebook: Any, notebook_dir: Path) -> str:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(embed_images=True)
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"path": str(notebook_dir)}})
+    body, _ = exporter.from_notebook_node(
+        notebook, resources={"metadata": {"path": str(notebook_dir)}}
+    )
     return str(body)

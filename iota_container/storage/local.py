@@ -19,7 +19,9 @@ class LocalStore:
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
             # Write beside the target and rename, so a reader never sees half a file.
-            handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+            handle, temporary = tempfile.mkstemp(
+                dir=destination.parent, prefix=f".{destination.name}."
+            )
             try:
                 with os.fdopen(handle, "wb") as out:
                     if isinstance(source, bytes):

@@ -22,6 +22,7 @@ from iota_container.storage.uri import OutputUri
 OUTPUT_ACL = "bucket-owner-full-control"
 DEFAULT_MAX_ATTEMPTS = 10
 MULTIPART_THRESHOLD_ENV = "IOTA_MULTIPART_THRESHOLD"
+MAX_CONCURRENCY_ENV = "IOTA_S3_MAX_CONCURRENCY"
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,18 @@ def default_s3_client() -> Any:
 
 
 class S3Store:
-    def __init__(self, client: Any = None, multipart_threshold: int | None = None) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        multipart_threshold: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> None:
         self._client = client
-        threshold = multipart_threshold or os.environ.get(MULTIPART_THRESHOLD_ENV)
-        self._multipart_threshold = int(threshold) if threshold else 8 * 1024 * 1024
+        self._multipart_threshold = multipart_threshold or _env_int(
+            MULTIPART_THRESHOLD_ENV, 8 * 1024 * 1024
+        )
+        # Parts in flight at once; a one-vCPU container may want fewer than s3transfer's 10.
+        self._max_concurrency = max_concurrency or _env_int(MAX_CONCURRENCY_ENV, 10)
 
     @property
     def client(self) -> Any:
@@ -70,6 +79,7 @@ class S3Store:
         config = TransferConfig(
             multipart_threshold=self._multipart_threshold,
             multipart_chunksize=max(self._multipart_threshold, 8 * 1024 * 1024),
+            max_request_concurrency=self._max_concurrency,
         )
         body: Any = BytesIO(source) if isinstance(source, bytes) else str(source)
         try:
@@ -114,6 +124,19 @@ class S3Store:
         log.debug("no ListBucket permission for %s; going on, PutObject may still be allowed", uri)
 
 
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise StorageError(f"{name}={raw!r} is not a positive whole number: fix or unset it")
+    return value
+
+
 def _status(error: Any) -> int:
     return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
@@ -122,7 +145,9 @@ def _client_error(error: Any, uri: str) -> StorageError:
     code = str(error.response.get("Error", {}).get("Code", ""))
     bucket = uri.split("/")[2]
     if code in ("NoSuchBucket", "404") or (code == "" and _status(error) == 404):
-        return StorageError(f"bucket {bucket!r} does not exist (for {uri}): create it, or fix the URI")
+        return StorageError(
+            f"bucket {bucket!r} does not exist (for {uri}): create it, or fix the URI"
+        )
     if code in _CREDENTIAL_ERRORS:
         return StorageError(
             f"AWS refused the credentials ({code}) writing {uri}: check AWS_ACCESS_KEY_ID, "
@@ -134,7 +159,9 @@ def _client_error(error: Any, uri: str) -> StorageError:
             "for these credentials"
         )
     message = error.response.get("Error", {}).get("Message", "")
-    return StorageError(f"S3 answered {code or _status(error)} ({message}) writing {uri}: fix and rerun")
+    return StorageError(
+        f"S3 answered {code or _status(error)} ({message}) writing {uri}: fix and rerun"
+    )
 
 
 def _botocore_error(error: Exception, uri: str) -> StorageError:
@@ -146,7 +173,11 @@ def _botocore_error(error: Exception, uri: str) -> StorageError:
             "AWS_SECRET_ACCESS_KEY, or give the container a role"
         )
     if isinstance(error, EndpointConnectionError):
-        return StorageError(f"cannot reach S3 to write {uri} ({error}): check AWS_ENDPOINT_URL and the network")
+        return StorageError(
+            f"cannot reach S3 to write {uri} ({error}): check AWS_ENDPOINT_URL and the network"
+        )
     if isinstance(error, NoRegionError):
         return StorageError(f"no AWS region to write {uri}: set AWS_REGION")
-    return StorageError(f"S3 upload of {uri} failed ({type(error).__name__}: {error}): fix and rerun")
+    return StorageError(
+        f"S3 upload of {uri} failed ({type(error).__name__}: {error}): fix and rerun"
+    )

@@ -125,7 +125,9 @@ def load_params(path: str | os.PathLike[str] | None = None) -> Params:
             f"{PARAMS_PATH_ENV} at it (`iota-container params init` writes a template)"
         ) from None
     except IsADirectoryError:
-        raise ParamsError(f"params file {str(file)!r} is a directory: give the file's path") from None
+        raise ParamsError(
+            f"params file {str(file)!r} is a directory: give the file's path"
+        ) from None
     except (PermissionError, UnicodeDecodeError) as e:
         raise ParamsError(
             f"params file {str(file)!r} cannot be read ({type(e).__name__}): "
@@ -191,7 +193,9 @@ def _require_object(
         raise ParamsError(f"{where}: {path} is missing: add it (see `iota-container params init`)")
     value = parent[key]
     if not isinstance(value, dict):
-        raise ParamsError(f"{where}: {path} is {_json_type(value)}, not an object: make it an object")
+        raise ParamsError(
+            f"{where}: {path} is {_json_type(value)}, not an object: make it an object"
+        )
     return value
 
 
@@ -223,7 +227,9 @@ def template_params(
 ) -> dict[str, Any]:
     """A params document whose outputs go under `output_root` (an s3:// or file:// URI)."""
     root = output_root.rstrip("/") + "/"
-    context: dict[str, Any] = {"OutputUris": {"ipynb": root + "output.ipynb", "html": root + "output.html"}}
+    context: dict[str, Any] = {
+        "OutputUris": {"ipynb": root + "output.ipynb", "html": root + "output.html"}
+    }
     if analysis:
         context["Analysis"] = analysis
     document = {"Context": context, "Variables": dict(variables or {})}
@@ -231,7 +237,9 @@ def template_params(
     return document
 
 
-def write_params(document: Mapping[str, Any], path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+def write_params(
+    document: Mapping[str, Any], path: str | os.PathLike[str], overwrite: bool = False
+) -> Path:
     """Write a params document atomically: readers never see half a file."""
     target = Path(path)
     if target.exists() and not overwrite:
