@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -103,12 +105,18 @@ def execute_notebook(
     notebook: Any, kernel_name: str, cwd: Path, cell_timeout: float | None = None
 ) -> CellFailure | None:
     """Run every code cell in place; None when all succeed, else the failing cell."""
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     progress = _CellProgress(notebook)
+    # Unix sockets in a private folder instead of loopback TCP ports: no other local user
+    # can reach the kernel, and ipykernel has nothing to warn about.
+    sockets = Path(tempfile.mkdtemp(prefix="iota-kernel-"))
+    manager = KernelManager(kernel_name=kernel_name, transport="ipc", ip=str(sockets / "kernel"))
     client = NotebookClient(
         notebook,
+        km=manager,
         kernel_name=kernel_name,
         timeout=cell_timeout,
         startup_timeout=120,
@@ -118,7 +126,7 @@ def execute_notebook(
         on_cell_executed=progress.cell_done,
     )
     try:
-        client.execute()
+        client.execute(cleanup_kc=True)
     except CellExecutionError as e:
         return _failure(notebook, progress.current, e.ename, e.evalue)
     except CellTimeoutError as e:
@@ -130,6 +138,11 @@ def execute_notebook(
         raise KernelError(
             f"kernel {kernel_name!r} did not start ({e}): check its installation"
         ) from e
+    finally:
+        # cleanup_kc stops the kernel a client was given; this covers a failed start.
+        if manager.has_kernel:
+            manager.shutdown_kernel()
+        shutil.rmtree(sockets, ignore_errors=True)
     return None
 
 
