@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,20 @@ class IotaGroup(click.Group):
             if ctx.meta.get("json_output") and e.result is not None:
                 _print_json(_result_json(e.result) | {"error": str(e)})
             click.echo(f"error: {e}", err=True)
+            if ctx.meta.get("fast_exit"):
+                _exit_now(e.exit_code)
             ctx.exit(e.exit_code)
+
+
+def _exit_now(code: int) -> None:
+    """End the process without the interpreter's teardown. After a run, tearing down the
+    modules that nbconvert, jupyter_client and boto3 loaded takes about 0.3 s and does
+    nothing useful: the kernel is stopped, the outputs are stored, and the streams are
+    flushed here."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _result_json(result: Any) -> dict[str, Any]:
@@ -117,6 +131,7 @@ def run(
     from iota_container.runtime import RunOptions, run_analysis
 
     ctx.meta["json_output"] = json_output
+    ctx.meta["fast_exit"] = True
     result = run_analysis(
         RunOptions(
             params_path=params_file,
@@ -130,6 +145,7 @@ def run(
         _print_json(result.to_json())
     else:
         click.echo(f"succeeded: report at {result.outputs['html']}")
+    _exit_now(0)
 
 
 @main.group(cls=IotaGroup)

@@ -66,24 +66,26 @@ def resolve_notebook_path(params: Params, cli_notebook: str | None) -> tuple[Pat
 
 def run_analysis(options: RunOptions) -> RunResult:
     """Run one container dataset analysis. Raises IotaError for bad input, AnalysisFailed
-    (after uploading) when a cell fails."""
+    (after uploading) when a cell fails.
+
+    The kernel boots (about a second) while the outputs are checked and the HTML exporter
+    warms up, and it shuts down while the report is exported and uploaded; no cell runs
+    before every check has passed.
+    """
     from iota_container.notebook.execute import (
-        choose_kernel,
         execute_notebook,
         export_html,
-        preload_html_exporter,
         read_notebook,
+        warm_html_exporter,
     )
     from iota_container.notebook.inject import inject_variables
+    from iota_container.notebook.kernel import KernelSession, choose_kernel
 
     timer = StepTimer()
     with timer.step("read params") as info:
         params = load_params(options.params_path)
         info["detail"] = f"{len(params.variables)} variables from {params.source}"
     notebook_path, origin = resolve_notebook_path(params, options.notebook)
-    with timer.step("check outputs") as info:
-        storage.check_writable(params.output_uris.values())
-        info["detail"] = ", ".join(sorted(params.output_uris))
     with timer.step("read notebook") as info:
         notebook = read_notebook(notebook_path, origin)
         info["detail"] = str(notebook_path)
@@ -95,20 +97,28 @@ def run_analysis(options: RunOptions) -> RunResult:
             "the notebook never assigns %s; still readable with iota.params()",
             ", ".join(report.unassigned),
         )
-    kernel = choose_kernel(options.kernel, notebook)
-    # The kernel is a child process: it finds the same params file through the environment.
-    os.environ[PARAMS_PATH_ENV] = str(params_path(options.params_path).resolve())
-    preloading = preload_html_exporter()
-    with timer.step("execute") as info:
-        info["detail"] = f"kernel {kernel}"
-        failure = execute_notebook(
-            notebook, kernel, notebook_path.resolve().parent, options.cell_timeout
-        )
+    notebook_dir = notebook_path.resolve().parent
+    with timer.step("start kernel") as info:
+        kernel = choose_kernel(options.kernel, notebook)
+        info["detail"] = kernel
+        # The kernel is a child process: it finds the same params file through the environment.
+        os.environ[PARAMS_PATH_ENV] = str(params_path(options.params_path).resolve())
+        session = KernelSession(kernel, notebook_dir).start()
+    warming = warm_html_exporter()
+    try:
+        with timer.step("check outputs") as info:
+            storage.check_writable(params.output_uris.values())
+            info["detail"] = ", ".join(sorted(params.output_uris))
+        with timer.step("execute") as info:
+            info["detail"] = f"kernel {kernel}"
+            failure = execute_notebook(notebook, session, options.cell_timeout)
+    finally:
+        stopping = session.stop_in_background()
     if failure:
         log.error("%s", failure.describe())
-    preloading.join()
+    warming.join()
     with timer.step("export html"):
-        html = export_html(notebook, notebook_path.resolve().parent)
+        html = export_html(notebook, notebook_dir)
     result = RunResult(
         status="FAILED" if failure else "SUCCEEDED",
         notebook=str(notebook_path),
@@ -118,7 +128,10 @@ def run_analysis(options: RunOptions) -> RunResult:
         durations=timer.durations,
         failure=_failure_json(failure),
     )
-    _store_outputs(notebook, html, params, options.work_dir, timer, result)
+    try:
+        _store_outputs(notebook, html, params, options.work_dir, timer, result)
+    finally:
+        stopping.join()
     if failure:
         raise AnalysisFailed(f"{failure.describe()}; outputs uploaded").with_result(result)
     return result

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from iota_container.errors import KernelError, NotebookError
+from iota_container.notebook.kernel import KernelSession
 from iota_container.steps import format_duration
 
 log = logging.getLogger("iota_container")
@@ -56,77 +55,48 @@ def read_notebook(path: Path, origin: str) -> Any:
     return notebook
 
 
-def choose_kernel(requested: str | None, notebook: Any) -> str:
-    """The kernel asked for, else the notebook's own when installed, else the first
-    installed one that speaks the notebook's language."""
-    from jupyter_client.kernelspec import KernelSpecManager
+def warm_html_exporter() -> threading.Thread:
+    """Import nbconvert and render a one-cell notebook while the kernel boots: the first
+    export compiles templates and highlighting rules (most of a second), and the main
+    thread spends that time waiting on the kernel process anyway."""
 
-    manager = KernelSpecManager()
-    installed = sorted(manager.find_kernel_specs())
-    if requested:
-        if requested not in installed:
-            names = ", ".join(installed) or "none"
-            raise KernelError(
-                f"kernel {requested!r} is not installed (installed: {names}): "
-                "pick one of those, or install it (python -m ipykernel install --user --name NAME)"
+    def warm() -> None:
+        import nbformat
+
+        try:
+            export_html(
+                nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), Path.cwd()
             )
-        return requested
-    if not installed:
-        raise KernelError("no Jupyter kernel is installed: run python -m ipykernel install --user")
-    spec = notebook.metadata.get("kernelspec", {})
-    own = spec.get("name")
-    if own in installed:
-        return str(own)
-    language = spec.get("language") or notebook.metadata.get("language_info", {}).get("name")
-    chosen = installed[0]
-    if language:
-        for name in installed:
-            if manager.get_kernel_spec(name).language == language:
-                chosen = name
-                break
-    if own:
-        log.warning("notebook kernel %r is not installed here; using %r", own, chosen)
-    return chosen
+        except Exception:  # a warm-up failure shows again, with its message, in the real export
+            log.debug("warming the HTML exporter failed", exc_info=True)
 
-
-def preload_html_exporter() -> threading.Thread:
-    """Import nbconvert while the kernel starts and runs: the import takes most of a second,
-    and the main thread spends that time waiting on the kernel anyway."""
-
-    def load() -> None:
-        import nbconvert.exporters.html  # noqa: F401
-
-    thread = threading.Thread(target=load, name="preload-nbconvert", daemon=True)
+    thread = threading.Thread(target=warm, name="warm-nbconvert", daemon=True)
     thread.start()
     return thread
 
 
 def execute_notebook(
-    notebook: Any, kernel_name: str, cwd: Path, cell_timeout: float | None = None
+    notebook: Any, session: KernelSession, cell_timeout: float | None = None
 ) -> CellFailure | None:
-    """Run every code cell in place; None when all succeed, else the failing cell."""
-    from jupyter_client.manager import KernelManager
+    """Run every code cell in place on a started kernel; None when all succeed, else the
+    failing cell. The caller stops the kernel."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     progress = _CellProgress(notebook)
-    # Unix sockets in a private folder instead of loopback TCP ports: no other local user
-    # can reach the kernel, and ipykernel has nothing to warn about.
-    sockets = Path(tempfile.mkdtemp(prefix="iota-kernel-"))
-    manager = KernelManager(kernel_name=kernel_name, transport="ipc", ip=str(sockets / "kernel"))
     client = NotebookClient(
         notebook,
-        km=manager,
-        kernel_name=kernel_name,
+        km=session.manager,
+        kernel_name=session.kernel_name,
         timeout=cell_timeout,
         startup_timeout=120,
-        resources={"metadata": {"path": str(cwd)}},
-        on_notebook_start=progress.kernel_started,
+        resources={"metadata": {"path": str(session.cwd)}},
+        on_notebook_start=progress.kernel_ready,
         on_cell_execute=progress.cell_started,
         on_cell_executed=progress.cell_done,
     )
     try:
-        client.execute(cleanup_kc=True)
+        client.execute(cleanup_kc=False)
     except CellExecutionError as e:
         return _failure(notebook, progress.current, e.ename, e.evalue)
     except CellTimeoutError as e:
@@ -136,13 +106,10 @@ def execute_notebook(
     except RuntimeError as e:
         # jupyter_client raises a bare RuntimeError when the kernel does not come up.
         raise KernelError(
-            f"kernel {kernel_name!r} did not start ({e}): check its installation"
+            f"kernel {session.kernel_name!r} did not start ({e}): check its installation"
         ) from e
     finally:
-        # cleanup_kc stops the kernel a client was given; this covers a failed start.
-        if manager.has_kernel:
-            manager.shutdown_kernel()
-        shutil.rmtree(sockets, ignore_errors=True)
+        session.client = client.kc
     return None
 
 
@@ -168,8 +135,8 @@ class _CellProgress:
         self.current = -1
         self.started_at = time.perf_counter()
 
-    def kernel_started(self, **_: Any) -> None:
-        log.info("kernel started in %s", format_duration(time.perf_counter() - self.started_at))
+    def kernel_ready(self, **_: Any) -> None:
+        log.info("kernel ready after %s", format_duration(time.perf_counter() - self.started_at))
 
     def cell_started(self, cell_index: int, **_: Any) -> None:
         self.current = cell_index

@@ -1,0 +1,110 @@
+"""Which kernel runs a notebook, and its lifetime: started early, stopped off the main path.
+
+The kernel process takes about a second to boot. Starting it as soon as the notebook is
+known lets the runtime check its outputs and warm the HTML exporter meanwhile; stopping
+it in the background lets the report be exported and uploaded meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from iota_container.errors import KernelError
+
+log = logging.getLogger("iota_container")
+
+
+def choose_kernel(requested: str | None, notebook: Any) -> str:
+    """The kernel asked for, else the notebook's own when installed, else the first
+    installed one that speaks the notebook's language."""
+    manager = _kernel_specs(requested or notebook.metadata.get("kernelspec", {}).get("name"))
+    installed = sorted(manager.find_kernel_specs())
+    if requested:
+        if requested not in installed:
+            names = ", ".join(installed) or "none"
+            raise KernelError(
+                f"kernel {requested!r} is not installed (installed: {names}): pick one of those, "
+                "or install it (python -m ipykernel install --user --name NAME)"
+            )
+        return requested
+    if not installed:
+        raise KernelError("no Jupyter kernel is installed: run python -m ipykernel install --user")
+    spec = notebook.metadata.get("kernelspec", {})
+    own = spec.get("name")
+    if own in installed:
+        return str(own)
+    language = spec.get("language") or notebook.metadata.get("language_info", {}).get("name")
+    chosen = installed[0]
+    if language:
+        for name in installed:
+            if manager.get_kernel_spec(name).language == language:
+                chosen = name
+                break
+    if own:
+        log.warning("notebook kernel %r is not installed here; using %r", own, chosen)
+    return chosen
+
+
+def _kernel_specs(wanted: str | None) -> Any:
+    """A kernel spec manager. When the kernel wanted is installed as a spec, one that
+    imports no IPython: its defaults import all of IPython (a third of a second) just to
+    find ~/.ipython/kernels and the native kernel, and the kernel process imports it anyway."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.expanduser("~/.ipython")
+    quick = KernelSpecManager(
+        ensure_native_kernel=False,
+        kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")],
+    )
+    if wanted and wanted in quick.find_kernel_specs():
+        return quick
+    return KernelSpecManager()
+
+
+class KernelSession:
+    """One kernel process for one run, talking over unix sockets in a private folder (no
+    other local user can reach it, and ipykernel has no plain-TCP warning to print)."""
+
+    def __init__(self, kernel_name: str, cwd: Path) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.kernel_name = kernel_name
+        self.cwd = cwd
+        self.client: Any = None  # set by whoever talks to the kernel
+        self._sockets = Path(tempfile.mkdtemp(prefix="iota-kernel-"))
+        self.manager = KernelManager(
+            kernel_name=kernel_name, transport="ipc", ip=str(self._sockets / "kernel")
+        )
+
+    def start(self) -> KernelSession:
+        """Launch the kernel process; returns before the kernel is ready."""
+        try:
+            self.manager.start_kernel(cwd=str(self.cwd))
+        except Exception as e:
+            self.stop()
+            raise KernelError(
+                f"kernel {self.kernel_name!r} did not start ({type(e).__name__}: {e}): "
+                "check its installation"
+            ) from e
+        return self
+
+    def stop(self) -> None:
+        try:
+            if self.client is not None:
+                self.client.stop_channels()
+            if self.manager.has_kernel:
+                self.manager.shutdown_kernel()
+        finally:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def stop_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.stop, name="stop-kernel")
+        thread.start()
+        return thread
