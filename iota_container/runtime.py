@@ -112,8 +112,10 @@ def run_analysis(options: RunOptions) -> RunResult:
         with timer.step("execute") as info:
             info["detail"] = f"kernel {kernel}"
             failure = execute_notebook(notebook, session, options.cell_timeout)
-    finally:
-        stopping = session.stop_in_background()
+    except BaseException:
+        session.stop(now=True)  # nothing is left to save: no graceful wait
+        raise
+    stopping = session.stop_in_background()
     if failure:
         log.error("%s", failure.describe())
     warming.join()

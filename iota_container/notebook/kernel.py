@@ -24,7 +24,7 @@ def choose_kernel(requested: str | None, notebook: Any) -> str:
     """The kernel asked for, else the notebook's own when installed, else the first
     installed one that speaks the notebook's language."""
     manager = _kernel_specs(requested or notebook.metadata.get("kernelspec", {}).get("name"))
-    installed = sorted(manager.find_kernel_specs())
+    installed: list[str] = sorted(manager.find_kernel_specs())
     if requested:
         if requested not in installed:
             names = ", ".join(installed) or "none"
@@ -95,12 +95,13 @@ class KernelSession:
             ) from e
         return self
 
-    def stop(self) -> None:
+    def stop(self, now: bool = False) -> None:
+        """Shut the kernel down: politely (its atexit handlers run), or at once."""
         try:
             if self.client is not None:
                 self.client.stop_channels()
             if self.manager.has_kernel:
-                self.manager.shutdown_kernel()
+                self.manager.shutdown_kernel(now=now)
         finally:
             shutil.rmtree(self._sockets, ignore_errors=True)
 
