@@ -29,6 +29,11 @@ class Assignment:
     value_source: str
 
     @property
+    def start_key(self) -> tuple[int, int, int]:
+        """Sorts assignments in notebook order."""
+        return (self.cell_index, *self.start)
+
+    @property
     def literal(self) -> Any:
         """The assigned value when it is a literal, else `NOT_LITERAL`."""
         try:

@@ -1,0 +1,1 @@
+"""Container images: references, self-describing metadata, build backends, registries."""

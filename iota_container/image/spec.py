@@ -1,0 +1,76 @@
+"""What a build gets and gives, shared by the build backends (docker engine, daemonless OCI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from iota_container.image.metadata import ANALYSIS_DIR, ImageMetadata
+from iota_container.image.reference import ImageReference
+
+
+@dataclass(frozen=True)
+class RegistryCredentials:
+    """Held in memory only: never logged, never written to disk."""
+
+    username: str | None = None
+    password: str | None = None
+    identity_token: str | None = None  # an OAuth2 refresh token, as `docker login` may keep
+
+    def __repr__(self) -> str:  # keeps secrets out of logs and tracebacks
+        return f"RegistryCredentials(username={self.username!r}, password=<hidden>)"
+
+
+class CredentialSource(Protocol):
+    def credentials_for(self, registry: str) -> RegistryCredentials | None:
+        """Credentials for `registry` (host[:port]), or None for anonymous access."""
+
+
+class Progress(Protocol):
+    def step(self, message: str) -> None:
+        """One line of status: 'mounting base layers', 'pushing manifest'."""
+
+    def transfer(self, label: str, done: int, total: int) -> None:
+        """Bytes of one blob or layer sent so far (called repeatedly)."""
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    notebook: Path  # on the build machine
+    metadata: ImageMetadata
+    target: ImageReference
+    base: ImageReference
+    requirements: Path | None = None
+
+    @property
+    def notebook_name(self) -> str:
+        return self.notebook.name
+
+    @property
+    def notebook_path_in_image(self) -> str:
+        return f"{ANALYSIS_DIR}/{self.notebook.name}"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    reference: str  # digest-pinned: REGISTRY/REPO@sha256:...
+    digest: str
+    tag: str | None
+    backend: str
+    bytes_uploaded: int
+    blobs_uploaded: int
+    blobs_reused: int  # already in the repository, or mounted from another one
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class BuildBackend(Protocol):
+    name: ClassVar[str]
+
+    def build_and_push(
+        self, spec: BuildSpec, credentials: CredentialSource, progress: Progress
+    ) -> BuildResult:
+        """Build the analysis image FROM `spec.base` and push it to `spec.target`."""

@@ -1,0 +1,53 @@
+"""A notebook's variables, found without running it.
+
+From the cell tagged `parameters` when there is one, else from the first plain
+assignment of each name anywhere in the code cells, keeping those whose value is a
+literal: exactly the assignments a run rewrites (notebook/assignments.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from iota_container.errors import NotebookError
+from iota_container.notebook.assignments import (
+    NOT_LITERAL,
+    PARAMETERS_TAG,
+    Assignment,
+    cell_assignments,
+    cell_source,
+    first_assignments,
+    tagged_cell_index,
+)
+from iota_container.variables import Variable, check_variables, variable_from_default
+
+
+def notebook_variables(notebook: Any) -> list[Variable]:
+    if not any(cell.get("cell_type") == "code" for cell in notebook.cells):
+        raise NotebookError("the notebook has no code cells: nothing to run or parameterize")
+    parameters_index = tagged_cell_index(notebook, PARAMETERS_TAG)
+    if parameters_index is not None:
+        source = cell_source(notebook.cells[parameters_index])
+        found = cell_assignments(source, parameters_index)
+        if found is None:
+            raise NotebookError(
+                f"the parameters cell (cell {parameters_index}) does not parse: fix its syntax"
+            )
+        assignments: dict[str, Assignment] = {}
+        for assignment in found:
+            assignments.setdefault(assignment.name, assignment)
+    else:
+        assignments, _ = first_assignments(notebook)
+    variables = [
+        variable_from_default(name, assignment.literal)
+        for name, assignment in sorted(assignments.items(), key=lambda item: item[1].start_key)
+        if assignment.literal is not NOT_LITERAL
+    ]
+    return check_variables(variables)
+
+
+def inspect_notebook_file(path: Path) -> list[Variable]:
+    from iota_container.notebook.execute import read_notebook
+
+    return notebook_variables(read_notebook(path, "the command line"))
