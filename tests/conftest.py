@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import REQUIRE_ENV, MotoServer
+from tests.registry import RegistryServer, TlsFiles, make_self_signed_certificate
+from tests.servers import REQUIRE_ENV, MotoServer, require
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -26,6 +28,36 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 def moto_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """A moto server that checks credentials (none are registered, so all are refused)."""
     server = MotoServer(tmp_path_factory.mktemp("moto-auth"), enforce_auth=True)
+    yield server
+    server.stop()
+
+
+REGISTRY_USER = ("iota-tester", "correct horse battery staple")
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A plain-HTTP registry on loopback, no auth (Docker allows HTTP on 127.0.0.0/8)."""
+    require(shutil.which("docker-registry") is not None, "docker-registry is not installed")
+    server = RegistryServer(tmp_path_factory.mktemp("registry"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_self_signed_certificate(tmp_path_factory.mktemp("tls"), ["localhost"])
+
+
+@pytest.fixture(scope="session")
+def auth_registry(
+    tmp_path_factory: pytest.TempPathFactory, registry_tls: TlsFiles
+) -> Iterator[RegistryServer]:
+    """A registry with htpasswd basic auth behind TLS (self-signed: trust registry_tls)."""
+    require(shutil.which("docker-registry") is not None, "docker-registry is not installed")
+    server = RegistryServer(
+        tmp_path_factory.mktemp("auth-registry"), users=dict([REGISTRY_USER]), tls=registry_tls
+    )
     yield server
     server.stop()
 
