@@ -148,6 +148,45 @@ def run(
     _exit_now(0)
 
 
+@main.command()
+@click.argument("notebook", type=click.Path(dir_okay=False, readable=False))
+@json_option
+def variables(notebook: str, json_output: bool) -> None:
+    """List NOTEBOOK's variables without running it.
+
+    From the cell tagged `parameters` when there is one, else from the first plain
+    assignment of a literal to each name anywhere in the code: exactly what a run
+    rewrites. A trailing comment on the assignment becomes the description.
+
+    \b
+    Dataset types: double for int and float; string for str and None; bool, list and
+    dict travel as a JSON string (a dataset variable is a string or a double), which the
+    runtime decodes back because the notebook's default says the type. HINT suggests
+    outputFileUri or datasetContentVersion where the name looks like one.
+    """
+    from iota_container.notebook.inspect import inspect_notebook_file
+
+    found = inspect_notebook_file(Path(notebook))
+    if json_output:
+        _print_json({"notebook": notebook, "variables": [v.to_json() for v in found]})
+        return
+    if not found:
+        click.echo(f"{notebook}: no variables (no literal assignments found)")
+        return
+    rows = [("NAME", "TYPE", "DATASET TYPE", "DEFAULT", "HINT", "DESCRIPTION")]
+    rows += [
+        (v.name, v.python_type, v.dataset_type, _short(repr(v.default)), v.hint or "", v.description)
+        for v in found
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @main.group(cls=IotaGroup)
 def params() -> None:
     """Write and check params files by hand."""

@@ -61,7 +61,7 @@ def parse_reference(text: str, default_tag: str | None = "latest") -> ImageRefer
     """Parse and check an image reference; a missing tag becomes `default_tag` unless a
     digest pins it."""
     original = text
-    if not text or text != text.strip():
+    if not text or any(character.isspace() for character in text):
         raise ImageReferenceError(
             f"image reference {original!r} is empty or has spaces: write REGISTRY/REPO[:TAG]"
         )

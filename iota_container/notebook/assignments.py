@@ -27,6 +27,7 @@ class Assignment:
     start: tuple[int, int]
     end: tuple[int, int]
     value_source: str
+    comment: str = ""  # a trailing `# ...` on the value's last line: the variable's description
 
     @property
     def start_key(self) -> tuple[int, int, int]:
@@ -89,7 +90,9 @@ def cell_assignments(source: str, cell_index: int) -> list[Assignment] | None:
             continue
         start = (value.lineno, value.col_offset)
         end = (end_line, value.end_col_offset or 0)
-        found.append(Assignment(name, cell_index, start, end, _segment(lines, start, end)))
+        segment = _segment(lines, start, end)
+        comment = _trailing_comment(lines, end)
+        found.append(Assignment(name, cell_index, start, end, segment, comment))
     return sorted(found, key=lambda a: a.start)
 
 
@@ -106,6 +109,11 @@ def _plain_assignments(tree: ast.AST) -> Iterator[tuple[str, ast.expr]]:
             and node.simple
         ):
             yield node.target.id, node.value
+
+
+def _trailing_comment(lines: list[str], end: tuple[int, int]) -> str:
+    rest = lines[end[0] - 1].encode("utf-8")[end[1] :].decode("utf-8", "replace").strip()
+    return rest[1:].strip() if rest.startswith("#") else ""
 
 
 def _segment(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:

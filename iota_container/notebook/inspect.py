@@ -40,7 +40,7 @@ def notebook_variables(notebook: Any) -> list[Variable]:
     else:
         assignments, _ = first_assignments(notebook)
     variables = [
-        variable_from_default(name, assignment.literal)
+        variable_from_default(name, assignment.literal, assignment.comment)
         for name, assignment in sorted(assignments.items(), key=lambda item: item[1].start_key)
         if assignment.literal is not NOT_LITERAL
     ]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+import pytest
+
+from iota_container.errors import NotebookError, VariableError
+from iota_container.notebook.inject import inject_variables
+from iota_container.notebook.inspect import notebook_variables
+from tests.conftest import SHARED
+from tests.servers import require
+from tests.unit.test_inject import notebook
+
+GOLDEN = SHARED / "compat" / "original-extension"
+
+
+def by_name(nb: Any) -> dict[str, Any]:
+    return {v.name: v for v in notebook_variables(nb)}
+
+
+def test_every_literal_type_including_bool_without_running_anything() -> None:
+    nb = notebook(
+        "import os\nname = 'x'  # who\ncount = 3\nratio = 0.5\nflag = True\nnothing = None",
+        "items = [1, 2]\nconfig = {'a': 1}\nderived = count * 2\nos.system('false')",
+    )
+    found = by_name(nb)
+    assert list(found) == ["name", "count", "ratio", "flag", "nothing", "items", "config"]
+    assert [(v.python_type, v.dataset_type) for v in found.values()] == [
+        ("str", "string"),
+        ("int", "double"),
+        ("float", "double"),
+        ("bool", "string"),
+        ("NoneType", "string"),
+        ("list", "string"),
+        ("dict", "string"),
+    ]
+    assert found["flag"].default is True
+    assert found["name"].description == "who"
+
+
+def test_parameters_cell_wins_over_other_assignments() -> None:
+    nb = notebook("x = 1", "threshold = 2.0\nlimit = 5", tags={1: ["parameters"]})
+    assert list(by_name(nb)) == ["threshold", "limit"]
+
+
+def test_hints_for_output_uris_and_dataset_versions() -> None:
+    nb = notebook(
+        "custom_output = 's3://b/k.csv'\nreport_path = 'out.txt'\n"
+        "source_dataset_name = 'raw'\nsource_dataset_version_id = 'v1'\nplain = 'text'"
+    )
+    hints = {name: v.hint for name, v in by_name(nb).items()}
+    assert hints == {
+        "custom_output": "outputFileUri",
+        "report_path": "outputFileUri",
+        "source_dataset_name": None,
+        "source_dataset_version_id": "datasetContentVersion",
+        "plain": None,
+    }
+
+
+def test_lists_exactly_what_a_run_rewrites() -> None:
+    require(GOLDEN.is_dir(), f"{GOLDEN} is absent: the golden files come from ../shared/compat")
+    nb = nbformat.read(GOLDEN / "notebook.ipynb", as_version=4)
+    listed = set(by_name(nb))
+    variables = json.loads((GOLDEN / "params").read_text())["Variables"]
+    report = inject_variables(nb, variables)
+    # c (`c = a + i`) and l (an expression) are rewritten but have no literal default.
+    assert listed == set(report.assigned) - {"c", "l"}
+
+
+def test_no_code_cells() -> None:
+    with pytest.raises(NotebookError, match="no code cells"):
+        notebook_variables(notebook("md:# only text"))
+
+
+def test_broken_parameters_cell() -> None:
+    with pytest.raises(NotebookError, match=r"parameters cell \(cell 0\) does not parse"):
+        notebook_variables(notebook("x = = 1", tags={0: ["parameters"]}))
+
+
+def test_more_than_fifty_variables() -> None:
+    nb = notebook("\n".join(f"v{i} = {i}" for i in range(51)))
+    with pytest.raises(VariableError, match="51 variables, more than the 50"):
+        notebook_variables(nb)
