@@ -174,10 +174,9 @@ def variables(notebook: str, json_output: bool) -> None:
         click.echo(f"{notebook}: no variables (no literal assignments found)")
         return
     rows = [("NAME", "TYPE", "DATASET TYPE", "DEFAULT", "HINT", "DESCRIPTION")]
-    rows += [
-        (v.name, v.python_type, v.dataset_type, _short(repr(v.default)), v.hint or "", v.description)
-        for v in found
-    ]
+    for v in found:
+        default = _short(repr(v.default))
+        rows.append((v.name, v.python_type, v.dataset_type, default, v.hint or "", v.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

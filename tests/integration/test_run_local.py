@@ -171,3 +171,39 @@ def test_params_init_to_stdout_and_bad_var(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "'novalue' is not NAME=VALUE" in bad.stderr
     bad_root = run_cli("params", "init", "-", "--output-root", "https://x/y", cwd=tmp_path)
     assert bad_root.returncode == 2 and "neither s3:// nor file://" in bad_root.stderr
+
+
+def test_variables_command(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "nb.ipynb", "limit = 5  # rows to keep\nflag = False")
+    listed = run_cli("variables", str(notebook), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["variables"] == [
+        {
+            "name": "limit",
+            "python_type": "int",
+            "default": 5,
+            "description": "rows to keep",
+            "dataset_type": "double",
+            "hint": None,
+        },
+        {
+            "name": "flag",
+            "python_type": "bool",
+            "default": False,
+            "description": "",
+            "dataset_type": "string",
+            "hint": None,
+        },
+    ]
+    table = run_cli("variables", str(notebook))
+    assert table.stdout.splitlines()[1].split() == [
+        "limit",
+        "int",
+        "double",
+        "5",
+        "rows",
+        "to",
+        "keep",
+    ]
+    bad = run_cli("variables", str(tmp_path / "missing.ipynb"))
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
