@@ -73,9 +73,10 @@ def run_analysis(options: RunOptions) -> RunResult:
     before every check has passed.
     """
     from iota_container.notebook.execute import (
+        as_notebook_node,
         execute_notebook,
         export_html,
-        read_notebook,
+        load_notebook_document,
         warm_html_exporter,
     )
     from iota_container.notebook.inject import inject_variables
@@ -86,26 +87,27 @@ def run_analysis(options: RunOptions) -> RunResult:
         params = load_params(options.params_path)
         info["detail"] = f"{len(params.variables)} variables from {params.source}"
     notebook_path, origin = resolve_notebook_path(params, options.notebook)
-    with timer.step("read notebook") as info:
-        notebook = read_notebook(notebook_path, origin)
-        info["detail"] = str(notebook_path)
-    with timer.step("inject variables") as info:
-        report = inject_variables(notebook, params.variables)
-        info["detail"] = f"{report.mode}: {len(report.assigned)} set"
-    if report.unassigned:
-        log.warning(
-            "the notebook never assigns %s; still readable with iota.params()",
-            ", ".join(report.unassigned),
-        )
     notebook_dir = notebook_path.resolve().parent
+    with timer.step("read notebook") as info:
+        document = load_notebook_document(notebook_path, origin)
+        info["detail"] = str(notebook_path)
     with timer.step("start kernel") as info:
-        kernel = choose_kernel(options.kernel, notebook)
+        kernel = choose_kernel(options.kernel, document)
         info["detail"] = kernel
         # The kernel is a child process: it finds the same params file through the environment.
         os.environ[PARAMS_PATH_ENV] = str(params_path(options.params_path).resolve())
         session = KernelSession(kernel, notebook_dir).start()
     warming = warm_html_exporter()
     try:
+        with timer.step("inject variables") as info:
+            notebook = as_notebook_node(document, notebook_path, origin)
+            report = inject_variables(notebook, params.variables)
+            info["detail"] = f"{report.mode}: {len(report.assigned)} set"
+        if report.unassigned:
+            log.warning(
+                "the notebook never assigns %s; still readable with iota.params()",
+                ", ".join(report.unassigned),
+            )
         with timer.step("check outputs") as info:
             storage.check_writable(params.output_uris.values())
             info["detail"] = ", ".join(sorted(params.output_uris))

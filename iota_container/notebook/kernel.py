@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from iota_container.errors import KernelError
 log = logging.getLogger("iota_container")
 
 
-def choose_kernel(requested: str | None, notebook: Any) -> str:
+def choose_kernel(requested: str | None, notebook: Mapping[str, Any]) -> str:
     """The kernel asked for, else the notebook's own when installed, else the first
     installed one that speaks the notebook's language."""
-    manager = _kernel_specs(requested or notebook.metadata.get("kernelspec", {}).get("name"))
+    metadata = notebook.get("metadata", {})
+    spec = metadata.get("kernelspec", {})
+    manager = _kernel_specs(requested or spec.get("name"))
     installed: list[str] = sorted(manager.find_kernel_specs())
     if requested:
         if requested not in installed:
@@ -35,11 +38,10 @@ def choose_kernel(requested: str | None, notebook: Any) -> str:
         return requested
     if not installed:
         raise KernelError("no Jupyter kernel is installed: run python -m ipykernel install --user")
-    spec = notebook.metadata.get("kernelspec", {})
     own = spec.get("name")
     if own in installed:
         return str(own)
-    language = spec.get("language") or notebook.metadata.get("language_info", {}).get("name")
+    language = spec.get("language") or metadata.get("language_info", {}).get("name")
     chosen = installed[0]
     if language:
         for name in installed:

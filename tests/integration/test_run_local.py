@@ -79,7 +79,7 @@ def test_no_notebook_named(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (None, "does not exist: fix the path"),
-        ("not json at all", "is not a Jupyter notebook (NotJSONError)"),
+        ("not json at all", "is not a Jupyter notebook (not JSON: "),
         ('{"just": "json"}', "is not a Jupyter notebook"),
     ],
 )
