@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,38 @@ def moto_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoSer
     server = MotoServer(tmp_path_factory.mktemp("moto-auth"), enforce_auth=True)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    from docker.errors import DockerException
+
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as e:
+        require(False, f"no Docker engine answers ({e}); scripts/start-docker-engine.sh starts one")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client: Any) -> str:
+    from docker.errors import ImageNotFound
+
+    tag = os.environ.get("IOTA_TEST_BASE_IMAGE", "")
+    require(
+        bool(tag), "IOTA_TEST_BASE_IMAGE is not set: scripts/test builds the base image and sets it"
+    )
+    try:
+        docker_client.images.get(tag)
+    except ImageNotFound:
+        require(
+            False, f"base image {tag!r} is not built: run scripts/build-base-image.sh --tag {tag}"
+        )
+    return tag
 
 
 REGISTRY_USER = ("iota-tester", "correct horse battery staple")

@@ -5,9 +5,7 @@ script, with a real Docker engine), run with a params file mounted read-only at
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,41 +14,9 @@ import pytest
 
 from iota_container.params_file import DEFAULT_PARAMS_PATH, template_params, write_params
 from tests.notebooks import write_notebook
-from tests.servers import MotoServer, header, require
+from tests.servers import MotoServer, header
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def docker_client() -> Iterator[Any]:
-    from docker.errors import DockerException
-
-    import docker
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as e:
-        require(False, f"no Docker engine answers ({e}); scripts/start-docker-engine.sh starts one")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def base_image(docker_client: Any) -> str:
-    from docker.errors import ImageNotFound
-
-    tag = os.environ.get("IOTA_TEST_BASE_IMAGE", "")
-    require(
-        bool(tag), "IOTA_TEST_BASE_IMAGE is not set: scripts/test builds the base image and sets it"
-    )
-    try:
-        docker_client.images.get(tag)
-    except ImageNotFound:
-        require(
-            False, f"base image {tag!r} is not built: run scripts/build-base-image.sh --tag {tag}"
-        )
-    return tag
 
 
 def run_container(
