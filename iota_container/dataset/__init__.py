@@ -1,0 +1,13 @@
+"""Container datasets: definitions, run resolution, schedules and the engine that runs them.
+
+Definitions (the CreateDataset request's shape, or CloudFormation's):
+  spec.py        the typed, immutable model; load (JSON/YAML) and export
+  schema.py      the field table behind loading, export and problem paths
+  documents.py   JSON and YAML text, read without YAML 1.1's type guessing
+  problems.py    Problem (one finding a line) and DefinitionError
+  validate.py    the documented CreateDataset limits; validate_files / validate_definitions
+  checks.py      the findings of one definition and the generic checks behind the rules
+  relations.py   trigger rules (the service's messages) and the rules across definitions
+  from_image.py  containerAction.variables from an image's variables
+Schedules: schedule.py (cron and rate expressions) and its cron_*.py helpers.
+"""

@@ -1,0 +1,76 @@
+"""containerAction.variables from an image's variables (image metadata → definition).
+
+A notebook's default decides the kind: a number becomes a doubleValue, a string a
+stringValue, and a bool, list or dict a stringValue holding JSON, which the runtime
+decodes because the notebook's default tells it the type (see notebook/inject.py). A
+variable whose name or default looks like an output URI becomes an outputFileUriValue,
+one that looks like a dataset's content a datasetContentVersionValue (see
+`iota_container.variables.hint_for`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+from typing import Any
+
+from iota_container.dataset.schema import dump
+from iota_container.dataset.spec import (
+    DatasetContentVersionValue,
+    DatasetVariable,
+    OutputFileUriValue,
+)
+from iota_container.variables import DATASET_CONTENT_VERSION, OUTPUT_FILE_URI, Variable
+
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}\Z")
+_NOT_FILE_NAME = re.compile(r"[^A-Za-z0-9_.-]")  # OutputFileUriValue.fileName: [\w\.-]{1,255}
+DEFAULT_EXTENSION = "out"
+
+
+def to_variables_json(
+    variables: Iterable[Variable], *, content_dataset_name: str
+) -> list[dict[str, Any]]:
+    """The `variables` of a containerAction, in the CreateDataset request's shape.
+
+    `content_dataset_name` fills each datasetContentVersionValue (a placeholder, until the
+    author names the dataset). A variable whose default is None is left out: the
+    notebook's own default then applies, and no dataset value means None.
+    """
+    built = (to_dataset_variable(v, content_dataset_name=content_dataset_name) for v in variables)
+    return [dump(variable) for variable in built if variable is not None]
+
+
+def to_dataset_variable(variable: Variable, *, content_dataset_name: str) -> DatasetVariable | None:
+    name = variable.name
+    kind = variable.dataset_type
+    if kind not in (OUTPUT_FILE_URI, DATASET_CONTENT_VERSION):
+        kind = variable.hint or kind
+    if kind == OUTPUT_FILE_URI:
+        file_name = _NOT_FILE_NAME.sub("_", f"{name}.{_extension(variable.default)}")
+        return DatasetVariable(name, output_file_uri_value=OutputFileUriValue(file_name[-255:]))
+    if kind == DATASET_CONTENT_VERSION:
+        version = DatasetContentVersionValue(content_dataset_name)
+        return DatasetVariable(name, dataset_content_version_value=version)
+    default = variable.default
+    if default is None:
+        return None
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if math.isfinite(default):
+            return DatasetVariable(name, double_value=float(default))
+        return DatasetVariable(name, string_value=str(default))  # JSON has no NaN or inf
+    if isinstance(default, str):
+        return DatasetVariable(name, string_value=default)
+    text = json.dumps(default, ensure_ascii=False, separators=(",", ":"))
+    return DatasetVariable(name, string_value=text)
+
+
+def _extension(default: Any) -> str:
+    """`csv` for a default of `s3://b/k/alerts.csv`; `out` when it has none."""
+    if isinstance(default, str):
+        suffix = PurePosixPath(default.rstrip("/")).suffix[1:]
+        if _EXTENSION.match(suffix):
+            return suffix
+    return DEFAULT_EXTENSION

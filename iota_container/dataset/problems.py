@@ -1,0 +1,53 @@
+"""What is wrong with a dataset definition, one finding per line.
+
+Loading and validation report the same `Problem`, so one run of `dataset validate` lists
+every syntax error, unknown field and broken constraint of every file, instead of
+stopping at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from iota_container.errors import IotaError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: `file`, where in it (`json_path`), which `rule`, what and how to fix.
+
+    `message` is the finding alone (for the service's trigger rules, its exact words);
+    `fix` says what to change.
+    """
+
+    file: str
+    json_path: str
+    rule: str
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        if not self.fix:
+            return f"{self.file}: {self.json_path}: {self.message}"
+        # One of the service's messages ends in a period; "dataset.: fix" reads as a typo.
+        return f"{self.file}: {self.json_path}: {self.message.rstrip('.')}: {self.fix}"
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class DefinitionError(IotaError):
+    """A dataset definition file that cannot be read into the model.
+
+    Carries every problem found in the file; `dataset_name` is the name the file gives,
+    when it could be read, so that checks across files do not also call it undefined.
+    """
+
+    def __init__(self, problems: Sequence[Problem], dataset_name: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.dataset_name = dataset_name
+        first = str(self.problems[0]) if self.problems else "invalid dataset definition"
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
+        super().__init__(first + suffix)

@@ -1,0 +1,218 @@
+"""Trigger rules, and the rules that hold across a set of dataset definitions.
+
+The service's rules keep its own messages, word for word, so that anyone who met them
+there recognises them (messages quoted in DESIGN.md):
+
+- each trigger is a schedule or a dataset: "Exactly one trigger type should be provided";
+- only a container dataset is triggered by a dataset:
+  "Triggering dataset can only be added on a container dataset";
+- by one at most: "There can only be one triggering dataset";
+- and not by a container dataset:
+  "The triggering dataset <name> cannot be triggered by a container dataset";
+- a SQL dataset triggers at most 10: "<N> datasets are already dependent on <name> dataset."
+
+This project's own, which the service checked against what an account held and a set of
+files must check among themselves: a dataset that triggers itself, a cycle, a trigger or
+a datasetContentVersionValue naming a dataset no definition defines, and one name
+defined twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from iota_container.dataset.checks import At, Findings
+from iota_container.errors import IotaError
+
+ScheduleChecker = Callable[[str], object]
+"""Parses a schedule expression, raising an IotaError with a one-line message."""
+
+MAX_TRIGGERS = 5  # CreateDataset.triggers: 0..5 items (API reference)
+MAX_DEPENDENTS = 10  # datasets one SQL dataset may trigger (the service's limit, DESIGN.md)
+
+EXACTLY_ONE_TYPE = "Exactly one trigger type should be provided"
+ONLY_ON_CONTAINER = "Triggering dataset can only be added on a container dataset"
+ONLY_ONE_DATASET = "There can only be one triggering dataset"
+NOT_BY_CONTAINER = "The triggering dataset {name} cannot be triggered by a container dataset"
+TOO_MANY_DEPENDENTS = "{count} datasets are already dependent on {name} dataset."
+
+
+def parse_schedule_expression(expression: str) -> object:
+    """The default ScheduleChecker: dataset/schedule.py's parser."""
+    # Imported here, not at the top: loading and every other rule work without it.
+    from iota_container.dataset.schedule import parse_schedule
+
+    return parse_schedule(expression)
+
+
+def check_trigger_shapes(f: Findings, check_schedule: ScheduleChecker) -> None:
+    """The rules one definition's triggers obey on their own."""
+    d = f.definition
+    f.count(("triggers",), len(d.triggers), MAX_TRIGGERS, "keep at most 5 triggers")
+    dataset_triggers = []
+    for i, trigger in enumerate(d.triggers):
+        if (trigger.schedule is None) == (trigger.dataset is None):
+            fix = "give the trigger either a schedule or a dataset"
+            f.add(("triggers", i), "trigger.one-type", EXACTLY_ONE_TYPE, fix)
+        if trigger.schedule:
+            _check_schedule(
+                f, ("triggers", i, "schedule"), trigger.schedule.expression, check_schedule
+            )
+        if trigger.dataset:
+            f.dataset_name(("triggers", i, "dataset", "name"), trigger.dataset.name)
+            dataset_triggers.append(i)
+    if dataset_triggers and not d.is_container:
+        fix = "trigger this SQL dataset on a schedule, and let its content trigger containers"
+        f.add(
+            ("triggers", dataset_triggers[0], "dataset"),
+            "trigger.on-container",
+            ONLY_ON_CONTAINER,
+            fix,
+        )
+    for i in dataset_triggers[1:]:
+        fix = "keep one dataset trigger"
+        f.add(("triggers", i, "dataset"), "trigger.one-dataset", ONLY_ONE_DATASET, fix)
+
+
+def _check_schedule(
+    f: Findings, at: At, expression: str | None, check_schedule: ScheduleChecker
+) -> None:
+    if expression is None:
+        f.add(
+            at,
+            "schedule.expression",
+            "the schedule has no expression",
+            "add expression: cron(...) or rate(...), such as rate(1 day)",
+        )
+        return
+    try:
+        check_schedule(expression)
+    except IotaError as e:
+        f.add((*at, "expression"), "schedule.syntax", str(e))
+
+
+def check_across(findings: Sequence[Findings], also_defined: Collection[str] = ()) -> None:
+    """The rules between definitions; `also_defined`: names from files that did not load."""
+    by_name: dict[str, Findings] = {}
+    for finding in findings:
+        name = finding.definition.dataset_name
+        if name in by_name:
+            fix = "rename one: a dataset's name is unique in its account and region"
+            message = f"dataset {name!r} is also defined in {by_name[name].file}"
+            finding.add(("datasetName",), "datasetName.unique", message, fix)
+        else:
+            by_name[name] = finding
+    known = set(by_name) | set(also_defined)
+    dependents: dict[str, int] = {}
+    for finding in findings:
+        _check_triggering_dataset(finding, by_name, known, dependents)
+        _check_content_versions(finding, known)
+    _check_cycles(findings, by_name)
+
+
+def _check_triggering_dataset(
+    f: Findings, by_name: dict[str, Findings], known: set[str], dependents: dict[str, int]
+) -> None:
+    d = f.definition
+    for i, trigger in enumerate(d.triggers):
+        if trigger.dataset is None:
+            continue
+        at: At = ("triggers", i, "dataset", "name")
+        name = trigger.dataset.name
+        upstream = by_name.get(name)
+        if name == d.dataset_name:
+            f.add(
+                at,
+                "trigger.self",
+                f"dataset {name!r} triggers itself",
+                "trigger it on a schedule or on another dataset",
+            )
+        if name not in known:
+            f.add(
+                at,
+                "trigger.defined",
+                f"triggering dataset {name!r} is not defined",
+                "add its definition to the set, or fix the name",
+            )
+        if upstream is None:
+            continue
+        if upstream.definition.is_container:
+            f.add(
+                at,
+                "trigger.by-container",
+                NOT_BY_CONTAINER.format(name=name),
+                f"trigger {d.dataset_name} on a SQL dataset, or on a schedule",
+            )
+        elif d.is_container and len(d.triggering_datasets) == 1:
+            # Only datasets the service would have created count as dependents.
+            dependents[name] = dependents.get(name, 0) + 1
+            if dependents[name] > MAX_DEPENDENTS:
+                message = TOO_MANY_DEPENDENTS.format(count=MAX_DEPENDENTS, name=name)
+                fix = f"trigger {d.dataset_name} on another SQL dataset, or on a schedule"
+                f.add(at, "trigger.dependents", message, fix)
+
+
+def _check_content_versions(f: Findings, known: set[str]) -> None:
+    action = f.definition.container_action
+    for i, variable in enumerate(action.variables if action else ()):
+        value = variable.dataset_content_version_value
+        if value is not None and value.dataset_name not in known:
+            index = next(n for n, a in enumerate(f.definition.actions) if a.container_action)
+            at: At = (
+                "actions",
+                index,
+                "containerAction",
+                "variables",
+                i,
+                "datasetContentVersionValue",
+                "datasetName",
+            )
+            message = f"dataset {value.dataset_name!r} is not defined"
+            f.add(
+                at,
+                "datasetContentVersionValue.defined",
+                message,
+                "add its definition to the set, or fix the name",
+            )
+
+
+def _check_cycles(findings: Sequence[Findings], by_name: dict[str, Findings]) -> None:
+    """Reports each cycle of dataset triggers once, on its member that comes first."""
+    upstreams = {
+        name: [t for t in finding.definition.triggering_datasets if t in by_name and t != name]
+        for name, finding in by_name.items()
+    }
+    order = {finding.definition.dataset_name: n for n, finding in enumerate(findings)}
+    reported: set[frozenset[str]] = set()
+    for start in sorted(upstreams, key=order.__getitem__):
+        for cycle in _cycles_from(start, upstreams):
+            if frozenset(cycle) in reported or min(cycle, key=order.__getitem__) != start:
+                continue
+            reported.add(frozenset(cycle))
+            finding = by_name[start]
+            triggers = finding.definition.triggers
+            index = next(
+                i for i, t in enumerate(triggers) if t.dataset and t.dataset.name == cycle[1]
+            )
+            # `cycle` follows upstreams (start is triggered by cycle[1]); show the flow.
+            flow = " → ".join([start, *reversed(cycle[1:]), start])
+            finding.add(
+                ("triggers", index, "dataset", "name"),
+                "trigger.cycle",
+                f"dataset triggers form a cycle: {flow}",
+                "break the cycle: trigger one of them on a schedule",
+            )
+
+
+def _cycles_from(start: str, upstreams: dict[str, list[str]]) -> list[list[str]]:
+    """Simple paths start → ... → start (depth first; a set of definitions is small)."""
+    cycles: list[list[str]] = []
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    while stack:
+        node, path = stack.pop()
+        for upstream in upstreams[node]:
+            if upstream == start:
+                cycles.append(path)
+            elif upstream not in path:
+                stack.append((upstream, [*path, upstream]))
+    return cycles
