@@ -18,6 +18,7 @@ KERNEL_LABEL = f"{LABEL_PREFIX}.kernel"
 VARIABLES_LABEL = f"{LABEL_PREFIX}.variables"
 VERSION_LABEL = f"{LABEL_PREFIX}.version"
 DESCRIPTION_LABEL = "org.opencontainers.image.description"
+TITLE_LABEL = "org.opencontainers.image.title"
 
 ANALYSIS_DIR = "/home/iota/analysis"
 METADATA_FILE = ".iota-container.json"
@@ -47,8 +48,10 @@ class ImageMetadata:
         }
         if self.kernel:
             labels[KERNEL_LABEL] = self.kernel
-        if self.description:
-            labels[DESCRIPTION_LABEL] = self.description
+        # Always set, even empty: otherwise the image inherits the base image's own
+        # description and title, and would describe the base instead of the analysis.
+        labels[DESCRIPTION_LABEL] = self.description
+        labels[TITLE_LABEL] = self.notebook_path.rsplit("/", 1)[-1]
         return labels
 
     def to_json(self) -> dict[str, Any]:

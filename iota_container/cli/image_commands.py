@@ -1,0 +1,197 @@
+"""`variables`, `build` and `image`: containerize a notebook."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from iota_container.cli.common import IotaGroup, json_option, print_json
+
+
+@click.command()
+@click.argument("notebook", type=click.Path(dir_okay=False, readable=False))
+@json_option
+def variables(notebook: str, json_output: bool) -> None:
+    """List NOTEBOOK's variables without running it.
+
+    From the cell tagged `parameters` when there is one, else from the first plain
+    assignment of a literal to each name anywhere in the code: exactly what a run
+    rewrites. A trailing comment on the assignment becomes the description.
+
+    \b
+    Dataset types: double for int and float; string for str and None; bool, list and
+    dict travel as a JSON string (a dataset variable is a string or a double), which the
+    runtime decodes back because the notebook's default says the type. HINT suggests
+    outputFileUri or datasetContentVersion where the name looks like one.
+    """
+    from iota_container.notebook.inspect import inspect_notebook_file
+
+    found = inspect_notebook_file(Path(notebook))
+    if json_output:
+        print_json({"notebook": notebook, "variables": [v.to_json() for v in found]})
+        return
+    if not found:
+        click.echo(f"{notebook}: no variables (no literal assignments found)")
+        return
+    rows = [("NAME", "TYPE", "DATASET TYPE", "DEFAULT", "HINT", "DESCRIPTION")]
+    for v in found:
+        default = _short(repr(v.default))
+        rows.append((v.name, v.python_type, v.dataset_type, default, v.hint or "", v.description))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@click.command()
+@click.argument("notebook", type=click.Path(dir_okay=False, readable=False))
+@click.option(
+    "--repository",
+    "-r",
+    required=True,
+    metavar="REGISTRY/REPO[:TAG]",
+    help="Where to push, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/analysis:v1.",
+)
+@click.option(
+    "--variables",
+    "variables_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON variables (as `iota-container variables --json` writes) instead of detecting them.",
+)
+@click.option(
+    "--requirements",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="requirements.txt installed into the image (docker backend).",
+)
+@click.option(
+    "--base",
+    envvar="IOTA_BASE_IMAGE",
+    help="Base image [env IOTA_BASE_IMAGE; default REGISTRY/iota-container/base:VERSION].",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["docker", "oci"]),
+    help="docker: build with the Docker engine; oci: add one layer in the registry, no engine "
+    "[default: docker when an engine answers, else oci].",
+)
+@click.option("--kernel", help="Kernel the image runs the notebook with [default: the notebook's].")
+@click.option("--description", default="", help="Image description (a label).")
+@click.option(
+    "--no-create-repository",
+    is_flag=True,
+    help="ECR: fail instead of creating a missing repository.",
+)
+@click.option(
+    "--username",
+    envvar="IOTA_REGISTRY_USERNAME",
+    help="Registry user [env IOTA_REGISTRY_USERNAME].",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the registry password from stdin (or set IOTA_REGISTRY_PASSWORD); never a flag.",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Extra CA certificates (PEM) to trust: the registry's, or a TLS-intercepting proxy's.",
+)
+@click.option("--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP.")
+@json_option
+@click.pass_context
+def build(
+    ctx: click.Context,
+    notebook: str,
+    repository: str,
+    variables_file: Path | None,
+    requirements: Path | None,
+    base: str | None,
+    backend: str | None,
+    kernel: str | None,
+    description: str,
+    no_create_repository: bool,
+    username: str | None,
+    password_stdin: bool,
+    ca_bundle: Path | None,
+    plain_http: bool | None,
+    json_output: bool,
+) -> None:
+    """Build NOTEBOOK into an analysis image and push it; prints the digest-pinned reference.
+
+    The image runs `iota-container run` on the notebook; its labels describe the notebook,
+    kernel and variables, so a dataset definition can be written from the image alone.
+
+    \b
+    Registry credentials, first that answers: --username with --password-stdin or
+    IOTA_REGISTRY_PASSWORD; for ECR, GetAuthorizationToken with the AWS credentials; the
+    Docker config file (~/.docker/config.json, credential helpers). They stay in memory.
+    """
+    from iota_container.image.build import BuildOptions, build_image
+    from iota_container.image.progress import ConsoleProgress
+
+    ctx.meta["json_output"] = json_output
+    if password_stdin:
+        password: str | None = sys.stdin.read().rstrip("\n")
+    else:
+        password = os.environ.get("IOTA_REGISTRY_PASSWORD") if username else None
+    options = BuildOptions(
+        notebook=Path(notebook),
+        repository=repository,
+        variables_file=variables_file,
+        requirements=requirements,
+        base=base,
+        backend=backend,
+        kernel=kernel,
+        description=description,
+        create_repository=not no_create_repository,
+        username=username,
+        password=password,
+        ca_bundle=ca_bundle,
+        plain_http=plain_http,
+    )
+    with ConsoleProgress() as progress:
+        result = build_image(options, progress)
+    if json_output:
+        print_json(result.to_json())
+    else:
+        click.echo(result.reference)
+
+
+@click.group(cls=IotaGroup)
+def image() -> None:
+    """Look at analysis images."""
+
+
+@image.command("inspect")
+@click.argument("reference")
+@click.option(
+    "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="Registry CA (PEM)."
+)
+@click.option("--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP.")
+@json_option
+def image_inspect(
+    reference: str, ca_bundle: str | None, plain_http: bool | None, json_output: bool
+) -> None:
+    """Show what an image built by `iota-container build` says about itself: notebook,
+    kernel and variables, read from the registry (no Docker engine needed)."""
+    from iota_container.image.build import inspect_image
+
+    described = inspect_image(reference, ca_bundle=ca_bundle, plain_http=plain_http)
+    if json_output:
+        print_json(described)
+        return
+    click.echo(f"image:     {described['reference']}")
+    click.echo(f"notebook:  {described['notebook_path']}")
+    kernel = described["kernel"] or "(the notebook's own)"
+    click.echo(f"kernel:    {kernel}")
+    for variable in described["variables"]:
+        click.echo(
+            f"variable:  {variable['name']} ({variable['dataset_type']}, default "
+            f"{variable['default']!r}) {variable['description']}".rstrip()
+        )

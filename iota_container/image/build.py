@@ -1,0 +1,185 @@
+"""`iota-container build`: notebook → self-describing image → registry, digest-pinned.
+
+Chooses the backend (the Docker engine when one answers, else the daemonless OCI
+backend), the credentials (options, then ECR, then the environment, then the Docker
+config file; all in memory only), and makes sure an ECR repository exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iota_container.errors import IotaError, VariableError
+from iota_container.image.metadata import ImageMetadata
+from iota_container.image.reference import ImageReference, is_ecr_registry, parse_reference
+from iota_container.image.spec import (
+    BuildBackend,
+    BuildResult,
+    BuildSpec,
+    CredentialSource,
+    Progress,
+)
+from iota_container.variables import Variable, check_variables
+
+BASE_IMAGE_ENV = "IOTA_BASE_IMAGE"
+BACKENDS = ("docker", "oci")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    notebook: Path
+    repository: str
+    variables_file: Path | None = None
+    requirements: Path | None = None
+    base: str | None = None
+    backend: str | None = None  # None: docker when an engine answers, else oci
+    kernel: str | None = None
+    description: str = ""
+    create_repository: bool = True
+    username: str | None = None
+    password: str | None = None
+    ca_bundle: Path | None = None
+    plain_http: bool | None = None
+
+
+def default_base(target: ImageReference) -> str:
+    """`$IOTA_BASE_IMAGE`, else the base image kept beside the target in its registry, so
+    that every analysis image there shares (and mounts) the same base layers."""
+    from iota_container import __version__
+
+    return os.environ.get(BASE_IMAGE_ENV) or f"{target.registry}/iota-container/base:{__version__}"
+
+
+def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
+    from iota_container.notebook.execute import read_notebook
+    from iota_container.notebook.inspect import notebook_variables
+
+    target = parse_reference(options.repository)
+    if target.digest:
+        raise IotaError(
+            f"--repository {options.repository!r} has a digest: "
+            "give REPO[:TAG]; the digest is what the build gives back"
+        )
+    base = parse_reference(options.base or default_base(target))
+    notebook = read_notebook(options.notebook, "the command line")
+    if options.variables_file:
+        variables = load_variables_file(options.variables_file)
+    else:
+        variables = notebook_variables(notebook)
+    kernel = options.kernel or notebook.metadata.get("kernelspec", {}).get("name")
+    spec = BuildSpec(
+        notebook=options.notebook,
+        metadata=ImageMetadata(
+            notebook_path=f"/home/iota/analysis/{options.notebook.name}",
+            kernel=kernel,
+            variables=variables,
+            description=options.description,
+        ),
+        target=target,
+        base=base,
+        requirements=options.requirements,
+    )
+    ecr = _ecr_for(target)
+    credentials = credential_chain(options, target, ecr)
+    if ecr is not None:
+        progress.step(f"checking ECR repository {target.repository}")
+        ecr.ensure_repository(target.repository, create=options.create_repository)
+    backend = choose_backend(options)
+    progress.step(f"building {target} FROM {base} with the {backend.name} backend")
+    return backend.build_and_push(spec, credentials, progress)
+
+
+def choose_backend(options: BuildOptions) -> BuildBackend:
+    from iota_container.image.docker_engine import DockerBackend, engine_available
+
+    name = options.backend
+    if name is not None and name not in BACKENDS:
+        raise IotaError(f"--backend {name!r} is unknown: use docker or oci")
+    if name is None:
+        name = "docker" if engine_available() else "oci"
+    if name == "docker":
+        return DockerBackend(ca_bundle=options.ca_bundle)
+    if options.requirements:
+        raise IotaError(
+            "--requirements needs --backend docker (installing packages runs pip in a container); "
+            "the oci backend only adds the notebook layer"
+        )
+    from iota_container.image.oci import OciBackend
+
+    return OciBackend(
+        ca_bundle=str(options.ca_bundle) if options.ca_bundle else None,
+        plain_http=options.plain_http,
+    )
+
+
+def _ecr_for(target: ImageReference) -> Any:
+    if not is_ecr_registry(target.registry):
+        return None
+    from iota_container.image.ecr import EcrRegistry
+
+    return EcrRegistry.for_registry(target.registry)
+
+
+def credential_chain(
+    options: BuildOptions, target: ImageReference, ecr: CredentialSource | None = None
+) -> CredentialSource:
+    from iota_container.image.auth import (
+        ChainedCredentials,
+        DockerConfigCredentials,
+        EnvironmentCredentials,
+        StaticCredentials,
+    )
+
+    sources: list[Any] = []
+    if options.username or options.password:
+        sources.append(StaticCredentials(target.registry, options.username, options.password))
+    if ecr is not None:
+        sources.append(ecr)
+    sources += [EnvironmentCredentials(target.registry), DockerConfigCredentials()]
+    return ChainedCredentials(sources)
+
+
+def load_variables_file(path: Path) -> list[Variable]:
+    """Variables from a JSON file: a list of variables, or the output of
+    `iota-container variables NOTEBOOK --json` (edited or not)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise VariableError(
+            f"--variables file {str(path)!r} does not exist: fix the path"
+        ) from None
+    except (OSError, ValueError) as e:
+        raise VariableError(
+            f"--variables file {str(path)!r} is not readable JSON ({e}): fix it"
+        ) from e
+    items = document.get("variables") if isinstance(document, dict) else document
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise VariableError(
+            f"--variables file {str(path)!r} must hold a list of variables, or "
+            '{"variables": [...]} as `iota-container variables NOTEBOOK --json` writes'
+        )
+    try:
+        return check_variables(Variable.from_json(item) for item in items)
+    except TypeError as e:
+        raise VariableError(f"--variables file {str(path)!r}: a variable is malformed ({e})") from e
+
+
+def inspect_image(
+    reference: str, ca_bundle: str | None = None, plain_http: bool | None = None
+) -> dict[str, Any]:
+    """The metadata an analysis image carries, from its registry."""
+    from iota_container.image.registry import fetch_image_config
+
+    parsed = parse_reference(reference)
+    options = BuildOptions(notebook=Path(), repository=reference)
+    credentials = credential_chain(options, parsed, _ecr_for(parsed))
+    config, _, digest = fetch_image_config(
+        parsed, credentials, ca_bundle=ca_bundle, plain_http=plain_http
+    )
+    labels = (config.get("config") or {}).get("Labels") or {}
+    metadata = ImageMetadata.from_labels(labels, str(parsed))
+    return {"reference": parsed.with_digest(digest).pinned(), **metadata.to_json()}

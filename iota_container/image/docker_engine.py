@@ -1,0 +1,371 @@
+"""`--backend docker`: build the analysis image with a Docker engine, then push it.
+
+The engine builds a generated Dockerfile FROM the base image: pip installs the
+requirements (when given) as root into the base's venv, then the notebook and its
+metadata file are copied into the analysis folder, owned by the image user. The layers
+are ordered so that editing the notebook rebuilds (and pushes) one small layer only.
+
+Credentials come from a CredentialSource and go to the engine in the request header of
+each push or pull, in memory: nothing here runs `docker login` or writes Docker's config.
+
+A TLS-intercepting proxy between the engine and PyPI: the base image built by
+scripts/build-base-image.sh already trusts the build machine's CA bundle (its
+EXTRA_CA_BUNDLE), so its children need nothing more. A base built without that CA gets it
+from `DockerBackend(ca_bundle=...)`: the file is staged into the build context and pip
+trusts the system bundle plus that file during the install step only (SSL_CERT_FILE and
+PIP_CERT set in that step's shell). The CA certificate (public data) stays in that
+step's COPY layer, but the image does not trust it at run time (dockerfile.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, cast
+
+from iota_container.errors import IotaError
+from iota_container.image.docker_stream import (
+    BuildLog,
+    PullTally,
+    PushTally,
+    engine_reason,
+    one_line,
+)
+from iota_container.image.dockerfile import build_context, render_dockerfile, split_labels
+from iota_container.image.reference import ImageReference
+from iota_container.image.spec import (
+    BuildResult,
+    BuildSpec,
+    CredentialSource,
+    Progress,
+    RegistryCredentials,
+)
+
+NO_ENGINE_FIX = "start dockerd, or use --backend oci"
+# An engine that answers at all answers a ping at once.
+CONNECT_TIMEOUT_SECONDS = 10
+# Pushes and pulls stream progress; a read timeout only catches an engine that stopped
+# talking. (The SDK sends builds without one: a quiet pip step can take minutes.)
+STREAM_TIMEOUT_SECONDS = 1800
+_COMMAND_FAILED = re.compile(r"^The command .* returned a non-zero code: (\d+)$")
+
+
+class DockerEngineError(IotaError):
+    """The Docker engine is missing, or refused or failed a build, pull or push."""
+
+
+class EngineApi(Protocol):
+    """What this backend asks of docker.APIClient (whose stubs leave most of it untyped)."""
+
+    timeout: int
+
+    def ping(self) -> bool: ...
+
+    def inspect_image(self, image: str) -> dict[str, Any]: ...
+
+    def pull(
+        self,
+        repository: str,
+        tag: str | None = None,
+        stream: bool = False,
+        auth_config: dict[str, Any] | None = None,
+        decode: bool = False,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def build(
+        self,
+        path: str | None = None,
+        tag: str | None = None,
+        rm: bool = False,
+        forcerm: bool = False,
+        pull: bool = False,
+        dockerfile: str | None = None,
+        decode: bool = False,
+        labels: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def push(
+        self,
+        repository: str,
+        tag: str | None = None,
+        stream: bool = False,
+        auth_config: dict[str, Any] | None = None,
+        decode: bool = False,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def connect_engine(timeout: int = CONNECT_TIMEOUT_SECONDS) -> EngineApi:
+    """A client for the engine DOCKER_HOST (or the default socket) names, checked alive
+    within `timeout` seconds, then patient with long streams."""
+    try:
+        from docker.api.client import APIClient
+        from docker.errors import DockerException
+        from docker.utils import kwargs_from_env
+    except ImportError as e:
+        raise DockerEngineError(
+            f"--backend docker needs the `docker` Python package ({e}): "
+            f"pip install 'docker>=7', or use --backend oci"
+        ) from e
+    settings = kwargs_from_env()
+    address = settings.get("base_url") or "the default socket"
+    try:
+        api = cast(EngineApi, APIClient(timeout=timeout, **settings))
+        api.ping()
+    except (DockerException, OSError) as e:  # OSError: requests' and socket errors
+        raise DockerEngineError(
+            f"--backend docker needs a Docker engine, and none answers at {address} "
+            f"({one_line(str(e), 160)}): {NO_ENGINE_FIX}"
+        ) from e
+    api.timeout = STREAM_TIMEOUT_SECONDS
+    return api
+
+
+def engine_available(timeout: int = 2) -> bool:
+    """Whether a Docker engine answers within `timeout` seconds (to pick a default backend)."""
+    try:
+        api = connect_engine(timeout)
+    except DockerEngineError:
+        return False
+    api.close()
+    return True
+
+
+class DockerBackend:
+    """Implements image.spec.BuildBackend with a Docker engine (the legacy builder will do)."""
+
+    name: ClassVar[str] = "docker"
+
+    def __init__(self, ca_bundle: Path | None = None, api: EngineApi | None = None) -> None:
+        if ca_bundle is not None:
+            check_ca_bundle(ca_bundle)
+        self.ca_bundle = ca_bundle
+        self._api = api
+
+    def build_and_push(
+        self, spec: BuildSpec, credentials: CredentialSource, progress: Progress
+    ) -> BuildResult:
+        started = time.perf_counter()
+        api = self._api or connect_engine()
+        try:
+            base_user = ensure_base_image(api, spec.base, credentials, progress)
+            in_file, in_request = split_labels(spec.metadata.labels())
+            # The CA bundle serves pip only: without requirements it has nothing to do.
+            ca_bundle = self.ca_bundle if spec.requirements is not None else None
+            dockerfile = render_dockerfile(spec, base_user, in_file, ca_bundle is not None)
+            tag = spec.target.tag or "latest"
+            with build_context(spec, dockerfile, ca_bundle) as context:
+                build_image(api, context, f"{spec.target.name}:{tag}", in_request, spec, progress)
+            tally = push_image(api, spec.target, tag, credentials, progress)
+        finally:
+            if self._api is None:
+                api.close()
+        return BuildResult(
+            reference=spec.target.with_digest(tally.digest).pinned(),
+            digest=tally.digest,
+            tag=tag,
+            backend=self.name,
+            bytes_uploaded=tally.bytes_uploaded,
+            blobs_uploaded=tally.blobs_uploaded,
+            blobs_reused=tally.blobs_reused,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+
+def check_ca_bundle(path: Path) -> None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise DockerEngineError(
+            f"CA bundle {str(path)!r} cannot be read ({e.strerror}): give a PEM file"
+        ) from e
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise DockerEngineError(
+            f"CA bundle {str(path)!r} holds no PEM certificate: give the proxy's CA "
+            "certificate(s) in PEM form"
+        )
+
+
+def auth_config(credentials: RegistryCredentials | None) -> dict[str, str]:
+    """The engine's AuthConfig. Empty (anonymous) rather than None: with None, the SDK
+    would send whatever ~/.docker/config.json holds instead of what the source decided."""
+    if credentials is None:
+        return {}
+    if credentials.identity_token:
+        return {"identitytoken": credentials.identity_token}
+    return {"username": credentials.username or "", "password": credentials.password or ""}
+
+
+def ensure_base_image(
+    api: EngineApi, base: ImageReference, credentials: CredentialSource, progress: Progress
+) -> str:
+    """Pull the base unless the engine has it; returns the user the base runs as."""
+    from docker.errors import DockerException, ImageNotFound
+
+    try:
+        return _image_user(api.inspect_image(str(base)))
+    except ImageNotFound:
+        pass
+    except DockerException as e:
+        raise _engine_failed(f"inspect the base image {base}", e) from e
+    progress.step(f"pulling base image {base}")
+    source = credentials.credentials_for(base.registry)
+    failure = _pull(api, base, source, progress)
+    if failure is None:
+        try:
+            return _image_user(api.inspect_image(str(base)))
+        except DockerException as e:
+            failure = engine_reason(e)
+    raise DockerEngineError(
+        f"base image {base} is not on this Docker engine and pulling it failed "
+        f"({_scrub(failure, source)}): build it (scripts/build-base-image.sh --tag {base}), "
+        "push it where this engine can pull it, or choose another one with --base"
+    )
+
+
+def _pull(
+    api: EngineApi, base: ImageReference, source: RegistryCredentials | None, progress: Progress
+) -> str | None:
+    """Why the pull failed, or None."""
+    from docker.errors import DockerException
+
+    tally = PullTally(progress)
+    try:
+        stream = api.pull(
+            base.name,
+            tag=base.digest or base.tag,
+            stream=True,
+            decode=True,
+            auth_config=auth_config(source),
+        )
+        for chunk in stream:
+            tally.feed(chunk)
+    except DockerException as e:
+        return engine_reason(e)
+    return tally.error
+
+
+def _image_user(inspected: Mapping[str, Any]) -> str:
+    return str((inspected.get("Config") or {}).get("User") or "root")
+
+
+def build_image(
+    api: EngineApi,
+    context: Path,
+    tag: str,
+    labels: dict[str, str],
+    spec: BuildSpec,
+    progress: Progress,
+) -> None:
+    from docker.errors import DockerException
+
+    log = BuildLog(progress)
+    try:
+        stream = api.build(
+            path=str(context),
+            dockerfile="Dockerfile",
+            tag=tag,
+            labels=labels or None,
+            rm=True,
+            forcerm=True,  # also remove the container of a failed step
+            pull=False,  # ensure_base_image pulled it, with the right credentials
+            decode=True,
+        )
+        for chunk in stream:
+            log.feed(chunk)
+    except DockerException as e:
+        raise _engine_failed(f"build {tag}", e) from e
+    log.close()
+    if log.error is not None:
+        raise DockerEngineError(_build_failure(log, spec))
+
+
+def _build_failure(log: BuildLog, spec: BuildSpec) -> str:
+    output = " | ".join(log.tail) or "no output"
+    # The legacy builder repeats the whole RUN line; the step already names it.
+    exited = _COMMAND_FAILED.search(log.error or "")
+    error = f"exit code {exited[1]}" if exited else log.error
+    if "CERTIFICATE_VERIFY_FAILED" in output:
+        fix = (
+            "pip does not trust the TLS certificate it got: behind a TLS-intercepting proxy, "
+            "give the proxy's CA certificates with --ca-bundle"
+        )
+    elif "pip install" in log.step and spec.requirements is not None:
+        fix = f"fix {spec.requirements}"
+    else:
+        fix = "fix the cause shown and build again"
+    return f"docker build failed at {log.step} ({error}); last output: {output}; {fix}"
+
+
+def push_image(
+    api: EngineApi,
+    target: ImageReference,
+    tag: str,
+    credentials: CredentialSource,
+    progress: Progress,
+) -> PushTally:
+    from docker.errors import DockerException
+
+    source = credentials.credentials_for(target.registry)
+    tally = PushTally(progress)
+    try:
+        stream = api.push(
+            target.name, tag=tag, stream=True, decode=True, auth_config=auth_config(source)
+        )
+        for chunk in stream:
+            tally.feed(chunk)
+    except DockerException as e:
+        raise _engine_failed(f"push {target.name}:{tag}", e) from e
+    if tally.error is not None:
+        raise DockerEngineError(_push_failure(target, _scrub(tally.error, source), source))
+    if not tally.digest:
+        raise DockerEngineError(
+            f"the Docker engine pushed {target.name}:{tag} but reported no digest: "
+            "update the engine (API 1.23 or later reports it)"
+        )
+    return tally
+
+
+_REFUSED = ("unauthorized", "authentication required", "denied", "no basic auth", "forbidden")
+_UNTRUSTED = ("x509:", "certificate signed by unknown authority", "tls: ")
+_UNREACHABLE = ("dial tcp", "connection refused", "no such host", "i/o timeout", "no route")
+
+
+def _push_failure(target: ImageReference, reason: str, source: RegistryCredentials | None) -> str:
+    registry, repository = target.registry, target.repository
+    lowered = reason.lower()
+    if any(word in lowered for word in _REFUSED):
+        who = f"as {source.username!r}" if source and source.username else "without credentials"
+        return (
+            f"registry {registry} refused the push to {repository} {who} ({reason}): "
+            f"give credentials for {registry} that may push to {repository}"
+        )
+    if any(word in lowered for word in _UNTRUSTED):
+        return (
+            f"the Docker engine does not trust the TLS certificate of registry {registry} "
+            f"({reason}): put its CA certificate in /etc/docker/certs.d/{registry}/ca.crt"
+        )
+    if any(word in lowered for word in _UNREACHABLE):
+        return (
+            f"registry {registry} is unreachable from the Docker engine ({reason}): "
+            "check the registry address and that it is running"
+        )
+    return f"pushing {repository} to registry {registry} failed ({reason}): push again"
+
+
+def _scrub(message: str, source: RegistryCredentials | None) -> str:
+    """Engines and registries sometimes echo what they got; a secret never reaches a message."""
+    for secret in (source.password, source.identity_token) if source else ():
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+def _engine_failed(action: str, error: Exception) -> DockerEngineError:
+    return DockerEngineError(
+        f"the Docker engine failed to {action} ({engine_reason(error)}): "
+        f"check that dockerd is healthy (`docker info`), or use --backend oci"
+    )
