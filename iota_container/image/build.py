@@ -55,7 +55,7 @@ def default_base(target: ImageReference) -> str:
 
 
 def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
-    from iota_container.notebook.execute import read_notebook
+    from iota_container.notebook.execute import load_notebook_document
     from iota_container.notebook.inspect import notebook_variables
 
     target = parse_reference(options.repository)
@@ -65,12 +65,12 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
             "give REPO[:TAG]; the digest is what the build gives back"
         )
     base = parse_reference(options.base or default_base(target))
-    notebook = read_notebook(options.notebook, "the command line")
+    notebook = load_notebook_document(options.notebook, "the command line")
     if options.variables_file:
         variables = load_variables_file(options.variables_file)
     else:
         variables = notebook_variables(notebook)
-    kernel = options.kernel or notebook.metadata.get("kernelspec", {}).get("name")
+    kernel = options.kernel or notebook.get("metadata", {}).get("kernelspec", {}).get("name")
     spec = BuildSpec(
         notebook=options.notebook,
         metadata=ImageMetadata(
@@ -94,15 +94,15 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
 
 
 def choose_backend(options: BuildOptions) -> BuildBackend:
-    from iota_container.image.docker_engine import DockerBackend, engine_available
-
     name = options.backend
     if name is not None and name not in BACKENDS:
         raise IotaError(f"--backend {name!r} is unknown: use docker or oci")
-    if name is None:
-        name = "docker" if engine_available() else "oci"
-    if name == "docker":
-        return DockerBackend(ca_bundle=options.ca_bundle)
+    if name != "oci":
+        # Only imported when it may be used: the docker SDK is a tenth of a second to load.
+        from iota_container.image.docker_engine import DockerBackend, engine_available
+
+        if name == "docker" or engine_available():
+            return DockerBackend(ca_bundle=options.ca_bundle)
     if options.requirements:
         raise IotaError(
             "--requirements needs --backend docker (installing packages runs pip in a container); "

@@ -141,7 +141,7 @@ def first_assignments(notebook: Any) -> tuple[dict[str, Assignment], list[int]]:
     code cells that could not be parsed."""
     first: dict[str, Assignment] = {}
     unparsed: list[int] = []
-    for index, cell in enumerate(notebook.cells):
+    for index, cell in enumerate(notebook["cells"]):
         if cell.get("cell_type") != "code":
             continue
         found = cell_assignments(cell_source(cell), index)
@@ -154,7 +154,7 @@ def first_assignments(notebook: Any) -> tuple[dict[str, Assignment], list[int]]:
 
 
 def tagged_cell_index(notebook: Any, tag: str) -> int | None:
-    for index, cell in enumerate(notebook.cells):
+    for index, cell in enumerate(notebook["cells"]):
         if tag in cell.get("metadata", {}).get("tags", []):
             return index
     return None
