@@ -7,6 +7,7 @@ it in the background lets the report be exported and uploaded meanwhile.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -58,16 +59,23 @@ def _kernel_specs(wanted: str | None) -> Any:
     imports no IPython: its defaults import all of IPython (a third of a second) just to
     find ~/.ipython/kernels and the native kernel, and the kernel process imports it anyway."""
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_core.paths import jupyter_path
 
-    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.expanduser("~/.ipython")
-    quick = KernelSpecManager(
-        ensure_native_kernel=False,
-        kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")],
-    )
+    quick = _spec_manager_without_ipython()
     if wanted and wanted in quick.find_kernel_specs():
         return quick
     return KernelSpecManager()
+
+
+@functools.lru_cache(maxsize=1)
+def _spec_manager_without_ipython() -> Any:
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.expanduser("~/.ipython")
+    return KernelSpecManager(
+        ensure_native_kernel=False,
+        kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")],
+    )
 
 
 class KernelSession:
@@ -82,7 +90,10 @@ class KernelSession:
         self.client: Any = None  # set by whoever talks to the kernel
         self._sockets = Path(tempfile.mkdtemp(prefix="iota-kernel-"))
         self.manager = KernelManager(
-            kernel_name=kernel_name, transport="ipc", ip=str(self._sockets / "kernel")
+            kernel_name=kernel_name,
+            transport="ipc",
+            ip=str(self._sockets / "kernel"),
+            kernel_spec_manager=_kernel_specs(kernel_name),
         )
 
     def start(self) -> KernelSession:
