@@ -96,7 +96,11 @@ def auth_registry(
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 180
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180,
+    input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`iota-container ARGS` as its own process, as users and containers run it."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IOTA_"))}
@@ -108,6 +112,7 @@ def run_cli(
         env=full_env,
         cwd=cwd,
         timeout=timeout,
+        input=input_text,
     )
 
 
