@@ -55,7 +55,16 @@ def python_literal(value: Any) -> str:
 
 
 def value_for_default(value: Any, default: Any) -> Any:
-    """Decode a JSON-carrying string when the notebook's default is bool, list or dict."""
+    """Decode a JSON-carrying string when the notebook's default is bool, list or dict;
+    give back an int when the default is an int and the value a whole double (a dataset's
+    doubleValue 60.0 for a notebook's `window = 60`)."""
+    if (
+        isinstance(default, int)
+        and not isinstance(default, bool)
+        and isinstance(value, float)
+        and value.is_integer()
+    ):
+        return int(value)
     if isinstance(value, str) and isinstance(default, (bool, list, dict)):
         try:
             decoded = json.loads(value)

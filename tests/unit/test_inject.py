@@ -105,7 +105,7 @@ def test_multi_line_values_and_annotations() -> None:
     ],
 )
 def test_values_become_literals(value: Any, literal: str) -> None:
-    nb = notebook("v = 0")
+    nb = notebook("v = None")
     inject_variables(nb, {"v": value})
     assert nb.cells[0].source == f"v = {literal}"
 
@@ -184,3 +184,15 @@ def test_non_finite_float_is_written_as_an_expression_of_a_literal() -> None:
     nb = notebook("v = 1.0")
     inject_variables(nb, {"v": float("inf")})
     assert nb.cells[0].source == "v = float('inf')"
+
+
+@pytest.mark.parametrize(
+    ("default", "value", "injected"),
+    [("60", 60.0, "60"), ("60", 60.5, "60.5"), ("1.5", 2.0, "2.0"), ("True", 1.0, "1.0")],
+)
+def test_whole_doubles_become_ints_where_the_notebook_has_an_int(
+    default: str, value: float, injected: str
+) -> None:
+    nb = notebook(f"v = {default}")
+    inject_variables(nb, {"v": value})
+    assert nb.cells[0].source == f"v = {injected}"
