@@ -11,6 +11,7 @@ import click
 
 from iota_container import __version__
 from iota_container.cli.common import IotaGroup, configure_logging
+from iota_container.cli.dataset_commands import dataset
 from iota_container.cli.image_commands import build, image, variables
 from iota_container.cli.run_commands import params, run
 
@@ -29,5 +30,5 @@ def main(debug: bool) -> None:
     configure_logging(debug)
 
 
-for command in (run, params, variables, build, image):
+for command in (run, params, variables, build, image, dataset):
     main.add_command(command)

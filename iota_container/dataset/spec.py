@@ -19,6 +19,8 @@ one of:
 - `command`: a command line (split like a shell would, run without one) whose standard
   output is the content.
 Relative paths and the command's working folder are the definition file's folder.
+A container dataset may name its notebook with `x-iota-notebook` (relative to the
+definition file), for runs without a container (`dataset run --no-container`).
 `to_create_dataset_request` leaves extensions out, so an export is a valid request.
 
 Only structure is checked here (keys, types, required fields); the documented limits and
@@ -90,6 +92,8 @@ class ContainerAction:
     variables: tuple[DatasetVariable, ...] = field(
         default=(), metadata=meta("variables", DatasetVariable, many=True)
     )
+    # `x-iota-notebook`: the notebook to run without a container (relative to the file).
+    notebook: str | None = field(default=None, metadata=meta("x-iota-notebook", STRING))
 
 
 @dataclass(frozen=True)

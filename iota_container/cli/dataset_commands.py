@@ -1,0 +1,160 @@
+"""`dataset ...`: definitions (new, validate, export) and the engine that runs them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from iota_container.cli.common import IotaGroup, json_option, print_json
+
+
+@click.group(cls=IotaGroup)
+def dataset() -> None:
+    """Container dataset definitions, and running them here.
+
+    Definitions keep the CreateDataset request's shape (CLI input JSON, or CloudFormation
+    properties), in JSON or YAML.
+    """
+
+
+@dataset.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
+@json_option
+def dataset_validate(files: tuple[str, ...], json_output: bool) -> None:
+    """Check definition FILES (or folders of them) against every documented CreateDataset
+    rule, and the trigger rules across the whole set. One line per problem: FILE, JSON
+    path, rule. Exit 2 when any."""
+    from iota_container.dataset.validate import definition_files, validate_files
+
+    problems = validate_files(files)
+    if json_output:
+        print_json(
+            {
+                "files": definition_files(files),
+                "valid": not problems,
+                "problems": [
+                    {"file": p.file, "path": p.json_path, "rule": p.rule, "message": str(p)}
+                    for p in problems
+                ],
+            }
+        )
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if not problems:
+            click.echo(f"{len(definition_files(files))} definition(s) valid")
+    if problems:
+        raise SystemExit(2)
+
+
+@dataset.command("new")
+@click.argument("name")
+@click.option("--from-image", "image_ref", help="An image built by `iota-container build`.")
+@click.option(
+    "--from-notebook",
+    "notebook",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A notebook: variables detected, x-iota-notebook set (runs without a container).",
+)
+@click.option(
+    "--image", help="With --from-notebook: the image to run [default iota-container/NAME:latest]."
+)
+@click.option("--schedule", help="'cron(0 12 * * ? *)' or 'rate(1 hour)' (UTC).")
+@click.option("--triggered-by", help="Run after each new succeeded content of this dataset.")
+@click.option(
+    "--role-arn", help="executionRoleArn [env IOTA_EXECUTION_ROLE_ARN; a local placeholder]."
+)
+@click.option(
+    "--compute-type", type=click.Choice(["ACU_1", "ACU_2"]), default="ACU_1", show_default=True
+)
+@click.option("--volume-size", type=click.IntRange(1, 50), default=2, show_default=True, help="GB.")
+@click.option("--max-versions", type=click.IntRange(1, 1000), help="Keep the newest N versions.")
+@click.option("--retention-days", type=click.IntRange(1), help="Delete versions older than this.")
+@click.option(
+    "--content-dataset",
+    default="SOURCE_DATASET",
+    show_default=True,
+    help="Dataset named by datasetContentVersionValue variables.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write (.yaml or .json) [default NAME.yaml].",
+)
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+@click.option(
+    "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="Registry CA (PEM)."
+)
+@click.option("--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP.")
+def dataset_new(
+    name: str,
+    image_ref: str | None,
+    notebook: Path | None,
+    image: str | None,
+    schedule: str | None,
+    triggered_by: str | None,
+    role_arn: str | None,
+    compute_type: str,
+    volume_size: int,
+    max_versions: int | None,
+    retention_days: int | None,
+    content_dataset: str,
+    output: Path | None,
+    force: bool,
+    ca_bundle: str | None,
+    plain_http: bool | None,
+) -> None:
+    """Write a definition for dataset NAME from an image's labels or from a notebook.
+
+    \b
+    iota-container dataset new hourly --from-image REG/REPO@sha256:... --schedule 'rate(1 hour)'
+    iota-container dataset new report --from-notebook nb.ipynb --triggered-by readings
+    """
+    from iota_container.dataset.new import (
+        NewDataset,
+        check_document,
+        definition_document,
+        write_definition,
+    )
+
+    if (image_ref is None) == (notebook is None):
+        raise click.UsageError("give exactly one of --from-image and --from-notebook")
+    target = output or Path(f"{name}.yaml")
+    if image_ref is not None:
+        from iota_container.image.build import inspect_image
+        from iota_container.variables import Variable
+
+        described = inspect_image(image_ref, ca_bundle=ca_bundle, plain_http=plain_http)
+        variables = [Variable.from_json(v) for v in described["variables"]]
+        image_name, notebook_ref = described["reference"], None
+    else:
+        from iota_container.notebook.inspect import inspect_notebook_file
+
+        assert notebook is not None
+        variables = inspect_notebook_file(notebook)
+        image_name = image or f"iota-container/{name.lower()}:latest"
+        folder = target.absolute().parent
+        notebook_ref = os.path.relpath(notebook.absolute(), folder)
+    document = definition_document(
+        NewDataset(
+            name=name,
+            image=image_name,
+            variables=variables,
+            notebook=notebook_ref,
+            schedule=schedule,
+            triggered_by=triggered_by,
+            role_arn=role_arn,
+            compute_type=compute_type,
+            volume_size_gb=volume_size,
+            max_versions=max_versions,
+            retention_days=retention_days,
+            content_dataset=content_dataset,
+        )
+    )
+    check_document(document, str(target))
+    written = write_definition(document, target, overwrite=force)
+    click.echo(f"wrote {written}", err=True)
+    click.echo(str(written))

@@ -1,0 +1,108 @@
+"""`dataset new`: a definition written from an image's own labels, or from a notebook.
+
+The result is a CreateDataset request (plus `x-iota-notebook` when it came from a
+notebook, so it also runs without a container), checked by the same rules as
+`dataset validate` before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iota_container.dataset.from_image import to_variables_json
+from iota_container.dataset.problems import DefinitionError
+from iota_container.errors import IotaError
+from iota_container.variables import Variable
+
+ROLE_ARN_ENV = "IOTA_EXECUTION_ROLE_ARN"
+# Locally nothing assumes this role; the service needed one, and exports keep the shape.
+LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/iota-container-local"
+CONTENT_DATASET_PLACEHOLDER = "SOURCE_DATASET"
+
+
+@dataclass(frozen=True)
+class NewDataset:
+    name: str
+    image: str
+    variables: list[Variable]
+    notebook: str | None = None  # x-iota-notebook, relative to the definition file
+    schedule: str | None = None
+    triggered_by: str | None = None
+    role_arn: str | None = None
+    compute_type: str = "ACU_1"
+    volume_size_gb: int = 2
+    max_versions: int | None = None
+    retention_days: int | None = None
+    content_dataset: str = CONTENT_DATASET_PLACEHOLDER
+
+
+def definition_document(spec: NewDataset) -> dict[str, Any]:
+    if spec.schedule and spec.triggered_by:
+        raise IotaError(
+            "give --schedule or --triggered-by, not both (a dataset has one trigger type)"
+        )
+    action: dict[str, Any] = {
+        "image": spec.image,
+        "executionRoleArn": spec.role_arn or os.environ.get(ROLE_ARN_ENV) or LOCAL_ROLE_ARN,
+        "resourceConfiguration": {
+            "computeType": spec.compute_type,
+            "volumeSizeInGB": spec.volume_size_gb,
+        },
+        "variables": to_variables_json(spec.variables, content_dataset_name=spec.content_dataset),
+    }
+    if spec.notebook:
+        action["x-iota-notebook"] = spec.notebook
+    document: dict[str, Any] = {
+        "datasetName": spec.name,
+        "actions": [{"actionName": f"{spec.name}_action"[:128], "containerAction": action}],
+    }
+    if spec.schedule:
+        document["triggers"] = [{"schedule": {"expression": spec.schedule}}]
+    elif spec.triggered_by:
+        document["triggers"] = [{"dataset": {"name": spec.triggered_by}}]
+    if spec.max_versions:
+        document["versioningConfiguration"] = {"maxVersions": spec.max_versions}
+    if spec.retention_days:
+        document["retentionPeriod"] = {"numberOfDays": spec.retention_days}
+    return document
+
+
+def check_document(document: dict[str, Any], file: str) -> None:
+    """The rules of `dataset validate` for this one definition (triggers across a set are
+    checked when the set is validated or registered)."""
+    from iota_container.dataset.spec import definition_from_document
+    from iota_container.dataset.validate import check_definition
+
+    definition = definition_from_document(document, file=file)
+    problems = check_definition(file, definition)
+    if problems:
+        raise DefinitionError(problems, dataset_name=definition.dataset_name)
+
+
+def write_definition(document: dict[str, Any], path: Path, overwrite: bool = False) -> Path:
+    """JSON or YAML by the file's extension, written atomically."""
+    if path.exists() and not overwrite:
+        raise IotaError(f"{str(path)!r} already exists: choose another --output, or pass --force")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        # safe_dump quotes every string YAML 1.1 would read as something else (yes, 1.10).
+        text = yaml.safe_dump(
+            document, sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
+    elif path.suffix.lower() == ".json":
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        raise IotaError(f"--output {str(path)!r}: end the name in .yaml, .yml or .json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False
+    ) as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+    return path

@@ -1,0 +1,123 @@
+"""`dataset new` and `dataset validate` from the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import FIXTURES, run_cli
+from tests.notebooks import write_notebook
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Path:
+    return write_notebook(
+        tmp_path / "nb" / "report.ipynb",
+        "window = 60  # minutes\nflag = False\nreport_output = 's3://b/k.csv'\nname = 'x'",
+    )
+
+
+def test_new_from_notebook_writes_a_valid_definition(tmp_path: Path, notebook: Path) -> None:
+    result = run_cli(
+        "dataset",
+        "new",
+        "hourly_report",
+        "--from-notebook",
+        str(notebook),
+        "--schedule",
+        "rate(1 hour)",
+        "--max-versions",
+        "5",
+        "-o",
+        "defs/hourly.yaml",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    document = yaml.safe_load((tmp_path / "defs" / "hourly.yaml").read_text())
+    action = document["actions"][0]["containerAction"]
+    assert action["x-iota-notebook"] == "../nb/report.ipynb"
+    assert action["variables"] == [
+        {"name": "window", "doubleValue": 60.0},
+        {"name": "flag", "stringValue": "false"},
+        {"name": "report_output", "outputFileUriValue": {"fileName": "report_output.csv"}},
+        {"name": "name", "stringValue": "x"},
+    ]
+    assert document["triggers"] == [{"schedule": {"expression": "rate(1 hour)"}}]
+    assert document["versioningConfiguration"] == {"maxVersions": 5}
+    valid = run_cli("dataset", "validate", "defs/hourly.yaml", "--json", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stderr
+    assert json.loads(valid.stdout)["valid"] is True
+
+
+def test_new_refuses_a_bad_schedule_and_writes_nothing(tmp_path: Path, notebook: Path) -> None:
+    result = run_cli(
+        "dataset",
+        "new",
+        "daily",
+        "--from-notebook",
+        str(notebook),
+        "--schedule",
+        "cron(0 12 * * 1 *)",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "day-of-month and day-of-week are both set" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "daily.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bad-name!"], "datasetName"),
+        (["ok", "--schedule", "rate(1 hour)", "--triggered-by", "other"], "not both"),
+        (["ok", "-o", "ok.txt"], "end the name in .yaml, .yml or .json"),
+    ],
+)
+def test_new_bad_input(tmp_path: Path, notebook: Path, args: list[str], message: str) -> None:
+    result = run_cli(
+        "dataset", "new", *args[:1], "--from-notebook", str(notebook), *args[1:], cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr, result.stderr
+
+
+def test_new_needs_exactly_one_source(tmp_path: Path) -> None:
+    result = run_cli("dataset", "new", "x", cwd=tmp_path)
+    assert (
+        result.returncode == 2
+        and "exactly one of --from-image and --from-notebook" in result.stderr
+    )
+
+
+def test_validate_reports_every_problem_with_file_and_path(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "datasets", tmp_path / "defs")
+    (tmp_path / "defs" / "broken.json").write_text(
+        json.dumps(
+            {
+                "datasetName": "broken",
+                "actions": [
+                    {
+                        "actionName": "a",
+                        "containerAction": {
+                            "image": "img",
+                            "executionRoleArn": "arn:aws:iam::123456789012:role/r",
+                            "resourceConfiguration": {"computeType": "ACU_3", "volumeSizeInGB": 60},
+                        },
+                    }
+                ],
+                "triggers": [{"dataset": {"name": "broken"}}],
+            }
+        )
+    )
+    result = run_cli("dataset", "validate", "defs", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith("defs/broken.json: $.") for line in lines), lines
+    text = "\n".join(lines)
+    assert "volumeSizeInGB" in text and "computeType" in text and "broken" in text
