@@ -107,6 +107,28 @@ def test_build_push_pull_run(
     ]
     run_pulled_image(docker_client, reference, moto, tmp_path)
 
+    # A dataset definition written from the image alone.
+    definition = tmp_path / f"{backend}.json"
+    written = run_cli(
+        "dataset",
+        "new",
+        f"acceptance_{backend}",
+        "--from-image",
+        reference,
+        "--schedule",
+        "cron(0 12 * * ? *)",
+        "-o",
+        str(definition),
+    )
+    assert written.returncode == 0, written.stderr
+    action = json.loads(definition.read_text())["actions"][0]["containerAction"]
+    assert action["image"] == reference
+    assert action["variables"] == [
+        {"name": "rows", "doubleValue": 1.0},
+        {"name": "label", "stringValue": "default"},
+        {"name": "custom_output", "outputFileUriValue": {"fileName": "custom_output.txt"}},
+    ]
+
     rebuilt = run_cli(
         "build", str(notebook), "--repository", target, "--backend", backend, "--json"
     )
