@@ -132,7 +132,12 @@ def execute_notebook(
     except CellTimeoutError as e:
         return _failure(notebook, progress.current, "CellTimeoutError", str(e).splitlines()[0])
     except DeadKernelError as e:
-        return _failure(notebook, progress.current, "DeadKernelError", f"the kernel died ({e})")
+        return _failure(
+            notebook,
+            progress.current,
+            "DeadKernelError",
+            f"the kernel process died ({e}): out of memory, or killed",
+        )
     except RuntimeError as e:
         # jupyter_client raises a bare RuntimeError when the kernel does not come up.
         raise KernelError(

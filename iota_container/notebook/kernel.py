@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.utils import run_sync
+
 from iota_container.errors import KernelError
 
 log = logging.getLogger("iota_container")
@@ -83,13 +85,15 @@ class KernelSession:
     other local user can reach it, and ipykernel has no plain-TCP warning to print)."""
 
     def __init__(self, kernel_name: str, cwd: Path) -> None:
-        from jupyter_client.manager import KernelManager
+        # The async manager, as nbclient makes for itself: with the blocking one, nbclient's
+        # liveness check never sees a kernel die, and a run whose kernel is killed hangs.
+        from jupyter_client.manager import AsyncKernelManager
 
         self.kernel_name = kernel_name
         self.cwd = cwd
         self.client: Any = None  # set by whoever talks to the kernel
         self._sockets = Path(tempfile.mkdtemp(prefix="iota-kernel-"))
-        self.manager = KernelManager(
+        self.manager = AsyncKernelManager(
             kernel_name=kernel_name,
             transport="ipc",
             ip=str(self._sockets / "kernel"),
@@ -99,7 +103,7 @@ class KernelSession:
     def start(self) -> KernelSession:
         """Launch the kernel process; returns before the kernel is ready."""
         try:
-            self.manager.start_kernel(cwd=str(self.cwd))
+            run_sync(self.manager.start_kernel)(cwd=str(self.cwd))
         except Exception as e:
             self.stop()
             raise KernelError(
@@ -114,7 +118,7 @@ class KernelSession:
             if self.client is not None:
                 self.client.stop_channels()
             if self.manager.has_kernel:
-                self.manager.shutdown_kernel(now=now)
+                run_sync(self.manager.shutdown_kernel)(now=now)
         finally:
             shutil.rmtree(self._sockets, ignore_errors=True)
 

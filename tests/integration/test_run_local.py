@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -207,3 +208,19 @@ def test_variables_command(tmp_path: Path) -> None:
     ]
     bad = run_cli("variables", str(tmp_path / "missing.ipynb"))
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+def test_a_kernel_that_dies_fails_the_run_instead_of_hanging(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "dies.ipynb",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+        "print('never')",
+    )
+    result = run(tmp_path, "--notebook", str(notebook))
+    assert result.returncode == 1, result.stderr
+    # The prompt number is there only when the kernel acknowledged the cell before dying.
+    assert re.match(
+        r"error: cell 0 (\(In \[1\]\) )?raised DeadKernelError: the kernel process died",
+        last_line(result.stderr),
+    ), result.stderr
+    assert "DeadKernelError" in (tmp_path / "out" / "output.html").read_text()
