@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from iota_container.params_file import Params
 
 __version__ = "0.1.0"
-__all__ = ["IotaError", "Params", "StorageError", "VariableError", "params", "upload"]
+__all__ = [
+    "IotaError",
+    "Params",
+    "StorageError",
+    "VariableError",
+    "dataset_content",
+    "params",
+    "upload",
+]
 
 
 def params(path: str | os.PathLike[str] | None = None) -> Params:
@@ -56,4 +64,8 @@ def __getattr__(name: str) -> object:
         from iota_container.params_file import Params
 
         return Params
+    if name == "dataset_content":
+        from iota_container.dataset.content import dataset_content
+
+        return dataset_content
     raise AttributeError(name)

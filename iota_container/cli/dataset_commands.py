@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -158,3 +160,186 @@ def dataset_new(
     written = write_definition(document, target, overwrite=force)
     click.echo(f"wrote {written}", err=True)
     click.echo(str(written))
+
+
+def _store(home: str | None, output_root: str | None) -> Any:
+    from iota_container.dataset.store import Store
+
+    return Store.open(home, output_root)
+
+
+home_option = click.option(
+    "--home",
+    envvar="IOTA_HOME",
+    type=click.Path(file_okay=False),
+    help="State folder [env IOTA_HOME; default ~/.iota-container].",
+)
+output_root_option = click.option(
+    "--output-root",
+    envvar="IOTA_OUTPUT_ROOT",
+    help="Where versions' outputs go: s3://BUCKET/PREFIX or file:///DIR "
+    "[env IOTA_OUTPUT_ROOT; default file://HOME/outputs].",
+)
+
+
+@dataset.command("register")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@home_option
+@output_root_option
+@json_option
+def dataset_register(
+    files: tuple[str, ...], home: str | None, output_root: str | None, json_output: bool
+) -> None:
+    """Register (or update) definition FILES so they can run here; checked together with
+    those already registered."""
+    with _store(home, output_root) as store:
+        registered = store.register(*files)
+    if json_output:
+        print_json([d.to_json() for d in registered])
+    else:
+        for item in registered:
+            click.echo(f"registered {item.name} ({item.source_file})")
+
+
+@dataset.command("list")
+@home_option
+@json_option
+def dataset_list(home: str | None, json_output: bool) -> None:
+    """The registered datasets, their triggers and whether they are paused."""
+    with _store(home, None) as store:
+        items = [d.to_json() for d in store.datasets()]
+    if json_output:
+        print_json(items)
+        return
+    for item in items:
+        state = " (paused)" if item["paused"] else ""
+        triggers = "; ".join(item["triggers"]) or "no trigger"
+        click.echo(f"{item['name']}  {item['kind']}  {triggers}{state}")
+
+
+@dataset.command("run")
+@click.argument("name")
+@click.option(
+    "--container/--no-container",
+    "use_container",
+    default=None,
+    help="Run the image through the Docker engine, or the notebook in a local process "
+    "[default: a container when an engine answers].",
+)
+@click.option(
+    "--notebook",
+    type=click.Path(dir_okay=False, exists=True),
+    help="With --no-container: the notebook to run [default: the definition's x-iota-notebook].",
+)
+@home_option
+@output_root_option
+@json_option
+@click.pass_context
+def dataset_run(
+    ctx: click.Context,
+    name: str,
+    use_container: bool | None,
+    notebook: str | None,
+    home: str | None,
+    output_root: str | None,
+    json_output: bool,
+) -> None:
+    """Create one content version of dataset NAME now, as the service did: resolve its
+    variables, write the params file, run, collect status, exit code, logs and outputs.
+    Exit 1 when the analysis failed, 2 when it could not start."""
+    from iota_container.dataset.engine import DatasetEngine, raise_for_status
+
+    ctx.meta["json_output"] = json_output
+    with _store(home, output_root) as store:
+        version = DatasetEngine(store).run(name, use_container, notebook=notebook)
+    if json_output:
+        print_json(version.to_json())
+    else:
+        click.echo(f"{version.dataset} version {version.id}: {version.status}")
+        for key, uri in sorted(version.outputs.items()):
+            click.echo(f"  {key}: {uri}")
+    raise_for_status(version)
+
+
+@dataset.command("contents")
+@click.argument("name")
+@home_option
+@json_option
+def dataset_contents(name: str, home: str | None, json_output: bool) -> None:
+    """The versions of dataset NAME, newest first."""
+    with _store(home, None) as store:
+        versions = [v.to_json() for v in store.versions(name)]
+    if json_output:
+        print_json(versions)
+        return
+    for version in versions:
+        reason = f"  {version['reason']}" if version.get("reason") else ""
+        click.echo(f"{version['versionId']}  {version['status']}  {version['createdAt']}{reason}")
+
+
+@dataset.command("content")
+@click.argument("name")
+@click.option(
+    "--version",
+    "selector",
+    default="$LATEST",
+    show_default=True,
+    help="A version id, $LATEST or $LATEST_SUCCEEDED.",
+)
+@home_option
+@json_option
+def dataset_content(name: str, selector: str, home: str | None, json_output: bool) -> None:
+    """One version of dataset NAME: status, reason, outputs, log."""
+    with _store(home, None) as store:
+        version = store.version(name, selector).to_json()
+    if json_output:
+        print_json(version)
+        return
+    for key, value in version.items():
+        if value not in (None, {}, []):
+            click.echo(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+
+
+@dataset.command("pause")
+@click.argument("name")
+@home_option
+def dataset_pause(name: str, home: str | None) -> None:
+    """Stop the scheduler from running NAME's triggers until it is resumed."""
+    with _store(home, None) as store:
+        store.set_paused(name, True)
+    click.echo(f"{name} paused")
+
+
+@dataset.command("export")
+@click.argument("name")
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(["iotanalytics", "cloudformation"]),
+    default="iotanalytics",
+    show_default=True,
+)
+@home_option
+def dataset_export(name: str, export_format: str, home: str | None) -> None:
+    """Print registered dataset NAME as a CreateDataset request (or CloudFormation
+    properties), without this project's x- extensions."""
+    from iota_container.dataset.spec import to_cloudformation_properties, to_create_dataset_request
+
+    with _store(home, None) as store:
+        definition = store.dataset(name).definition
+    export = (
+        to_create_dataset_request
+        if export_format == "iotanalytics"
+        else to_cloudformation_properties
+    )
+    print_json(export(definition))
+
+
+@dataset.command("resume")
+@click.argument("name")
+@home_option
+def dataset_resume(name: str, home: str | None) -> None:
+    """Let the scheduler run NAME's triggers again."""
+    with _store(home, None) as store:
+        store.set_paused(name, False)
+    click.echo(f"{name} resumed")

@@ -9,5 +9,14 @@ Definitions (the CreateDataset request's shape, or CloudFormation's):
   checks.py      the findings of one definition and the generic checks behind the rules
   relations.py   trigger rules (the service's messages) and the rules across definitions
   from_image.py  containerAction.variables from an image's variables
-Schedules: schedule.py (cron and rate expressions) and its cron_*.py helpers.
+Schedules: schedule.py (cron and rate expressions), its cron_*.py helpers, schedule_text.py.
+`dataset new`: new.py, from_image.py.
+Running them here:
+  home.py        IOTA_HOME and the output root
+  store.py       SQLite state (store_schema.py: migrations; records.py: rows as records)
+  locks.py       one run of a dataset at a time
+  resolve.py     this run's variables → the params document
+  engine.py      one content version: container (container_run.py), process, or SQL source
+                 (query_source.py); retention.py after each run
+  content.py     how running code reads a datasetContentVersionValue's content
 """

@@ -1,0 +1,348 @@
+"""Create one content version of a dataset now, as the service's CreateDatasetContent did.
+
+    engine = DatasetEngine(Store.open())
+    version = engine.run("sensor_report")          # container if an engine answers
+    raise_for_status(version)                       # DatasetRunFailed: its reason
+
+Runs of one dataset are serialized by its lock file (locks.py); the version is created in
+a transaction once the lock is held, and finished SUCCEEDED or FAILED with a reason.
+Then versioningConfiguration and retentionPeriod are applied (retention.py).
+
+- A SQL dataset's content comes from its x-iota-source (query_source.py) and is stored
+  under the output root; its URI is the version's content URI.
+- A container dataset's variables are resolved (resolve.py) into a params file in the
+  version's folder (mode 0644: the image's user reads it), then either
+  - the image runs through the Docker engine (container_run.py) with the params file
+    mounted read-only at the contract's path, file:// output and input folders mounted at
+    their own paths so file:// URIs mean the same inside, AWS_* and IOTA_* settings passed
+    through, and resourceConfiguration as CPU and memory limits; or
+  - without a container, `python -m iota_container run` runs the notebook the definition's
+    `x-iota-notebook` names (or the caller's `notebook`), as a child process: its log is
+    captured, and a crash of the analysis cannot take the engine down.
+  Without a choice, a container runs when a Docker engine answers, the runtime otherwise.
+
+The engine does not trigger dependent datasets: a scheduler does, with `Trigger.dataset`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from iota_container import storage
+from iota_container.dataset.container_run import (
+    CPU_LIMIT_ENV,
+    MEMORY_LIMIT_ENV,
+    NETWORK_ENV,
+    ContainerApi,
+    ContainerJob,
+    limits_for,
+    run_container,
+)
+from iota_container.dataset.home import HOME_ENV, LOG_NAME, OUTPUT_ROOT_ENV, PARAMS_NAME
+from iota_container.dataset.locks import dataset_lock
+from iota_container.dataset.query_source import produce_query_content
+from iota_container.dataset.records import (
+    FAILED,
+    INTERRUPTED,
+    MODE_CONTAINER,
+    MODE_PROCESS,
+    MODE_QUERY,
+    SUCCEEDED,
+    RegisteredDataset,
+    Trigger,
+    Version,
+)
+from iota_container.dataset.resolve import RunParams, resolve_run_params
+from iota_container.dataset.store import Store
+from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
+from iota_container.image.docker_stream import engine_reason, one_line
+from iota_container.params_file import DEFAULT_PARAMS_PATH, PARAMS_PATH_ENV, write_params
+from iota_container.runtime import NOTEBOOK_PATH_ENV
+from iota_container.storage.uri import parse_output_uri
+
+log = logging.getLogger("iota_container")
+
+CONNECT_TIMEOUT_SECONDS = 5
+LABEL_DATASET = "io.iota-container.dataset"
+LABEL_VERSION = "io.iota-container.dataset-version"
+# The engine's own settings stay out of the container; other AWS_* and IOTA_* go in.
+_NOT_PASSED = frozenset(
+    (HOME_ENV, OUTPUT_ROOT_ENV, PARAMS_PATH_ENV, MEMORY_LIMIT_ENV, CPU_LIMIT_ENV, NETWORK_ENV)
+)
+
+
+class DatasetRunFailed(IotaError):
+    """A version finished FAILED: the message is its reason."""
+
+    def __init__(self, version: Version) -> None:
+        super().__init__(f"dataset {version.dataset} version {version.id}: {version.reason}")
+        self.version = version
+        # The analysis ran and failed (1), or it could not start: bad input (2).
+        self.exit_code = EXIT_ANALYSIS_FAILED if version.exit_code is not None else EXIT_BAD_INPUT
+        self.result = version
+
+
+@dataclass(frozen=True)
+class _Ended:
+    exit_code: int
+    duration_seconds: float
+    reason: str | None = None  # why it failed, where the exit code alone does not say
+
+
+def raise_for_status(version: Version) -> Version:
+    if version.status == FAILED:
+        raise DatasetRunFailed(version)
+    return version
+
+
+class DatasetEngine:
+    def __init__(self, store: Store, docker: Any | None = None) -> None:
+        """`docker`: a docker.DockerClient or docker.APIClient; connected on first need
+        (DOCKER_HOST or the default socket) when not given."""
+        self.store = store
+        self._api: ContainerApi | None = None
+        if docker is not None:
+            self._api = cast(ContainerApi, getattr(docker, "api", docker))
+
+    def run(
+        self,
+        name: str,
+        use_container: bool | None = None,
+        *,
+        trigger: Trigger | None = None,
+        notebook: str | os.PathLike[str] | None = None,
+        wait: bool = True,
+    ) -> Version:
+        """Create one version of `name` and return it, finished (check its status).
+
+        Raises UnknownDataset, DatasetBusy (wait=False and the dataset is running
+        elsewhere), TriggerAlreadyClaimed (that schedule window or upstream version
+        already ran), or an IotaError when a container is asked for and no engine answers.
+        """
+        dataset = self.store.dataset(name)
+        mode = self._choose_mode(dataset, use_container)
+        with dataset_lock(self.store.home.lock_path(name), name, wait=wait):
+            # Holding the lock, any CREATING version of this dataset is an orphan.
+            self.store.fail_interrupted(name)
+            version = self.store.start_version(name, trigger or Trigger.manual(), mode)
+            log.info("dataset %s: creating version %s (%s)", name, version.id, mode)
+            try:
+                finished = self._create_content(dataset, version, notebook)
+            except Exception as e:
+                reason = f"internal error: {type(e).__name__}: {one_line(str(e))}"
+                self.store.finish_version(version, FAILED, reason=reason)
+                raise
+            except BaseException:  # Ctrl-C or SystemExit: the run did not finish
+                self.store.finish_version(version, FAILED, reason=INTERRUPTED)
+                raise
+            self.store.apply_retention(name)
+        log.info("dataset %s: version %s %s", name, finished.id, finished.status)
+        return finished
+
+    def _choose_mode(self, dataset: RegisteredDataset, use_container: bool | None) -> str:
+        if dataset.definition.query_action is not None:
+            return MODE_QUERY
+        if use_container is False:
+            return MODE_PROCESS
+        if self._api is None:
+            self._api = _connect(required=bool(use_container))
+        return MODE_CONTAINER if self._api is not None else MODE_PROCESS
+
+    def _create_content(
+        self, dataset: RegisteredDataset, version: Version, notebook: str | os.PathLike[str] | None
+    ) -> Version:
+        folder = self.store.home.version_dir(dataset.name, version.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        log_path = folder / LOG_NAME
+        if version.mode == MODE_QUERY:
+            return self._query(dataset, version, folder, log_path)
+        try:
+            run_params = resolve_run_params(
+                dataset.definition, version.output_prefix, self.store, trigger=version.trigger
+            )
+            params_path = write_params(run_params.document, folder / PARAMS_NAME, overwrite=True)
+        except IotaError as e:
+            return self.store.finish_version(version, FAILED, reason=str(e))
+        self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
+        try:
+            if version.mode == MODE_CONTAINER:
+                ended = self._in_container(dataset, version, run_params, params_path, log_path)
+            else:
+                ended = _in_process(dataset, notebook, params_path, log_path)
+        except IotaError as e:
+            return self.store.finish_version(version, FAILED, reason=str(e))
+        succeeded = ended.exit_code == 0
+        return self.store.finish_version(
+            version,
+            SUCCEEDED if succeeded else FAILED,
+            reason=None if succeeded else ended.reason or _failure_reason(ended, log_path),
+            exit_code=ended.exit_code,
+            duration_seconds=ended.duration_seconds,
+            content_uri=run_params.content_uri,
+        )
+
+    def _query(
+        self, dataset: RegisteredDataset, version: Version, folder: Path, log_path: Path
+    ) -> Version:
+        self.store.record_start(version, outputs={}, log_path=log_path)
+        started = time.monotonic()
+        try:
+            content = produce_query_content(
+                dataset.definition, dataset.source_file, folder, log_path
+            )
+            uri = storage.put(content, f"{version.output_prefix}/{content.name}").uri
+        except IotaError as e:
+            return self.store.finish_version(version, FAILED, reason=str(e))
+        return self.store.finish_version(
+            version, SUCCEEDED, duration_seconds=time.monotonic() - started, content_uri=uri
+        )
+
+    def _in_container(
+        self,
+        dataset: RegisteredDataset,
+        version: Version,
+        run_params: RunParams,
+        params: Path,
+        log_path: Path,
+    ) -> _Ended:
+        action = dataset.definition.container_action
+        assert action is not None and self._api is not None
+        limits = limits_for(action.resource_configuration)
+        binds = {str(params): {"bind": DEFAULT_PARAMS_PATH, "mode": "ro"}}
+        for uri in run_params.inputs.values():
+            folder = _local_folder(uri)
+            if folder is not None:
+                binds[str(folder)] = {"bind": str(folder), "mode": "ro"}
+        output_folder = _local_folder(f"{version.output_prefix}/_")
+        if output_folder is not None:
+            output_folder.mkdir(parents=True, exist_ok=True)
+            # The image runs as its own user (uid 1000), not as whoever runs the engine.
+            output_folder.chmod(0o777)
+            binds[str(output_folder)] = {"bind": str(output_folder), "mode": "rw"}
+        job = ContainerJob(
+            image=action.image,
+            name=f"iota-{dataset.name}-{version.id}",
+            environment=_passed_environment(),
+            binds=binds,
+            limits=limits,
+            labels={LABEL_DATASET: dataset.name, LABEL_VERSION: version.id},
+            log_path=log_path,
+        )
+        from docker.errors import DockerException
+
+        try:
+            outcome = run_container(self._api, job)
+        except (DockerException, OSError) as e:  # OSError: the connection to the engine
+            raise IotaError(
+                f"the Docker engine failed to run image {action.image} ({engine_reason(e)}): "
+                f"see the engine's log; the run's own log is {log_path}"
+            ) from e
+        reason = None
+        if outcome.oom_killed:
+            reason = (
+                f"container exceeded its memory limit of {limits.memory_mib} MiB: use "
+                "computeType ACU_2, or make the analysis use less memory"
+            )
+        return _Ended(outcome.exit_code, outcome.duration_seconds, reason)
+
+
+def _connect(*, required: bool) -> ContainerApi | None:
+    """A Docker engine client, or None when none answers and none was required."""
+    from docker.api.client import APIClient
+    from docker.errors import DockerException
+    from docker.utils import kwargs_from_env
+
+    settings = kwargs_from_env()
+    try:
+        client = APIClient(timeout=CONNECT_TIMEOUT_SECONDS, **settings)
+        client.ping()
+    except (DockerException, OSError) as e:
+        if not required:
+            log.info("no Docker engine answers: running without a container")
+            return None
+        address = settings.get("base_url") or "the default socket"
+        raise IotaError(
+            f"a container run needs a Docker engine, and none answers at {address} "
+            f"({one_line(str(e), 160)}): start dockerd, or run with --no-container"
+        ) from e
+    client.timeout = 600  # long enough for a pull; waiting for the run has no timeout
+    return cast(ContainerApi, client)
+
+
+def _in_process(
+    dataset: RegisteredDataset,
+    notebook: str | os.PathLike[str] | None,
+    params: Path,
+    log_path: Path,
+) -> _Ended:
+    path = _notebook_for(dataset, notebook)
+    command = [sys.executable, "-m", "iota_container", "run", "--params", str(params)]
+    # The runtime prefers NOTEBOOK_PATH to --notebook: an inherited one must not win.
+    env = {k: v for k, v in os.environ.items() if k not in (NOTEBOOK_PATH_ENV, PARAMS_PATH_ENV)}
+    started = time.monotonic()
+    with log_path.open("ab") as log_file:
+        code = subprocess.run(
+            [*command, "--notebook", str(path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=path.parent,
+            check=False,
+        ).returncode
+    return _Ended(code, time.monotonic() - started)
+
+
+def _notebook_for(dataset: RegisteredDataset, notebook: str | os.PathLike[str] | None) -> Path:
+    """The caller's notebook (relative to the working folder), else the definition's
+    x-iota-notebook (relative to the definition file)."""
+    action = dataset.definition.container_action
+    declared = action.notebook if action is not None else None
+    if notebook is not None:
+        path = Path(notebook).absolute()
+    elif declared:
+        path = dataset.source_file.parent / declared
+    else:
+        raise IotaError(
+            f"dataset {dataset.name!r} has no notebook to run without a container: add "
+            f"x-iota-notebook (the notebook's path) to its containerAction in "
+            f"{dataset.source_file}, or run it in a container (start dockerd)"
+        )
+    if not path.is_file():
+        raise IotaError(
+            f"notebook {str(path)!r} of dataset {dataset.name!r} does not exist: fix "
+            "x-iota-notebook, or give the notebook's path"
+        )
+    return path
+
+
+def _failure_reason(ended: _Ended, log_path: Path) -> str:
+    """The run's own one-line error (`error: ...`), else its last log line."""
+    text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    lines = text.splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    last = (errors or [line for line in lines if line.strip()] or [""])[-1]
+    detail = f": {one_line(last.removeprefix('error: '), 300)}" if last.strip() else ""
+    return f"the analysis exited with code {ended.exit_code}{detail} (log: {log_path})"
+
+
+def _local_folder(uri: str) -> Path | None:
+    """The folder of a file:// URI; None for other schemes."""
+    if not uri.startswith("file:"):
+        return None
+    path = parse_output_uri(uri).path
+    return path.parent if path is not None else None
+
+
+def _passed_environment() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key.startswith(("AWS_", "IOTA_")) and key not in _NOT_PASSED
+    }

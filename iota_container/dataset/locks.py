@@ -1,0 +1,67 @@
+"""One lock file a dataset: whoever holds it is creating that dataset's version.
+
+An flock belongs to an open file, and the kernel drops it when the process holding it
+ends, however it ends (SIGKILL included). So "is the lock free?" answers "is the process
+that was running this version gone?" without pids, which get reused, or boot times.
+flock on two descriptors conflicts even within one process, so threads serialize too.
+The descriptor is not inherited by children (PEP 446): a notebook or SQL command that
+outlives a killed engine cannot keep the dataset locked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from iota_container.errors import IotaError
+
+
+class DatasetBusy(IotaError):
+    """Another process is creating a version of this dataset right now."""
+
+
+@contextmanager
+def dataset_lock(path: Path, dataset: str, *, wait: bool = True) -> Iterator[None]:
+    """Hold the dataset's lock for the block; waits for it, or raises DatasetBusy."""
+    descriptor = _acquire(path, wait=wait)
+    if descriptor is None:
+        raise DatasetBusy(
+            f"dataset {dataset!r} is running in another process: wait for it to finish"
+        )
+    try:
+        yield
+    finally:
+        _release(descriptor)
+
+
+@contextmanager
+def lock_if_free(path: Path) -> Iterator[bool]:
+    """True (and held for the block) when nobody holds the lock; never waits."""
+    descriptor = _acquire(path, wait=False)
+    try:
+        yield descriptor is not None
+    finally:
+        if descriptor is not None:
+            _release(descriptor)
+
+
+def _acquire(path: Path, *, wait: bool) -> int | None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _release(descriptor: int) -> None:
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+    os.close(descriptor)

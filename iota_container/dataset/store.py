@@ -1,0 +1,380 @@
+"""The embedded state of local dataset runs: one SQLite database in the home directory.
+
+Registered definitions, every version with its status, reason, trigger and outputs, the
+pause state, and the trigger claims a scheduler relies on. All writes are transactions,
+so a process killed at any point leaves the database as it was before or after a write,
+never between. A version left CREATING by a process that is gone (its dataset lock is
+free: see locks.py) is marked FAILED, "interrupted: the process running it stopped",
+whenever a store is opened and before each run of that dataset.
+
+Scheduler hooks: `start_version` claims a schedule window or an upstream version and
+creates the version in one transaction (TriggerAlreadyClaimed when it was claimed
+before); `last_schedule_window` and `is_claimed` say what already ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from iota_container.dataset.home import Home
+from iota_container.dataset.locks import dataset_lock, lock_if_free
+from iota_container.dataset.problems import DefinitionError, Problem
+from iota_container.dataset.records import (
+    CREATING,
+    FAILED,
+    INTERRUPTED,
+    LATEST,
+    LATEST_SUCCEEDED,
+    SCHEDULE,
+    SUCCEEDED,
+    RegisteredDataset,
+    Trigger,
+    Version,
+    from_text,
+    to_text,
+    utc_now,
+)
+from iota_container.dataset.retention import remove_version_files, versions_to_prune
+from iota_container.dataset.spec import (
+    DatasetDefinition,
+    load_definition,
+)
+from iota_container.dataset.store_schema import MIGRATIONS, Migration, connect
+from iota_container.dataset.validate import validate_definitions
+from iota_container.errors import IotaError
+
+Clock = Callable[[], datetime]
+
+
+class UnknownDataset(IotaError):
+    """No registered dataset has that name."""
+
+
+class UnknownVersion(IotaError):
+    """The dataset has no version that matches."""
+
+
+class TriggerAlreadyClaimed(IotaError):
+    """A schedule window or an upstream version already triggered a version."""
+
+
+class Store:
+    def __init__(
+        self,
+        home: Home,
+        *,
+        clock: Clock = utc_now,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        home.create()
+        self.home = home
+        self.clock = clock
+        self._connection = connect(home.database, migrations)
+        self._lock = threading.RLock()  # one connection, shared by the threads of a scheduler
+        self.recover_interrupted()
+
+    @classmethod
+    def open(
+        cls, root: str | os.PathLike[str] | None = None, output_root: str | None = None
+    ) -> Store:
+        return cls(Home.locate(root, output_root))
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- registered datasets ------------------------------------------------------------
+
+    def register(self, *paths: str | os.PathLike[str]) -> list[RegisteredDataset]:
+        """Register (or update) definition files, checked as one set with those already
+        registered; DefinitionError lists every problem. An update keeps created_at."""
+        loaded: list[tuple[str, DatasetDefinition]] = []
+        problems: list[Problem] = []
+        for path in paths:
+            file = str(Path(path).absolute())
+            try:
+                loaded.append((file, load_definition(file)))
+            except DefinitionError as e:
+                problems.extend(e.problems)
+        if problems:
+            raise DefinitionError(problems)
+        updated = {definition.dataset_name for _, definition in loaded}
+        others = [(str(d.source_file), d.definition) for d in self.datasets()]
+        kept = [(file, d) for file, d in others if d.dataset_name not in updated]
+        problems = validate_definitions([*kept, *loaded])
+        if problems:
+            raise DefinitionError(problems)
+        now = to_text(self.clock())
+        with self._write() as db:
+            for file, definition in loaded:
+                db.execute(
+                    "INSERT INTO datasets (name, definition, source_file, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                    " definition = excluded.definition, source_file = excluded.source_file,"
+                    " updated_at = excluded.updated_at",
+                    (definition.dataset_name, json.dumps(definition.to_json()), file, now, now),
+                )
+        return [self.dataset(definition.dataset_name) for _, definition in loaded]
+
+    def unregister(self, name: str) -> None:
+        """Forget a dataset, its versions and their local files; refused while it runs, or
+        while another registered dataset is triggered by it or reads its content."""
+        self.dataset(name)
+        users = sorted(d.name for d in self.datasets() if name in d.upstreams)
+        if users:
+            raise IotaError(
+                f"dataset {name!r} is used by {', '.join(users)}: unregister those first"
+            )
+        with dataset_lock(self.home.lock_path(name), name, wait=False):
+            versions = self.versions(name)
+            with self._write() as db:
+                db.execute("DELETE FROM datasets WHERE name = ?", (name,))
+            for version in versions:
+                remove_version_files(version, self.home.version_dir(name, version.id))
+            shutil.rmtree(self.home.dataset_dir(name), ignore_errors=True)
+
+    def dataset(self, name: str) -> RegisteredDataset:
+        row = self._one("SELECT * FROM datasets WHERE name = ?", (name,))
+        if row is None:
+            known = ", ".join(d.name for d in self.datasets()) or "none"
+            raise UnknownDataset(
+                f"no dataset {name!r} is registered (registered: {known}): "
+                "register its definition with `iota-container dataset register FILE`"
+            )
+        return RegisteredDataset.from_row(row)
+
+    def datasets(self) -> list[RegisteredDataset]:
+        return [
+            RegisteredDataset.from_row(r)
+            for r in self._all("SELECT * FROM datasets ORDER BY name", ())
+        ]
+
+    def dependents(self, name: str) -> list[RegisteredDataset]:
+        """The datasets a new version of `name` triggers."""
+        return [d for d in self.datasets() if name in d.definition.triggering_datasets]
+
+    def set_paused(self, name: str, paused: bool) -> RegisteredDataset:
+        self.dataset(name)
+        with self._write() as db:
+            db.execute("UPDATE datasets SET paused = ? WHERE name = ?", (int(paused), name))
+        return self.dataset(name)
+
+    # -- versions -----------------------------------------------------------------------
+
+    def start_version(self, name: str, trigger: Trigger, mode: str) -> Version:
+        """Claim the trigger and create a CREATING version, in one transaction. The
+        caller holds the dataset's lock (see locks.py) until it finishes the version."""
+        now = self.clock()
+        version_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        with self._write() as db:
+            if trigger.claim_key is not None:
+                try:
+                    db.execute(
+                        "INSERT INTO trigger_claims VALUES (?, ?, ?, ?, ?)",
+                        (name, trigger.kind, trigger.claim_key, version_id, to_text(now)),
+                    )
+                except sqlite3.IntegrityError as e:
+                    raise TriggerAlreadyClaimed(
+                        f"dataset {name!r} already ran for {trigger.describe()}: "
+                        "each schedule window and upstream version triggers one run"
+                    ) from e
+            db.execute(
+                "INSERT INTO versions (id, dataset, status, trigger_kind, schedule_time,"
+                " upstream_dataset, upstream_version, mode, created_at, output_prefix,"
+                " owner_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    version_id,
+                    name,
+                    CREATING,
+                    trigger.kind,
+                    to_text(trigger.schedule_time) if trigger.schedule_time else None,
+                    trigger.upstream_dataset,
+                    trigger.upstream_version,
+                    mode,
+                    to_text(now),
+                    self.home.output_prefix(name, version_id),
+                    os.getpid(),
+                ),
+            )
+        return self.version(name, version_id)
+
+    def record_start(self, version: Version, *, outputs: dict[str, str], log_path: Path) -> None:
+        """The run begins now: its outputs and log are known before it can fail."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE versions SET started_at = ?, outputs = ?, log_path = ? WHERE id = ?",
+                (to_text(self.clock()), json.dumps(outputs), str(log_path), version.id),
+            )
+
+    def finish_version(
+        self,
+        version: Version,
+        status: str,
+        *,
+        reason: str | None = None,
+        exit_code: int | None = None,
+        duration_seconds: float | None = None,
+        content_uri: str | None = None,
+    ) -> Version:
+        if status not in (SUCCEEDED, FAILED):
+            raise ValueError(f"a version finishes SUCCEEDED or FAILED, not {status!r}")
+        with self._write() as db:
+            db.execute(
+                "UPDATE versions SET status = ?, reason = ?, exit_code = ?,"
+                " duration_seconds = ?, content_uri = ?, finished_at = ?"
+                " WHERE id = ? AND status = 'CREATING'",
+                (
+                    status,
+                    reason,
+                    exit_code,
+                    round(duration_seconds, 3) if duration_seconds is not None else None,
+                    content_uri,
+                    to_text(self.clock()),
+                    version.id,
+                ),
+            )
+        return self.version(version.dataset, version.id)
+
+    def version(self, name: str, selector: str = LATEST) -> Version:
+        """A version by id, or `$LATEST` (any status) or `$LATEST_SUCCEEDED`."""
+        self.dataset(name)
+        if selector == LATEST:
+            row = self._one("SELECT * FROM versions WHERE dataset = ? ORDER BY seq DESC", (name,))
+        elif selector == LATEST_SUCCEEDED:
+            row = self._one(
+                "SELECT * FROM versions WHERE dataset = ? AND status = ? ORDER BY seq DESC",
+                (name, SUCCEEDED),
+            )
+        else:
+            row = self._one("SELECT * FROM versions WHERE dataset = ? AND id = ?", (name, selector))
+        if row is None:
+            what = "no version" if selector == LATEST else f"no version {selector}"
+            raise UnknownVersion(
+                f"dataset {name!r} has {what}: list them with "
+                f"`iota-container dataset contents {name}`, or run it"
+            )
+        return Version.from_row(row)
+
+    def versions(self, name: str) -> list[Version]:
+        """Every version of the dataset, newest first."""
+        self.dataset(name)
+        rows = self._all("SELECT * FROM versions WHERE dataset = ? ORDER BY seq DESC", (name,))
+        return [Version.from_row(row) for row in rows]
+
+    def latest_succeeded(self, name: str) -> Version | None:
+        row = self._one(
+            "SELECT * FROM versions WHERE dataset = ? AND status = ? ORDER BY seq DESC",
+            (name, SUCCEEDED),
+        )
+        return Version.from_row(row) if row else None
+
+    # -- scheduler hooks ----------------------------------------------------------------
+
+    def last_schedule_window(self, name: str) -> datetime | None:
+        """The latest schedule fire time that created a version (kept through pruning)."""
+        row = self._one(
+            "SELECT MAX(claim_key) FROM trigger_claims WHERE dataset = ? AND kind = ?",
+            (name, SCHEDULE),
+        )
+        return from_text(row[0]) if row and row[0] else None
+
+    def is_claimed(self, name: str, trigger: Trigger) -> bool:
+        row = self._one(
+            "SELECT 1 FROM trigger_claims WHERE dataset = ? AND kind = ? AND claim_key = ?",
+            (name, trigger.kind, trigger.claim_key),
+        )
+        return row is not None
+
+    # -- recovery and retention ---------------------------------------------------------
+
+    def recover_interrupted(self, name: str | None = None) -> list[Version]:
+        """Mark FAILED the CREATING versions whose process is gone (their lock is free)."""
+        rows = self._all("SELECT DISTINCT dataset FROM versions WHERE status = ?", (CREATING,))
+        recovered = []
+        for dataset in (row[0] for row in rows if name in (None, row[0])):
+            with lock_if_free(self.home.lock_path(dataset)) as free:
+                if free:
+                    recovered += self.fail_interrupted(dataset)
+        return recovered
+
+    def fail_interrupted(self, name: str) -> list[Version]:
+        """Mark FAILED every CREATING version of `name`: only for a caller holding its lock."""
+        stale = [v for v in self.versions(name) if v.status == CREATING]
+        for version in stale:
+            self.finish_version(version, FAILED, reason=INTERRUPTED)
+        return stale
+
+    def apply_retention(self, name: str) -> list[Version]:
+        """Delete what versioningConfiguration and retentionPeriod no longer keep."""
+        definition = self.dataset(name).definition
+        pruned = versions_to_prune(
+            self.versions(name),
+            definition.versioning_configuration,
+            definition.retention_period,
+            self.clock(),
+        )
+        if not pruned:
+            return []
+        with self._write() as db:
+            db.executemany("DELETE FROM versions WHERE id = ?", [(v.id,) for v in pruned])
+            self._prune_claims(db)
+        for version in pruned:
+            remove_version_files(version, self.home.version_dir(name, version.id))
+        return pruned
+
+    @staticmethod
+    def _prune_claims(db: sqlite3.Connection) -> None:
+        # A claim whose version is gone still matters while it is the dataset's latest
+        # schedule window (where a scheduler resumes) or its upstream version still exists
+        # (the scheduler would see that version again).
+        db.execute(
+            "DELETE FROM trigger_claims AS c"
+            " WHERE NOT EXISTS (SELECT 1 FROM versions WHERE id = c.version_id)"
+            " AND NOT (c.kind = 'schedule' AND c.claim_key = (SELECT MAX(claim_key)"
+            "   FROM trigger_claims WHERE dataset = c.dataset AND kind = 'schedule'))"
+            " AND NOT (c.kind = 'dataset'"
+            "   AND EXISTS (SELECT 1 FROM versions WHERE id = c.claim_key))"
+        )
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front: two writers never both read, then
+        # deadlock upgrading to write (SQLite would fail one with "database is locked").
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
+        with self._lock:
+            cursor = self._connection.execute(sql, args)
+            cursor.row_factory = sqlite3.Row
+            row: sqlite3.Row | None = cursor.fetchone()
+            return row
+
+    def _all(self, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._connection.execute(sql, args)
+            cursor.row_factory = sqlite3.Row
+            return list(cursor.fetchall())

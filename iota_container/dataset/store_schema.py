@@ -1,0 +1,146 @@
+"""The state database's schema, as numbered migrations applied once each, in order.
+
+`schema_migrations` records each applied migration; a database that records one this
+code does not know was written by a newer iota-container and is refused rather than
+guessed at. Each migration runs in its own write transaction with its record, so a
+process stopped half-way leaves the database as it was before that migration.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from iota_container.errors import IotaError
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class Migration(NamedTuple):
+    number: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "datasets, versions and trigger claims",
+        """
+        CREATE TABLE datasets (
+            name        TEXT PRIMARY KEY,
+            definition  TEXT NOT NULL,     -- the definition's JSON, x- extensions included
+            source_file TEXT NOT NULL,     -- absolute: relative paths in it resolve there
+            created_at  TEXT NOT NULL,     -- the rate() anchor; kept on re-registration
+            updated_at  TEXT NOT NULL,
+            paused      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE versions (
+            seq              INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order
+            id               TEXT NOT NULL UNIQUE,
+            dataset          TEXT NOT NULL REFERENCES datasets(name) ON DELETE CASCADE,
+            status           TEXT NOT NULL
+                             CHECK (status IN ('CREATING', 'SUCCEEDED', 'FAILED')),
+            reason           TEXT,
+            trigger_kind     TEXT NOT NULL,
+            schedule_time    TEXT,
+            upstream_dataset TEXT,
+            upstream_version TEXT,
+            mode             TEXT NOT NULL,
+            created_at       TEXT NOT NULL,
+            started_at       TEXT,
+            finished_at      TEXT,
+            exit_code        INTEGER,
+            duration_seconds REAL,
+            outputs          TEXT NOT NULL DEFAULT '{}',
+            content_uri      TEXT,
+            output_prefix    TEXT NOT NULL,
+            log_path         TEXT,
+            owner_pid        INTEGER
+        );
+        CREATE INDEX versions_by_dataset ON versions (dataset, seq);
+        CREATE INDEX versions_creating ON versions (status) WHERE status = 'CREATING';
+        -- A schedule window or an upstream version triggers one version at most. Claims
+        -- outlive pruned versions (see Store.prune_claims), so a window is never re-run.
+        CREATE TABLE trigger_claims (
+            dataset    TEXT NOT NULL REFERENCES datasets(name) ON DELETE CASCADE,
+            kind       TEXT NOT NULL,
+            claim_key  TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            PRIMARY KEY (dataset, kind, claim_key)
+        );
+        """,
+    ),
+)
+
+
+class StateError(IotaError):
+    """The state database cannot be opened, or was written by a newer version."""
+
+
+def connect(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> sqlite3.Connection:
+    """An autocommit connection (transactions are explicit) to an up-to-date database."""
+    try:
+        connection = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        # WAL: readers (`dataset contents`) never wait for a run's writes. synchronous=NORMAL
+        # in WAL mode cannot corrupt the database; a power cut may lose the last commit.
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        migrate(connection, migrations, path)
+    except sqlite3.DatabaseError as e:
+        raise StateError(
+            f"cannot open the state database {str(path)!r} ({e}): check the file, or point "
+            "IOTA_HOME at another folder"
+        ) from e
+    return connection
+
+
+def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration], path: Path) -> None:
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " number INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    newest_known = max((m.number for m in migrations), default=0)
+    for migration in sorted(migrations):
+        connection.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait
+        try:
+            applied = {row[0] for row in connection.execute("SELECT number FROM schema_migrations")}
+            unknown = sorted(n for n in applied if n > newest_known)
+            if unknown:
+                raise StateError(
+                    f"the state database {str(path)!r} has schema {unknown[-1]}, newer than "
+                    f"this iota-container's {newest_known}: upgrade iota-container"
+                )
+            if migration.number not in applied:
+                for statement in _statements(migration.sql):
+                    connection.execute(statement)
+                connection.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ'))",
+                    (migration.number, migration.description),
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT MAX(number) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, so they run inside our transaction (executescript commits)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]

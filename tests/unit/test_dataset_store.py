@@ -1,0 +1,300 @@
+"""The state database: migrations, registration, trigger claims, crash recovery (a real
+SIGKILLed process) and retention."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from iota_container.dataset.home import Home
+from iota_container.dataset.locks import DatasetBusy, dataset_lock
+from iota_container.dataset.problems import DefinitionError
+from iota_container.dataset.records import (
+    CREATING,
+    FAILED,
+    INTERRUPTED,
+    LATEST,
+    LATEST_SUCCEEDED,
+    MODE_PROCESS,
+    SUCCEEDED,
+    Trigger,
+    Version,
+)
+from iota_container.dataset.store import (
+    Store,
+    TriggerAlreadyClaimed,
+    UnknownDataset,
+    UnknownVersion,
+)
+from iota_container.dataset.store_schema import MIGRATIONS, Migration, StateError, schema_version
+from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
+
+START = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home.locate(tmp_path / "home")
+
+
+@pytest.fixture
+def store(home: Home, clock: Clock) -> Store:
+    return Store(home, clock=clock)
+
+
+def register(store: Store, folder: Path, *documents: dict[str, object]) -> None:
+    store.register(*(write_definition(folder, document) for document in documents))
+
+
+def add_version(store: Store, name: str, status: str, trigger: Trigger | None = None) -> Version:
+    version = store.start_version(name, trigger or Trigger.manual(), MODE_PROCESS)
+    if status == CREATING:
+        return version
+    return store.finish_version(version, status, reason="test" if status == FAILED else None)
+
+
+# -- migrations ---------------------------------------------------------------------------
+
+
+def test_a_new_database_gets_every_migration_once(home: Home) -> None:
+    Store(home).close()
+    Store(home).close()  # reopening applies nothing again
+    with sqlite3.connect(home.database) as db:
+        rows = db.execute("SELECT number FROM schema_migrations").fetchall()
+        assert rows == [(m.number,) for m in MIGRATIONS]
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_an_older_database_is_upgraded_in_place(home: Home, tmp_path: Path) -> None:
+    with Store(home) as old:
+        register(old, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    extra = Migration(2, "a note per dataset", "ALTER TABLE datasets ADD COLUMN note TEXT;")
+    with Store(home, migrations=(*MIGRATIONS, extra)) as upgraded:
+        assert upgraded.dataset("readings").name == "readings"
+        with sqlite3.connect(home.database) as db:
+            assert schema_version(db) == 2
+            assert db.execute("SELECT note FROM datasets").fetchall() == [(None,)]
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(home: Home) -> None:
+    Store(home).close()
+    broken = Migration(2, "broken", "CREATE TABLE notes (id INTEGER);\nNOT SQL AT ALL;")
+    with pytest.raises(StateError, match="cannot open the state database"):
+        Store(home, migrations=(*MIGRATIONS, broken))
+    with sqlite3.connect(home.database) as db:
+        assert schema_version(db) == 1
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "notes" not in tables
+
+
+def test_a_database_from_a_newer_version_is_refused(home: Home) -> None:
+    newer = Migration(99, "from the future", "CREATE TABLE future (id INTEGER);")
+    Store(home, migrations=(*MIGRATIONS, newer)).close()
+    with pytest.raises(StateError, match=r"has schema 99, newer than this iota-container's 1"):
+        Store(home)
+
+
+# -- registration -------------------------------------------------------------------------
+
+
+def test_registration_keeps_the_creation_time_as_the_rate_anchor(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    document = container_dataset("report", triggers=[{"schedule": {"expression": "rate(7 days)"}}])
+    clock.now = START + timedelta(seconds=42)
+    register(store, tmp_path / "defs", document)
+    clock.now = START + timedelta(days=3)
+    register(store, tmp_path / "defs", document)  # an update, not a new dataset
+    dataset = store.dataset("report")
+    assert dataset.created_at == START + timedelta(seconds=42)
+    assert dataset.updated_at == START + timedelta(days=3)
+    (schedule,) = dataset.schedules()
+    assert schedule.next_after(START + timedelta(days=1)) == START + timedelta(days=7)
+    assert dataset.source_file == tmp_path / "defs" / "report.json"
+
+
+def test_definitions_are_checked_with_those_registered(store: Store, tmp_path: Path) -> None:
+    report = container_dataset("report", content_var("readings", "readings"))
+    with pytest.raises(DefinitionError, match="readings"):
+        register(store, tmp_path / "defs", report)
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"), report)
+    assert [d.name for d in store.datasets()] == ["readings", "report"]
+    with pytest.raises(Exception, match="'readings' is used by report: unregister those first"):
+        store.unregister("readings")
+
+
+def test_unregistering_forgets_the_versions_and_their_files(store: Store, tmp_path: Path) -> None:
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    version = add_version(store, "readings", SUCCEEDED)
+    store.home.version_dir("readings", version.id).mkdir(parents=True)
+    with dataset_lock(store.home.lock_path("readings"), "readings"), pytest.raises(DatasetBusy):
+        store.unregister("readings")
+    store.unregister("readings")
+    assert store.datasets() == []
+    assert not store.home.dataset_dir("readings").exists()
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    assert store.versions("readings") == []
+
+
+def test_unknown_names_say_what_is_registered(store: Store, tmp_path: Path) -> None:
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    with pytest.raises(
+        UnknownDataset, match=r"no dataset 'nope' is registered \(registered: readings\)"
+    ):
+        store.dataset("nope")
+    with pytest.raises(UnknownVersion, match="dataset 'readings' has no version: list them"):
+        store.version("readings", LATEST)
+
+
+# -- versions and claims --------------------------------------------------------------------
+
+
+def test_latest_and_latest_succeeded(store: Store, tmp_path: Path) -> None:
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    good = add_version(store, "readings", SUCCEEDED)
+    bad = add_version(store, "readings", FAILED)
+    assert store.version("readings", LATEST).id == bad.id
+    assert store.version("readings", LATEST_SUCCEEDED).id == good.id
+    assert store.version("readings", good.id) == good
+    assert [v.id for v in store.versions("readings")] == [bad.id, good.id]
+
+
+def test_a_schedule_window_and_an_upstream_version_trigger_one_version(
+    store: Store, tmp_path: Path
+) -> None:
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    window = Trigger.schedule(START + timedelta(hours=1, seconds=30))  # floored to the minute
+    add_version(store, "readings", SUCCEEDED, window)
+    with pytest.raises(TriggerAlreadyClaimed, match="already ran for schedule 2025-03-01T13:00"):
+        store.start_version("readings", Trigger.schedule(START + timedelta(hours=1)), MODE_PROCESS)
+    assert store.last_schedule_window("readings") == START + timedelta(hours=1)
+    upstream = Trigger.dataset("other", "v-1")
+    add_version(store, "readings", SUCCEEDED, upstream)
+    assert store.is_claimed("readings", upstream)
+    assert not store.is_claimed("readings", Trigger.dataset("other", "v-2"))
+    add_version(store, "readings", SUCCEEDED)  # manual runs claim nothing
+    add_version(store, "readings", SUCCEEDED)
+
+
+# -- crash recovery ---------------------------------------------------------------------------
+
+HOLD_A_RUN = """
+import sys
+from iota_container.dataset.engine import DatasetEngine
+from iota_container.dataset.store import Store
+DatasetEngine(Store.open(sys.argv[1])).run("slow")
+"""
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_version_whose_process_was_killed_becomes_failed(home: Home, tmp_path: Path) -> None:
+    with Store(home) as store:
+        register(store, tmp_path / "defs", sql_dataset("slow", command="sleep 120"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_RUN, str(home.root)], start_new_session=True
+    )
+    try:
+        with Store(home) as watcher:
+            wait_for(lambda: any(v.status == CREATING for v in watcher.versions("slow")))
+        with Store(home) as alive:  # the process still holds the lock: not recovered
+            (running,) = alive.versions("slow")
+            assert (running.status, running.owner_pid) == (CREATING, process.pid)
+        process.send_signal(signal.SIGKILL)  # the engine only; its `sleep` lives on
+        process.wait(30)
+        with Store(home) as reopened:
+            (version,) = reopened.versions("slow")
+            assert (version.status, version.reason) == (FAILED, INTERRUPTED)
+            assert version.finished_at is not None
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
+# -- retention --------------------------------------------------------------------------------
+
+
+def statuses(store: Store, name: str) -> list[str]:
+    return [v.status for v in store.versions(name)]
+
+
+@pytest.mark.parametrize(
+    ("versioning", "kept"),
+    [
+        (None, [FAILED, SUCCEEDED]),  # the service's default: latest + latest succeeded
+        ({"maxVersions": 2}, [FAILED, FAILED, SUCCEEDED]),  # + latest succeeded: our choice
+        ({"unlimited": True}, [FAILED, FAILED, SUCCEEDED, SUCCEEDED]),
+    ],
+)
+def test_versioning_keeps_the_newest_and_the_latest_succeeded(
+    store: Store, tmp_path: Path, versioning: dict[str, object] | None, kept: list[str]
+) -> None:
+    document = sql_dataset("readings", file="r.csv")
+    if versioning:
+        document["versioningConfiguration"] = versioning
+    register(store, tmp_path / "defs", document)
+    for status in (SUCCEEDED, SUCCEEDED, FAILED, FAILED):
+        add_version(store, "readings", status)
+    store.apply_retention("readings")
+    assert statuses(store, "readings") == kept
+
+
+def test_retention_period_removes_old_versions_and_their_files(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    document = sql_dataset("readings", file="r.csv")
+    document["versioningConfiguration"] = {"unlimited": True}
+    document["retentionPeriod"] = {"numberOfDays": 2}
+    register(store, tmp_path / "defs", document)
+    old = add_version(store, "readings", SUCCEEDED, Trigger.schedule(clock.now))
+    folders = [store.home.version_dir("readings", old.id), Path(old.output_prefix[7:])]
+    for folder in folders:
+        folder.mkdir(parents=True)
+        (folder / "content.csv").write_text("a,b\n")
+    clock.now += timedelta(days=2, minutes=1)
+    running = add_version(store, "readings", CREATING)
+    recent = add_version(store, "readings", SUCCEEDED)
+    assert [v.id for v in store.apply_retention("readings")] == [old.id]
+    assert [v.id for v in store.versions("readings")] == [recent.id, running.id]
+    assert not any(folder.exists() for folder in folders)
+    # The pruned version's window is still claimed: a scheduler never runs it again.
+    assert store.last_schedule_window("readings") == START
+
+
+def test_no_retention_period_means_ninety_days(store: Store, clock: Clock, tmp_path: Path) -> None:
+    document = sql_dataset("readings", file="r.csv")
+    document["versioningConfiguration"] = {"unlimited": True}
+    register(store, tmp_path / "defs", document)
+    add_version(store, "readings", SUCCEEDED)
+    clock.now += timedelta(days=89)
+    add_version(store, "readings", SUCCEEDED)
+    clock.now += timedelta(days=2)
+    assert len(store.apply_retention("readings")) == 1
+    assert len(store.versions("readings")) == 1
