@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -59,6 +60,16 @@ def configure_logging(debug: bool) -> None:
     root.setLevel(logging.WARNING)
     log.setLevel(logging.DEBUG if debug else logging.INFO)
 
+
+# Registry options shared by every command that talks to a registry (defined once).
+ca_bundle_option = click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Extra CA certificates (PEM) to trust: the registry's, or a TLS-intercepting proxy's.",
+)
+plain_http_option = click.option(
+    "--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP."
+)
 
 json_option = click.option(
     "--json", "json_output", is_flag=True, help="Print a machine-readable JSON result on stdout."

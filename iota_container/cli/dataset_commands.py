@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from iota_container.cli.common import IotaGroup, json_option, print_json
+from iota_container.cli.common import (
+    IotaGroup,
+    ca_bundle_option,
+    json_option,
+    plain_http_option,
+    print_json,
+)
 
 
 @click.group(cls=IotaGroup)
@@ -87,10 +93,8 @@ def dataset_validate(files: tuple[str, ...], json_output: bool) -> None:
     help="Where to write (.yaml or .json) [default NAME.yaml].",
 )
 @click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
-@click.option(
-    "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="Registry CA (PEM)."
-)
-@click.option("--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP.")
+@ca_bundle_option
+@plain_http_option
 def dataset_new(
     name: str,
     image_ref: str | None,
@@ -106,7 +110,7 @@ def dataset_new(
     content_dataset: str,
     output: Path | None,
     force: bool,
-    ca_bundle: str | None,
+    ca_bundle: Path | None,
     plain_http: bool | None,
 ) -> None:
     """Write a definition for dataset NAME from an image's labels or from a notebook.
@@ -129,7 +133,8 @@ def dataset_new(
         from iota_container.image.build import inspect_image
         from iota_container.variables import Variable
 
-        described = inspect_image(image_ref, ca_bundle=ca_bundle, plain_http=plain_http)
+        bundle = str(ca_bundle) if ca_bundle else None
+        described = inspect_image(image_ref, ca_bundle=bundle, plain_http=plain_http)
         variables = [Variable.from_json(v) for v in described["variables"]]
         image_name, notebook_ref = described["reference"], None
     else:
@@ -337,9 +342,23 @@ def dataset_export(name: str, export_format: str, home: str | None) -> None:
 
 @dataset.command("resume")
 @click.argument("name")
+@click.option(
+    "--catch-up/--latest-only",
+    "catch_up",
+    default=True,
+    show_default=True,
+    help="Triggers missed while paused: run them all, oldest first, or only the newest of "
+    "each kind (the others are recorded as skipped and never run).",
+)
 @home_option
-def dataset_resume(name: str, home: str | None) -> None:
-    """Let the scheduler run NAME's triggers again."""
+def dataset_resume(name: str, catch_up: bool, home: str | None) -> None:
+    """Let the scheduler run NAME's triggers again, missed ones included."""
     with _store(home, None) as store:
+        if not catch_up:
+            from iota_container.dataset.due import skip_missed
+            from iota_container.dataset.scheduler_clock import scheduler_clock
+
+            now = scheduler_clock()()  # the scheduler's idea of now: the same windows
+            click.echo(skip_missed(store, store.dataset(name), now, "dataset resume").describe())
         store.set_paused(name, False)
     click.echo(f"{name} resumed")

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from iota_container.cli.common import IotaGroup, json_option, print_json
+from iota_container.cli.common import (
+    IotaGroup,
+    ca_bundle_option,
+    json_option,
+    plain_http_option,
+    print_json,
+)
 
 
 @click.command()
@@ -97,12 +103,8 @@ def _short(text: str, limit: int = 40) -> str:
     is_flag=True,
     help="Read the registry password from stdin (or set IOTA_REGISTRY_PASSWORD); never a flag.",
 )
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Extra CA certificates (PEM) to trust: the registry's, or a TLS-intercepting proxy's.",
-)
-@click.option("--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP.")
+@ca_bundle_option
+@plain_http_option
 @json_option
 @click.pass_context
 def build(
@@ -170,19 +172,19 @@ def image() -> None:
 
 @image.command("inspect")
 @click.argument("reference")
-@click.option(
-    "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="Registry CA (PEM)."
-)
-@click.option("--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP.")
+@ca_bundle_option
+@plain_http_option
 @json_option
 def image_inspect(
-    reference: str, ca_bundle: str | None, plain_http: bool | None, json_output: bool
+    reference: str, ca_bundle: Path | None, plain_http: bool | None, json_output: bool
 ) -> None:
     """Show what an image built by `iota-container build` says about itself: notebook,
     kernel and variables, read from the registry (no Docker engine needed)."""
     from iota_container.image.build import inspect_image
 
-    described = inspect_image(reference, ca_bundle=ca_bundle, plain_http=plain_http)
+    described = inspect_image(
+        reference, ca_bundle=str(ca_bundle) if ca_bundle else None, plain_http=plain_http
+    )
     if json_output:
         print_json(described)
         return
