@@ -342,23 +342,9 @@ def dataset_export(name: str, export_format: str, home: str | None) -> None:
 
 @dataset.command("resume")
 @click.argument("name")
-@click.option(
-    "--catch-up/--latest-only",
-    "catch_up",
-    default=True,
-    show_default=True,
-    help="Triggers missed while paused: run them all, oldest first, or only the newest of "
-    "each kind (the others are recorded as skipped and never run).",
-)
 @home_option
-def dataset_resume(name: str, catch_up: bool, home: str | None) -> None:
-    """Let the scheduler run NAME's triggers again, missed ones included."""
+def dataset_resume(name: str, home: str | None) -> None:
+    """Let the scheduler run NAME's triggers again."""
     with _store(home, None) as store:
-        if not catch_up:
-            from iota_container.dataset.due import skip_missed
-            from iota_container.dataset.scheduler_clock import scheduler_clock
-
-            now = scheduler_clock()()  # the scheduler's idea of now: the same windows
-            click.echo(skip_missed(store, store.dataset(name), now, "dataset resume").describe())
         store.set_paused(name, False)
     click.echo(f"{name} resumed")
