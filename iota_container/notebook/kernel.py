@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jupyter_core.utils import run_sync
-
 from iota_container.errors import KernelError
 
 log = logging.getLogger("iota_container")
@@ -103,6 +101,8 @@ class KernelSession:
     def start(self) -> KernelSession:
         """Launch the kernel process; returns before the kernel is ready."""
         try:
+            from jupyter_core.utils import run_sync
+
             run_sync(self.manager.start_kernel)(cwd=str(self.cwd))
         except Exception as e:
             self.stop()
@@ -118,6 +118,8 @@ class KernelSession:
             if self.client is not None:
                 self.client.stop_channels()
             if self.manager.has_kernel:
+                from jupyter_core.utils import run_sync
+
                 run_sync(self.manager.shutdown_kernel)(now=now)
         finally:
             shutil.rmtree(self._sockets, ignore_errors=True)
