@@ -12,6 +12,7 @@ import click
 from iota_container.cli.common import (
     IotaGroup,
     ca_bundle_option,
+    exit_now,
     json_option,
     plain_http_option,
     print_json,
@@ -255,6 +256,7 @@ def dataset_run(
     from iota_container.dataset.engine import DatasetEngine, raise_for_status
 
     ctx.meta["json_output"] = json_output
+    ctx.meta["fast_exit"] = True
     with _store(home, output_root) as store:
         version = DatasetEngine(store).run(name, use_container, notebook=notebook)
     if json_output:
@@ -264,6 +266,7 @@ def dataset_run(
         for key, uri in sorted(version.outputs.items()):
             click.echo(f"  {key}: {uri}")
     raise_for_status(version)
+    exit_now(0)
 
 
 @dataset.command("contents")
