@@ -14,6 +14,7 @@ from iota_container.cli.common import IotaGroup, configure_logging
 from iota_container.cli.dataset_commands import dataset
 from iota_container.cli.image_commands import build, image, variables
 from iota_container.cli.run_commands import params, run
+from iota_container.cli.scheduler_commands import scheduler
 
 
 @click.group(cls=IotaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,5 +31,5 @@ def main(debug: bool) -> None:
     configure_logging(debug)
 
 
-for command in (run, params, variables, build, image, dataset):
+for command in (run, params, variables, build, image, dataset, scheduler):
     main.add_command(command)

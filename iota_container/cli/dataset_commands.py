@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -17,6 +18,8 @@ from iota_container.cli.common import (
     plain_http_option,
     print_json,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(cls=IotaGroup)
@@ -188,6 +191,18 @@ output_root_option = click.option(
 )
 
 
+def catch_up_option(missed: str) -> Callable[[F], F]:
+    """--catch-up/--latest-only, for what was missed `missed` (while paused, ...)."""
+    return click.option(
+        "--catch-up/--latest-only",
+        "catch_up",
+        default=True,
+        show_default=True,
+        help=f"Triggers missed {missed}: run them all, oldest first, or only the newest of "
+        "each kind (the others are recorded as skipped and never run).",
+    )
+
+
 @dataset.command("register")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @home_option
@@ -345,9 +360,17 @@ def dataset_export(name: str, export_format: str, home: str | None) -> None:
 
 @dataset.command("resume")
 @click.argument("name")
+@catch_up_option("while paused")
 @home_option
-def dataset_resume(name: str, home: str | None) -> None:
-    """Let the scheduler run NAME's triggers again."""
+def dataset_resume(name: str, catch_up: bool, home: str | None) -> None:
+    """Let the scheduler run NAME's triggers again, missed ones included."""
     with _store(home, None) as store:
+        if not catch_up:
+            from iota_container.dataset.due import skip_missed
+            from iota_container.dataset.scheduler_clock import scheduler_clock
+
+            now = scheduler_clock()()  # the scheduler's idea of now: the same windows
+            why = "dataset resume --latest-only"
+            click.echo(skip_missed(store, store.dataset(name), now, why).describe())
         store.set_paused(name, False)
     click.echo(f"{name} resumed")

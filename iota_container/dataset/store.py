@@ -9,7 +9,8 @@ whenever a store is opened and before each run of that dataset.
 
 Scheduler hooks: `start_version` claims a schedule window or an upstream version and
 creates the version in one transaction (TriggerAlreadyClaimed when it was claimed
-before); `last_schedule_window` and `is_claimed` say what already ran.
+before); `last_schedule_window` and `is_claimed` say what already ran; `skip_triggers`
+claims triggers that must never run; `change_counter` tells that another process wrote.
 """
 
 from __future__ import annotations
@@ -158,6 +159,12 @@ class Store:
             )
         return RegisteredDataset.from_row(row)
 
+    def _require(self, name: str) -> None:
+        """UnknownDataset unless `name` is registered; cheaper than parsing it (`dataset`),
+        which matters to a scheduler creating a thousand versions a minute."""
+        if self._one("SELECT 1 FROM datasets WHERE name = ?", (name,)) is None:
+            self.dataset(name)
+
     def datasets(self) -> list[RegisteredDataset]:
         return [
             RegisteredDataset.from_row(r)
@@ -185,7 +192,8 @@ class Store:
             if trigger.claim_key is not None:
                 try:
                     db.execute(
-                        "INSERT INTO trigger_claims VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO trigger_claims (dataset, kind, claim_key, version_id,"
+                        " claimed_at) VALUES (?, ?, ?, ?, ?)",
                         (name, trigger.kind, trigger.claim_key, version_id, to_text(now)),
                     )
                 except sqlite3.IntegrityError as e:
@@ -252,7 +260,7 @@ class Store:
 
     def version(self, name: str, selector: str = LATEST) -> Version:
         """A version by id, or `$LATEST` (any status) or `$LATEST_SUCCEEDED`."""
-        self.dataset(name)
+        self._require(name)
         if selector == LATEST:
             row = self._one("SELECT * FROM versions WHERE dataset = ? ORDER BY seq DESC", (name,))
         elif selector == LATEST_SUCCEEDED:
@@ -272,7 +280,7 @@ class Store:
 
     def versions(self, name: str) -> list[Version]:
         """Every version of the dataset, newest first."""
-        self.dataset(name)
+        self._require(name)
         rows = self._all("SELECT * FROM versions WHERE dataset = ? ORDER BY seq DESC", (name,))
         return [Version.from_row(row) for row in rows]
 
@@ -299,6 +307,23 @@ class Store:
             (name, trigger.kind, trigger.claim_key),
         )
         return row is not None
+
+    def skip_triggers(self, name: str, triggers: Sequence[Trigger], reason: str) -> None:
+        """Claim `triggers` without creating versions, so that none of them ever runs."""
+        now = to_text(self.clock())
+        rows = [(name, t.kind, t.claim_key, now, reason) for t in triggers if t.claim_key]
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO trigger_claims (dataset, kind, claim_key, version_id,"
+                " claimed_at, skipped) VALUES (?, ?, ?, '', ?, ?)",
+                rows,
+            )
+
+    def change_counter(self) -> int:
+        """Changes when another connection commits (a `dataset register`, `resume`, or a
+        run elsewhere): a scheduler polls this instead of re-reading every table."""
+        row = self._one("PRAGMA data_version", ())
+        return int(row[0]) if row else 0
 
     # -- recovery and retention ---------------------------------------------------------
 

@@ -74,6 +74,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "skipped triggers",
+        """
+        -- A claim with `skipped` set created no version (its version_id is ''): the
+        -- scheduler passed over that trigger for good (`dataset resume --latest-only`,
+        -- `scheduler --latest-only`). For a schedule, one such claim at the newest
+        -- skipped window stands for every older one: windows are only ever looked for
+        -- after a dataset's latest claim. `skipped` says why, and how many windows.
+        ALTER TABLE trigger_claims ADD COLUMN skipped TEXT;
+        """,
+    ),
 )
 
 

@@ -39,6 +39,7 @@ from iota_container.dataset.store_schema import MIGRATIONS, Migration, StateErro
 from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+NEXT = MIGRATIONS[-1].number + 1  # a migration this code does not have yet
 
 
 class Clock:
@@ -90,21 +91,21 @@ def test_a_new_database_gets_every_migration_once(home: Home) -> None:
 def test_an_older_database_is_upgraded_in_place(home: Home, tmp_path: Path) -> None:
     with Store(home) as old:
         register(old, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
-    extra = Migration(2, "a note per dataset", "ALTER TABLE datasets ADD COLUMN note TEXT;")
+    extra = Migration(NEXT, "a note per dataset", "ALTER TABLE datasets ADD COLUMN note TEXT;")
     with Store(home, migrations=(*MIGRATIONS, extra)) as upgraded:
         assert upgraded.dataset("readings").name == "readings"
         with sqlite3.connect(home.database) as db:
-            assert schema_version(db) == 2
+            assert schema_version(db) == NEXT
             assert db.execute("SELECT note FROM datasets").fetchall() == [(None,)]
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(home: Home) -> None:
     Store(home).close()
-    broken = Migration(2, "broken", "CREATE TABLE notes (id INTEGER);\nNOT SQL AT ALL;")
+    broken = Migration(NEXT, "broken", "CREATE TABLE notes (id INTEGER);\nNOT SQL AT ALL;")
     with pytest.raises(StateError, match="cannot open the state database"):
         Store(home, migrations=(*MIGRATIONS, broken))
     with sqlite3.connect(home.database) as db:
-        assert schema_version(db) == 1
+        assert schema_version(db) == NEXT - 1
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         assert "notes" not in tables
 
@@ -112,7 +113,8 @@ def test_a_failed_migration_leaves_the_database_as_it_was(home: Home) -> None:
 def test_a_database_from_a_newer_version_is_refused(home: Home) -> None:
     newer = Migration(99, "from the future", "CREATE TABLE future (id INTEGER);")
     Store(home, migrations=(*MIGRATIONS, newer)).close()
-    with pytest.raises(StateError, match=r"has schema 99, newer than this iota-container's 1"):
+    message = f"has schema 99, newer than this iota-container's {NEXT - 1}"
+    with pytest.raises(StateError, match=message):
         Store(home)
 
 

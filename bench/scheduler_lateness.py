@@ -1,0 +1,242 @@
+"""Trigger lateness and CPU use of `iota-container scheduler` with 1,000 minute schedules.
+
+1,000 SQL datasets, each `cron(* * * * ? *)` with `x-iota-source: {command: "true"}`, are
+registered in a fresh home; then a scheduler process runs them in real time, two sides
+one after the other:
+
+- engine: `iota-container scheduler --no-container --json-log` itself, every run a real
+  engine run (dataset lock, version rows, the `true` process, its empty content copied to
+  the file:// output root, retention);
+- no-op: bench/_noop_scheduler.py, the same Scheduler with a runner that only claims and
+  finishes each version in the store: the scheduler's own overhead.
+
+Lateness of a trigger = when its version was created (the claim, the scheduler's clock)
+minus its window, for every run of the measured minutes (the first whole minutes after the
+scheduler is up). CPU = the scheduler process's user + system time over those minutes,
+read from /proc before the first window and just before the window after the last, and
+its waited-for children (the `true` commands) apart. Target: p99 lateness under 1 s.
+
+    python bench/scheduler_lateness.py [--quick] [--json] [--repetitions MINUTES]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from _common import BENCH_DIR, BenchArgs, format_table, parse_args, progress, report, temp_dir
+
+from iota_container.dataset.home import Home
+from iota_container.dataset.records import SUCCEEDED, Version
+from iota_container.dataset.store import Store
+
+DATASETS = 1000
+WORKERS = 4  # the scheduler's default
+TARGET_P99_SECONDS = 1.0
+STARTUP_MARGIN = timedelta(seconds=3)  # between the scheduler's start line and a window
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    own: float  # user + system of the scheduler process, all its threads
+    children: float  # of its children it waited for
+
+    @classmethod
+    def of(cls, pid: int) -> CpuTimes:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        utime, stime, cutime, cstime = (int(v) / TICK for v in fields[11:15])
+        return cls(utime + stime, cutime + cstime)
+
+
+@dataclass(frozen=True)
+class SideResult:
+    name: str
+    minutes: int
+    lateness: list[float]
+    runs_expected: int
+    runs_distinct: int  # (dataset, window) pairs: equal to the runs when none ran twice
+    runs_failed: int
+    cpu_own: float
+    cpu_children: float
+    fire_lateness: list[float]  # when a worker took the trigger, from the log
+
+    def percentile(self, values: list[float], fraction: float) -> float:
+        ordered = sorted(values)
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] if ordered else math.nan
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "minutes": self.minutes,
+            "runs": len(self.lateness),
+            "runs_expected": self.runs_expected,
+            "runs_distinct": self.runs_distinct,
+            "runs_failed": self.runs_failed,
+            "lateness_p50_s": self.percentile(self.lateness, 0.5),
+            "lateness_p99_s": self.percentile(self.lateness, 0.99),
+            "lateness_max_s": max(self.lateness, default=math.nan),
+            "fire_lateness_p99_s": self.percentile(self.fire_lateness, 0.99),
+            "cpu_s_per_minute": self.cpu_own / self.minutes,
+            "children_cpu_s_per_minute": self.cpu_children / self.minutes,
+        }
+
+
+def write_definitions(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True)
+    paths = []
+    for number in range(DATASETS):
+        name = f"minutely_{number:04d}"
+        document = {
+            "datasetName": name,
+            "actions": [
+                {
+                    "queryAction": {
+                        "sqlQuery": "SELECT * FROM readings",
+                        "x-iota-source": {"command": "true"},
+                    }
+                }
+            ],
+            "triggers": [{"schedule": {"expression": "cron(* * * * ? *)"}}],
+            # Every version kept, so that each run's lateness can be read back.
+            "versioningConfiguration": {"unlimited": True},
+        }
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def scheduler_command(side: str, home: Path) -> list[str]:
+    if side == "no-op":
+        return [sys.executable, str(BENCH_DIR / "_noop_scheduler.py"), str(home), str(WORKERS)]
+    command = [sys.executable, "-m", "iota_container", "scheduler", "--no-container"]
+    return [*command, "--json-log", "--workers", str(WORKERS), "--home", str(home)]
+
+
+def wait_until(moment: datetime) -> None:
+    while (left := (moment - datetime.now(timezone.utc)).total_seconds()) > 0:
+        time.sleep(min(left, 1.0))
+
+
+def wait_for_start(process: subprocess.Popen[bytes], log: Path) -> datetime:
+    deadline = time.monotonic() + 60
+    while "scheduler:" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"bench: the scheduler did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    return datetime.now(timezone.utc)
+
+
+def measure_side(side: str, workdir: Path, minutes: int) -> SideResult:
+    home = workdir / side / "home"
+    with Store(Home.locate(home)) as store:
+        progress(f"{side}: registering {DATASETS} definitions")
+        store.register(*write_definitions(workdir / side / "definitions"))
+    log = workdir / side / "scheduler.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOTA_")}
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(scheduler_command(side, home), env=env, stderr=stderr)
+    try:
+        started = wait_for_start(process, log)
+        first = (started + STARTUP_MARGIN).replace(second=0, microsecond=0)
+        first += timedelta(minutes=1)
+        end = first + timedelta(minutes=minutes)
+        progress(f"{side}: measuring the windows {first:%H:%M} to {end:%H:%M} (excluded) UTC")
+        wait_until(first - timedelta(seconds=1))
+        before = CpuTimes.of(process.pid)
+        wait_until(end - timedelta(seconds=1))
+        after = CpuTimes.of(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(120)
+    windows = {first + timedelta(minutes=n) for n in range(minutes)}
+    with Store(Home.locate(home)) as store:
+        runs = [
+            v
+            for d in store.datasets()
+            for v in store.versions(d.name)
+            if v.trigger.schedule_time in windows
+        ]
+    return SideResult(
+        name=side,
+        minutes=minutes,
+        lateness=[_lateness(v) for v in runs],
+        runs_expected=DATASETS * minutes,
+        runs_distinct=len({(v.dataset, v.trigger.schedule_time) for v in runs}),
+        runs_failed=sum(v.status != SUCCEEDED for v in runs),
+        cpu_own=after.own - before.own,
+        cpu_children=after.children - before.children,
+        fire_lateness=_fire_lateness(log, windows),
+    )
+
+
+def _lateness(version: Version) -> float:
+    assert version.trigger.schedule_time is not None
+    return (version.created_at - version.trigger.schedule_time).total_seconds()
+
+
+def _fire_lateness(log: Path, windows: set[datetime]) -> list[float]:
+    texts = {w.strftime("%Y-%m-%dT%H:%M:%S.%fZ") for w in windows}
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [
+        e["latenessSeconds"] for e in events if e.get("event") == "fire" and e.get("dueAt") in texts
+    ]
+
+
+def build_report(results: list[SideResult], args: BenchArgs) -> None:
+    rows = []
+    for result in results:
+        figures = result.to_json()
+        rows.append(
+            [
+                result.name,
+                f"{figures['runs']}/{figures['runs_expected']}",
+                f"{figures['lateness_p50_s'] * 1000:.0f} ms",
+                f"{figures['lateness_p99_s'] * 1000:.0f} ms",
+                f"{figures['lateness_max_s'] * 1000:.0f} ms",
+                f"{figures['cpu_s_per_minute']:.2f} s",
+                f"{figures['children_cpu_s_per_minute']:.2f} s",
+            ]
+        )
+    headers = ["runner", "runs", "p50 late", "p99 late", "max late", "CPU/min", "children/min"]
+    verdicts = [
+        f"{r.name}: p99 {r.to_json()['lateness_p99_s'] * 1000:.0f} ms, target < "
+        f"{TARGET_P99_SECONDS * 1000:.0f} ms: "
+        + ("met" if r.to_json()["lateness_p99_s"] < TARGET_P99_SECONDS else "not met")
+        for r in results
+    ]
+    failed = [f"{r.name}: {r.runs_failed} runs FAILED" for r in results if r.runs_failed]
+    failed += [
+        f"{r.name}: {len(r.lateness) - r.runs_distinct} windows ran more than once"
+        for r in results
+        if r.runs_distinct != len(r.lateness)
+    ]
+    text = "\n".join([format_table(headers, rows), "", *verdicts, *failed])
+    document = {
+        "datasets": DATASETS,
+        "workers": WORKERS,
+        "target_p99_s": TARGET_P99_SECONDS,
+        "sides": {r.name: r.to_json() for r in results},
+    }
+    title = f"scheduler: {DATASETS} datasets on cron(* * * * ? *), {WORKERS} workers"
+    report(title, text, document, args)
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0], repetitions=3, quick_repetitions=1)
+    with temp_dir("scheduler") as workdir:
+        results = [measure_side(side, workdir, args.repetitions) for side in ("no-op", "engine")]
+    build_report(results, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+"""`iota-container scheduler`: runs the schedule and dataset triggers of registered datasets.
+
+    scheduler = Scheduler(store, engine_runner(DatasetEngine(store), use_container=None))
+    scheduler.run()             # until stop(); run(once=True): what is due now, then return
+
+Decisions (README "Scheduling" says the same to users):
+
+- Exactly once. Each trigger is claimed in the store as its run starts
+  (Store.start_version) and a claim is never taken back, so neither two schedulers on one
+  home nor a restarted one can run a window or an upstream version twice. A run cut short
+  by a crash or SIGKILL stays FAILED "interrupted: ..." (marked when the store is next
+  opened) and is not run again: it may already have had effects (uploads, messages) that
+  a second run would repeat. `dataset run NAME` re-runs by hand.
+- Catch-up. Windows missed while the scheduler was down, or the dataset paused, run when
+  it comes back, oldest first, one at a time per dataset: the service ran every window
+  as it came, and a down scheduler is treated like a pause. `scheduler --latest-only` and
+  `dataset resume --latest-only` run only the newest missed trigger of each kind and
+  record the others as skipped (due.py). Windows before a registration never run.
+- Order. One run of a dataset at a time (the engine's lock; this loop never submits a
+  dataset that is running), at most `workers` runs at once, the most overdue first. A
+  dataset's next window waits while a dataset it triggers is running or still has one
+  of its versions to run for: a new upstream version may prune the one being read (the
+  default versioning keeps only the latest), so each is read before it can go.
+- Waiting. The loop sleeps until the earliest due time, at most `poll_seconds` at a time,
+  woken early by a finished run or a stop. A wake costs one query (the store's change
+  counter); registrations and upstream versions are read again only after another
+  process wrote (register, pause, resume, a run by hand).
+- Stopping. `stop()` (the first SIGTERM or SIGINT) stops claiming; runs under way
+  finish, so their versions are complete. `stop(abandon=True)` (a second signal) marks
+  the running versions FAILED "interrupted" and returns at once; their analysis
+  processes or containers are not killed, and what they do afterwards is not recorded.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from iota_container.dataset.due import Due, next_due
+from iota_container.dataset.engine import DatasetEngine
+from iota_container.dataset.locks import DatasetBusy
+from iota_container.dataset.records import (
+    CREATING,
+    FAILED,
+    INTERRUPTED,
+    RegisteredDataset,
+    Trigger,
+    Version,
+    to_text,
+)
+from iota_container.dataset.schedule import Schedule, ScheduleError
+from iota_container.dataset.store import Clock, Store, TriggerAlreadyClaimed
+from iota_container.errors import IotaError
+
+log = logging.getLogger("iota_container")
+
+Runner = Callable[[str, Trigger], Version]
+"""Creates one version of a dataset for a trigger (claiming it), and returns it finished."""
+
+# Outcomes counted in Scheduler.counts besides the versions' statuses.
+ALREADY_CLAIMED = "already claimed"
+BUSY = "busy"
+ERROR = "error"
+MAX_RETRY_SECONDS = 300.0
+
+
+def engine_runner(engine: DatasetEngine, use_container: bool | None = None) -> Runner:
+    def run(name: str, trigger: Trigger) -> Version:
+        # wait=False: a run by hand elsewhere holds the lock; retry later, keep a worker.
+        return engine.run(name, use_container, trigger=trigger, wait=False)
+
+    return run
+
+
+@dataclass
+class _Entry:
+    """A registered dataset, its parsed schedules, and its next trigger once computed."""
+
+    dataset: RegisteredDataset
+    schedules: list[Schedule]
+    due: Due | None = None  # None while it runs, is paused, or has no trigger left
+    waits_for_upstream: bool = False
+    retry_at: float = 0.0  # monotonic: not before, after a busy dataset or an error
+    errors: int = 0  # in a row, before a claim: the wait doubles with each, up to 5 min
+
+
+# (due time, tie-breaker, due): a heap entry, current while its dataset's entry.due is it.
+_Queued = tuple[datetime, int, Due]
+
+
+@dataclass
+class _State:
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    dependents: dict[str, list[str]] = field(default_factory=dict)
+    running: dict[str, Due] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # whose next trigger must be read again
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        runner: Runner,
+        *,
+        clock: Clock | None = None,
+        workers: int = 4,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers is {workers}; a scheduler needs at least 1")
+        if poll_seconds <= 0:
+            raise ValueError(f"poll_seconds is {poll_seconds}; give a positive number")
+        self.store = store
+        self.runner = runner
+        self.clock = clock or store.clock
+        self.workers = workers
+        self.poll_seconds = poll_seconds
+        self.counts: Counter[str] = Counter()  # run outcomes: SUCCEEDED, FAILED, BUSY, ...
+        self._state = _State()
+        self._lock = threading.Lock()  # guards _state and counts across worker threads
+        self._wake = threading.Event()
+        self._stopping = False
+        self._abandoning = False
+        self._seen_changes: int | None = None
+        # The main thread's own: what is due by time, and what is due but held back. A
+        # heap, so that a pass costs what it starts, not the number of datasets.
+        self._heap: list[_Queued] = []
+        self._held: list[_Queued] = []
+        self._tie = itertools.count()
+        self._queue: queue.SimpleQueue[Due | None] = queue.SimpleQueue()
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self, *, once: bool = False) -> list[Version]:
+        """Run triggers until stop(); with `once`, until nothing is due or running.
+        Returns the versions abandoned by stop(abandon=True), if any."""
+        for number in range(self.workers):
+            threading.Thread(target=self._work, name=f"worker {number}", daemon=True).start()
+        try:
+            while True:
+                self._wake.clear()
+                if self._abandoning:
+                    return self._abandon_running()
+                dispatched, sleep = 0, self.poll_seconds
+                try:
+                    if not self._stopping:
+                        self._refresh()
+                        dispatched = self._dispatch(self.clock())
+                    sleep = self._sleep_seconds()
+                except (IotaError, sqlite3.Error) as e:  # a locked database, a bad clock file
+                    if once:
+                        raise
+                    log.error("scheduler: %s; trying again in %.1f s", e, self.poll_seconds)
+                with self._lock:
+                    running = len(self._state.running)
+                if not running and (self._stopping or (once and not dispatched)):
+                    return []
+                self._wake.wait(sleep)
+        finally:
+            for _ in range(self.workers):  # idle workers end; abandoned ones are daemons
+                self._queue.put(None)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop(self, *, abandon: bool = False) -> None:
+        """Stop claiming triggers; safe to call from a signal handler."""
+        self._stopping = True
+        self._abandoning = self._abandoning or abandon
+        # Event.set takes a lock the interrupted main thread may hold: set it elsewhere.
+        threading.Thread(target=self._wake.set, daemon=True).start()
+
+    # -- what is due --------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        changes = self.store.change_counter()
+        if changes != self._seen_changes:
+            self._seen_changes = changes
+            self._reload()
+        state = self._state
+        with self._lock:
+            stale = {name for name in state.stale if name not in state.running}
+            state.stale -= stale  # a run ending meanwhile marks its dataset again
+            entries = [state.entries[name] for name in stale if name in state.entries]
+        for entry in entries:
+            entry.due, entry.waits_for_upstream = next_due(
+                self.store, entry.dataset, entry.schedules
+            )
+            if entry.due is not None:
+                heapq.heappush(self._heap, (entry.due.due_at, next(self._tie), entry.due))
+
+    def _reload(self) -> None:
+        """Read the registrations again; schedules are parsed again only where changed."""
+        previous = self._state.entries
+        entries: dict[str, _Entry] = {}
+        dependents: defaultdict[str, list[str]] = defaultdict(list)
+        for dataset in self.store.datasets():
+            known = previous.get(dataset.name)
+            unchanged = known is not None and known.dataset.updated_at == dataset.updated_at
+            try:
+                schedules = known.schedules if known and unchanged else dataset.schedules()
+            except ScheduleError as e:  # registration checks them: a hand-edited database
+                log.error("dataset %s is not scheduled: %s", dataset.name, e)
+                continue
+            entries[dataset.name] = _Entry(dataset, schedules)
+            for upstream in dataset.definition.triggering_datasets:
+                dependents[upstream].append(dataset.name)
+        with self._lock:
+            self._state.entries, self._state.dependents = entries, dict(dependents)
+            self._state.stale = set(entries)
+        self._heap, self._held = [], []
+
+    def _current(self, item: _Queued) -> bool:
+        entry = self._state.entries.get(item[2].dataset)
+        return entry is not None and entry.due is item[2]
+
+    def _dispatch(self, now: datetime) -> int:
+        """Start what is due, held-back triggers first, then the most overdue."""
+        state, moment = self._state, time.monotonic()
+        started: list[Due] = []
+        with self._lock:
+            free = self.workers - len(state.running)
+            held, self._held = self._held, []
+            for item in held:
+                if self._current(item):
+                    self._start_or_hold(item, started, free, moment)
+            while self._heap and self._heap[0][0] <= now and len(started) < free:
+                item = heapq.heappop(self._heap)
+                if self._current(item):
+                    self._start_or_hold(item, started, free, moment)
+            for due in started:
+                state.running[due.dataset] = due
+                state.entries[due.dataset].due = None  # read again after the run
+        for due in started:
+            self._queue.put(due)
+        return len(started)
+
+    def _start_or_hold(self, item: _Queued, started: list[Due], free: int, moment: float) -> None:
+        name = item[2].dataset
+        entry = self._state.entries[name]
+        if len(started) < free and entry.retry_at <= moment and not self._waits(name):
+            started.append(item[2])
+        else:
+            self._held.append(item)
+
+    def _waits(self, name: str) -> bool:
+        """Whether `name` waits for a dataset it triggers (see the module docstring)."""
+        for dependent in self._state.dependents.get(name, ()):
+            entry = self._state.entries.get(dependent)
+            if entry is None or entry.dataset.paused:
+                continue
+            if dependent in self._state.running or entry.waits_for_upstream:
+                return True
+        return False
+
+    def _sleep_seconds(self) -> float:
+        """Until the next due time, at most poll_seconds. Triggers due but waiting (for a
+        worker, a dependent, a busy dataset) are looked at again when a run ends."""
+        while self._heap and not self._current(self._heap[0]):
+            heapq.heappop(self._heap)
+        if not self._heap:
+            return self.poll_seconds
+        ahead = (self._heap[0][0] - self.clock()).total_seconds()
+        return self.poll_seconds if ahead <= 0 else min(self.poll_seconds, ahead)
+
+    # -- one run ------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while (due := self._queue.get()) is not None:
+            self._fire(due)
+
+    def _fire(self, due: Due) -> None:
+        outcome = ERROR
+        try:
+            fired_at = self.clock()
+            lateness = (fired_at - due.due_at).total_seconds()
+            _event(
+                f"fire {due.dataset} {due.trigger.describe()} late {lateness:.3f} s",
+                event="fire",
+                dataset=due.dataset,
+                trigger=due.trigger.to_json(),
+                dueAt=to_text(due.due_at),
+                firedAt=to_text(fired_at),
+                latenessSeconds=round(lateness, 6),
+            )
+            version = self.runner(due.dataset, due.trigger)
+            outcome = version.status
+            _event(
+                f"{due.dataset} version {version.id} {version.status} "
+                f"({due.trigger.describe()}){': ' + version.reason if version.reason else ''}",
+                event="finish",
+                dataset=due.dataset,
+                versionId=version.id,
+                status=version.status,
+                reason=version.reason,
+            )
+        except TriggerAlreadyClaimed as e:  # another scheduler on this home ran it
+            outcome = ALREADY_CLAIMED
+            log.info("%s", e)
+        except DatasetBusy as e:
+            outcome = BUSY
+            log.info("%s: retrying in %.1f s", e, self.poll_seconds)
+        except IotaError as e:
+            log.error("dataset %s (%s) did not run: %s", due.dataset, due.trigger.describe(), e)
+        except Exception:  # a bug in one run must not stop the others
+            log.exception("dataset %s (%s): internal error", due.dataset, due.trigger.describe())
+        finally:
+            self._finished(due, outcome)
+
+    def _finished(self, due: Due, outcome: str) -> None:
+        with self._lock:
+            self.counts[outcome] += 1
+            state = self._state
+            state.running.pop(due.dataset, None)
+            state.stale.update((due.dataset, *state.dependents.get(due.dataset, ())))
+            entry = state.entries.get(due.dataset)
+            if entry is not None:
+                # An error before the claim (no Docker engine, say) would otherwise be
+                # retried at once, again and again: back off.
+                entry.errors = entry.errors + 1 if outcome == ERROR else 0
+                delay = self.poll_seconds if outcome == BUSY else 0.0
+                if entry.errors:
+                    delay = min(MAX_RETRY_SECONDS, self.poll_seconds * 2**entry.errors)
+                entry.retry_at = time.monotonic() + delay
+        self._wake.set()
+
+    def _abandon_running(self) -> list[Version]:
+        with self._lock:
+            running = list(self._state.running.values())
+        abandoned = []
+        for due in running:
+            for version in self.store.versions(due.dataset):
+                if version.status == CREATING and version.trigger == due.trigger:
+                    abandoned.append(self.store.finish_version(version, FAILED, reason=INTERRUPTED))
+                    log.warning("abandoned %s version %s", due.dataset, version.id)
+        return abandoned
+
+
+def _event(message: str, **fields: Any) -> None:
+    """One log line; `--json-log` prints `fields` as a JSON object instead."""
+    log.info("%s", message, extra={"fields": fields})
