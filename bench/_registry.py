@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from _common import free_port, require_executable
+from _common import free_port, require_executable, stop_process
 
 # --- OCI registry -----------------------------------------------------------------------
 
@@ -80,12 +80,7 @@ class RegistryServer:
         raise SystemExit(f"bench: docker-registry did not answer on {self.url} in {timeout} s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ step and its last output, the pushed digest, what was sent and what was reused).
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -44,8 +45,9 @@ def _progress_bytes(chunk: Mapping[str, Any]) -> tuple[int, int]:
     return int(detail.get("current") or 0), int(detail.get("total") or 0)
 
 
-class EngineStream:
-    """One JSON stream of the engine: the error it ends with, if any, else its chunks."""
+class EngineStream(ABC):
+    """One JSON stream of the engine: the error it ends with, if any, else its chunks;
+    each kind of stream (build, pull, push) reads its own chunks."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -58,8 +60,8 @@ class EngineStream:
         else:
             self._chunk(chunk)
 
-    def _chunk(self, chunk: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _chunk(self, chunk: Mapping[str, Any]) -> None: ...
 
 
 class BuildLog(EngineStream):
