@@ -12,6 +12,7 @@ import click
 from iota_container import __version__
 from iota_container.cli.common import IotaGroup, configure_logging
 from iota_container.cli.dataset_commands import dataset
+from iota_container.cli.greengrass_commands import greengrass
 from iota_container.cli.image_commands import build, image, variables
 from iota_container.cli.run_commands import params, run
 from iota_container.cli.scheduler_commands import scheduler
@@ -31,5 +32,5 @@ def main(debug: bool) -> None:
     configure_logging(debug)
 
 
-for command in (run, params, variables, build, image, dataset, scheduler):
+for command in (run, params, variables, build, image, dataset, scheduler, greengrass):
     main.add_command(command)

@@ -1,0 +1,84 @@
+"""`greengrass validate`: a recipe against the recipe schema and the device's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from iota_container.dataset.problems import Problem
+from iota_container.greengrass.documents import MAX_RECIPE_BYTES, parse_recipe, read_recipe_text
+from iota_container.greengrass.errors import RecipeInvalid
+from iota_container.greengrass.rules import device_problems
+
+
+def lowercase_keys(node: Any) -> Any:
+    """The recipe as the Greengrass Development Kit validates it: every key lowercased."""
+    if isinstance(node, Mapping):
+        return {str(k).lower(): lowercase_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [lowercase_keys(item) for item in node]
+    return node
+
+
+def schema_problems(recipe: Any, source: str) -> list[Problem]:
+    from jsonschema import Draft7Validator  # type: ignore[import-untyped]
+
+    from iota_container.greengrass.recipe_schema import RECIPE_SCHEMA
+
+    validator = Draft7Validator(RECIPE_SCHEMA)
+    problems = []
+    for error in sorted(validator.iter_errors(lowercase_keys(recipe)), key=lambda e: e.path):
+        path = "$" + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
+        )
+        problems.append(Problem(source, path, "recipe schema", _one_line(error.message)))
+    return problems
+
+
+def _one_line(message: str) -> str:
+    text = " ".join(message.split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def recipe_problems(recipe: Any, source: str, size: int | None = None) -> list[Problem]:
+    """Every finding for one decoded recipe: size, schema, then the device's rules."""
+    problems: list[Problem] = []
+    if size is not None and size > MAX_RECIPE_BYTES:
+        problems.append(
+            Problem(
+                source,
+                "$",
+                "recipe size",
+                f"the recipe is {size} bytes, over the {MAX_RECIPE_BYTES} the tools accept",
+                "move large values out of DefaultConfiguration",
+            )
+        )
+    if not isinstance(recipe, Mapping):
+        return [*problems, Problem(source, "$", "recipe schema", "the recipe is not an object")]
+    device = list(device_problems(recipe, source))
+    typed_paths = {p.json_path.lower() for p in device if p.rule.endswith(("is text", "version"))}
+    problems += [p for p in schema_problems(recipe, source) if p.json_path not in typed_paths]
+    return problems + device
+
+
+def validate_recipe_file(path: Path) -> list[Problem]:
+    """Findings for a recipe file; a file that cannot be read or parsed is one finding."""
+    try:
+        data = read_recipe_text(path)
+        recipe = parse_recipe(data, str(path))
+    except RecipeInvalid as e:
+        return [Problem(str(path), "$", "recipe file", str(e))]
+    return recipe_problems(recipe, str(path), size=len(data))
+
+
+def load_valid_recipe(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The decoded recipe and its bytes; RecipeInvalid (first finding) if it breaks a rule."""
+    data = read_recipe_text(path)
+    recipe = parse_recipe(data, str(path))
+    problems = recipe_problems(recipe, str(path), size=len(data))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RecipeInvalid(f"{problems[0]}{more}: `iota-container greengrass validate` lists all")
+    assert isinstance(recipe, dict)
+    return recipe, data
