@@ -34,6 +34,7 @@ class BuildOptions:
     notebook: Path
     repository: str
     variables_file: Path | None = None
+    variables: tuple[Variable, ...] | None = None  # as edited (e.g. in the Jupyter wizard)
     requirements: Path | None = None
     base: str | None = None
     backend: str | None = None  # None: docker when an engine answers, else oci
@@ -66,7 +67,9 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
         )
     base = parse_reference(options.base or default_base(target))
     notebook = load_notebook_document(options.notebook, "the command line")
-    if options.variables_file:
+    if options.variables is not None:
+        variables = check_variables(options.variables)
+    elif options.variables_file:
         variables = load_variables_file(options.variables_file)
     else:
         variables = notebook_variables(notebook)

@@ -1,0 +1,200 @@
+"""Containerize a notebook in one call: image built and pushed, dataset definition written
+next to it and registered with the local engine (what the Jupyter wizard's job does).
+
+    request = Containerize(notebook=Path("nb.ipynb"), name="daily-report",
+                           repository="localhost:5000/team/report", definition_path=...)
+    check_request(request)                  # before queuing: every field, no I/O
+    result = containerize(request, progress)
+
+Names and descriptions follow the original extension's rules: a name of at most 128
+characters, a letter or digit, then letters, digits, `_` or `-`; a description of at most
+1024. A dataset name allows no `-`, so the dataset is named after the name with `_`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from iota_container.dataset.new import (
+    CONTENT_DATASET_PLACEHOLDER,
+    NewDataset,
+    check_document,
+    definition_document,
+    write_definition,
+)
+from iota_container.errors import IotaError
+from iota_container.image.reference import ImageReference, parse_reference
+from iota_container.image.spec import Progress
+from iota_container.variables import Variable, check_variables
+
+NAME_LENGTH = 128
+DESCRIPTION_LENGTH = 1024
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+
+
+class ContainerizeError(IotaError):
+    """A field of a containerize request is invalid; `field` names it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Containerize:
+    notebook: Path
+    name: str
+    repository: str  # REGISTRY/REPO[:TAG]
+    definition_path: Path
+    description: str = ""
+    variables: tuple[Variable, ...] | None = None  # None: as the notebook declares them
+    base: str | None = None
+    requirements: Path | None = None
+    backend: str | None = None
+    create_repository: bool = True
+    schedule: str | None = None
+    triggered_by: str | None = None
+    compute_type: str = "ACU_1"
+    volume_size_gb: int = 2
+    overwrite: bool = False
+    home: str | None = None  # the engine's home (IOTA_HOME, else its default)
+    output_root: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerizeResult:
+    image: str  # digest-pinned
+    digest: str
+    bytes_uploaded: int
+    definition: Path
+    dataset_name: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "definition": str(self.definition)}
+
+
+def check_name(name: str) -> str:
+    if not name:
+        raise ContainerizeError("name is empty: give the analysis a name", "name")
+    if len(name) > NAME_LENGTH:
+        raise ContainerizeError(
+            f"name has {len(name)} characters: use at most {NAME_LENGTH}", "name"
+        )
+    if not NAME_PATTERN.match(name):
+        raise ContainerizeError(
+            f"name {name!r} must start with a letter or digit, then use only letters, "
+            "digits, _ and -",
+            "name",
+        )
+    return name
+
+
+def check_description(description: str) -> str:
+    if len(description) > DESCRIPTION_LENGTH:
+        raise ContainerizeError(
+            f"description has {len(description)} characters: use at most {DESCRIPTION_LENGTH}",
+            "description",
+        )
+    return description
+
+
+def dataset_name_for(name: str) -> str:
+    """The dataset's name: CreateDataset allows letters, digits and `_` only."""
+    return name.replace("-", "_")
+
+
+def definition_for(request: Containerize, image: str) -> dict[str, Any]:
+    """The dataset definition of `request` with `image`, checked (DefinitionError)."""
+    variables = request.variables
+    if variables is None:
+        from iota_container.notebook.inspect import inspect_notebook_file
+
+        variables = tuple(inspect_notebook_file(request.notebook))
+    notebook = os.path.relpath(request.notebook, request.definition_path.parent)
+    document = definition_document(
+        NewDataset(
+            name=dataset_name_for(request.name),
+            image=image,
+            variables=check_variables(variables),
+            notebook=notebook,
+            schedule=request.schedule,
+            triggered_by=request.triggered_by,
+            compute_type=request.compute_type,
+            volume_size_gb=request.volume_size_gb,
+            content_dataset=request.triggered_by or CONTENT_DATASET_PLACEHOLDER,
+        )
+    )
+    check_document(document, str(request.definition_path))
+    return document
+
+
+def check_request(request: Containerize) -> dict[str, Any]:
+    """Every field checked before anything is built: the definition it will write, with
+    the repository standing in for the image's digest-pinned reference."""
+    from iota_container.image.build import BACKENDS
+
+    check_name(request.name)
+    check_description(request.description)
+    if request.backend is not None and request.backend not in BACKENDS:
+        raise ContainerizeError(
+            f"backend {request.backend!r} is unknown: use {' or '.join(BACKENDS)}",
+            "image.backend",
+        )
+    target = _reference(request.repository, "image.repository")
+    if request.base:
+        _reference(request.base, "image.base")
+    if target.digest:
+        raise ContainerizeError(
+            f"repository {request.repository!r} has a digest: give REGISTRY/REPO[:TAG]",
+            "image.repository",
+        )
+    if request.definition_path.exists() and not request.overwrite:
+        raise ContainerizeError(
+            f"{request.definition_path.name} already exists: choose another path, or overwrite it",
+            "definitionPath",
+        )
+    return definition_for(request, str(target))
+
+
+def containerize(request: Containerize, progress: Progress) -> ContainerizeResult:
+    from iota_container.dataset.store import Store
+    from iota_container.image.build import BuildOptions, build_image
+
+    check_request(request)
+    built = build_image(
+        BuildOptions(
+            notebook=request.notebook,
+            repository=request.repository,
+            variables=request.variables,
+            requirements=request.requirements,
+            base=request.base,
+            backend=request.backend,
+            description=request.description,
+            create_repository=request.create_repository,
+        ),
+        progress,
+    )
+    document = definition_for(request, built.reference)
+    progress.step(f"writing the dataset definition {request.definition_path.name}")
+    written = write_definition(document, request.definition_path, overwrite=True)
+    progress.step(f"registering dataset {document['datasetName']} with the engine")
+    with Store.open(request.home, request.output_root) as store:
+        store.register(written)
+    return ContainerizeResult(
+        image=built.reference,
+        digest=built.digest,
+        bytes_uploaded=built.bytes_uploaded,
+        definition=written,
+        dataset_name=str(document["datasetName"]),
+    )
+
+
+def _reference(text: str, field: str) -> ImageReference:
+    try:
+        return parse_reference(text)
+    except IotaError as e:
+        raise ContainerizeError(str(e), field) from e
