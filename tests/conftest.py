@@ -13,6 +13,8 @@ import pytest
 from tests.registry import RegistryServer, TlsFiles, make_self_signed_certificate
 from tests.servers import REQUIRE_ENV, MotoServer, require
 
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -47,6 +47,7 @@ LINUX_AMD64 = ("linux", "amd64")
 _TIMEOUT = (10, 300)  # seconds to connect, seconds between bytes
 _DOCKER_HUB_API = "registry-1.docker.io"  # where `docker.io` references are served
 _OCTETS = "application/octet-stream"
+CATALOG_SCOPE = "registry:catalog:*"  # what a token server asks for the catalog
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,25 @@ class RegistryClient:
                 "DELETE", repository, location, action="cancel of upload", push=True, ok=(204, 404)
             )
 
+    # -- repositories ----------------------------------------------------------------------
+
+    def catalog_page(self, page_size: int, last: str | None = None) -> tuple[list[str], str | None]:
+        """One page of the registry's repository names (`GET /v2/_catalog`), and the name to
+        pass as `last` for the next page (None on the last page)."""
+        query = urlencode({"n": str(page_size), **({"last": last} if last else {})})
+        response = self._request(
+            "GET",
+            "",
+            f"{self.base_url()}/v2/_catalog?{query}",
+            action="list of repositories",
+            ok=(200,),
+            scopes=(CATALOG_SCOPE,),
+        )
+        names = _json_object(response.content, "the repository catalog").get("repositories")
+        following = response.links.get("next", {}).get("url")
+        after = parse_qs(urlsplit(following).query).get("last", [""])[0] if following else ""
+        return [str(name) for name in names or []], after or None
+
     # -- transport -------------------------------------------------------------------------
 
     def _request(
@@ -318,13 +338,14 @@ class RegistryClient:
         push: bool = False,
         also: tuple[str, ...] = (),
         headers: dict[str, str] | None = None,
+        scopes: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         """A request under /v2/REPOSITORY/ (or to an upload location the registry gave),
         authenticated as the registry asks; an answer outside `ok` becomes a RegistryError."""
         base = self.base_url()
         url = path if "://" in path else f"{base}/v2/{repository}/{path}"
-        scopes = (repository_scope(repository, push), *also)
+        scopes = scopes or (repository_scope(repository, push), *also)
         # Credentials go only to the registry itself, not to a host a Location points to.
         ours = urlsplit(url).netloc == urlsplit(base).netloc
         auth = self._auth.headers(scopes, repository) if ours else {}

@@ -1,0 +1,101 @@
+"""The jupyter_server extension: settings (traits) and routes; the job manager's lifetime.
+
+Configure in jupyter_server_config.py (or on the command line):
+
+    c.IotaContainerExtension.max_running_jobs = 2
+    c.IotaContainerExtension.iota_home = "/srv/iota"
+    c.IotaContainerExtension.run_in_container = "process"
+"""
+
+from __future__ import annotations
+
+import sys
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Enum, Int, Type, Unicode, default
+
+from iota_container.dataset.store import Store
+from jupyter_ext.backends import RegistryRepositories
+from jupyter_ext.handlers import handlers
+from jupyter_ext.jobs import WORKER_MODULE, JobManager
+
+
+class IotaContainerExtension(ExtensionApp):
+    name = "jupyter_ext"
+    description = "Containerize notebooks and run them as datasets (iota-container)"
+
+    job_manager_class = Type(
+        default_value=JobManager,
+        klass=JobManager,
+        config=True,
+        help="The class that queues and runs jobs (each in a child process).",
+    )
+    repositories_class = Type(
+        default_value=RegistryRepositories,
+        klass=RegistryRepositories,
+        config=True,
+        help="The class that lists and creates repositories (ECR, or a registry's catalog).",
+    )
+    max_running_jobs = Int(1, config=True, help="How many jobs run at once; others queue.")
+    iota_home = Unicode(
+        "",
+        config=True,
+        help="The engine's home (state.db); empty: $IOTA_HOME or ~/.iota-container.",
+    )
+    output_root = Unicode(
+        "",
+        config=True,
+        help="Where dataset runs write outputs (file:// or s3://); empty: $IOTA_OUTPUT_ROOT "
+        "or file://HOME/outputs.",
+    )
+    default_backend = Enum(
+        ["", "docker", "oci"],
+        default_value="",
+        config=True,
+        help="Build backend when a job names none; empty: docker when an engine answers, else oci.",
+    )
+    run_in_container = Enum(
+        ["auto", "container", "process"],
+        default_value="auto",
+        config=True,
+        help='"Run now": in a container, in a local process (x-iota-notebook), or auto '
+        "(a container when a Docker engine answers).",
+    )
+    worker_python = Unicode(
+        config=True, help="The Python that runs jobs (`-m jupyter_ext.worker`)."
+    )
+
+    # Made from the traits above when the server starts (not traits: not configurable).
+    job_manager: JobManager
+    repositories: RegistryRepositories
+
+    @default("worker_python")
+    def _default_worker_python(self) -> str:
+        return sys.executable
+
+    @property
+    def root_dir(self) -> str:
+        assert self.serverapp is not None, "the extension is linked to a server"
+        return str(self.serverapp.root_dir)
+
+    @property
+    def base_url(self) -> str:
+        assert self.serverapp is not None, "the extension is linked to a server"
+        return str(self.serverapp.base_url)
+
+    def open_store(self) -> Store:
+        return Store.open(self.iota_home or None, self.output_root or None)
+
+    def initialize_settings(self) -> None:
+        self.job_manager = self.job_manager_class(
+            max_running_jobs=self.max_running_jobs,
+            worker_command=[self.worker_python, "-m", WORKER_MODULE],
+            log=self.log,
+        )
+        self.repositories = self.repositories_class()
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers())
+
+    async def stop_extension(self) -> None:
+        await self.job_manager.stop()

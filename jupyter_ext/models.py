@@ -1,0 +1,318 @@
+"""Request models, verb + noun: each reads a request's JSON body or query in its
+constructor and raises BadRequest naming the field the UI shows the message beside.
+
+Rules come from the SDK (names, variables, schedules, definitions); this module only says
+which request field an SDK finding belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from iota_container.containerize import Containerize, ContainerizeError, check_request
+from iota_container.dataset.problems import DefinitionError, Problem
+from iota_container.errors import IotaError, NotebookError, VariableError
+from iota_container.variables import (
+    DATASET_TYPES,
+    MAX_VARIABLES,
+    STRING,
+    Variable,
+    check_variables,
+)
+
+MAX_PREVIEW = 50
+
+
+class BadRequest(IotaError):
+    """A missing or invalid request field; `field` is its dotted name (or None)."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def blame(field: str | None) -> Iterator[None]:
+    """An IotaError raised inside, without a field of its own, is about `field`."""
+    try:
+        yield
+    except BadRequest:
+        raise
+    except IotaError as e:
+        raise BadRequest(str(e), getattr(e, "field", None) or field) from e
+
+
+def field_of(problem: Problem, prefix: str = "definition") -> str:
+    """`$.actions[0].containerAction.image` → `definition.actions.0.containerAction.image`."""
+    path = re.sub(r"\[(\d+)\]", r".\1", problem.json_path).lstrip("$").lstrip(".")
+    return f"{prefix}.{path}" if path else prefix
+
+
+def problem_text(problem: Problem) -> str:
+    """A finding without its file (the UI shows it beside a field, not a file)."""
+    if not problem.fix:
+        return problem.message
+    return f"{problem.message.rstrip('.')}: {problem.fix}"
+
+
+def problems_json(error: DefinitionError) -> list[dict[str, str]]:
+    return [
+        {"path": p.json_path, "rule": p.rule, "message": p.message, "fix": p.fix}
+        for p in error.problems
+    ]
+
+
+def _text(data: Mapping[str, Any], key: str, field: str, *, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise BadRequest(f"{field} is missing: fill it in", field)
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be text, not {type(value).__name__}", field)
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], key: str, field: str) -> str | None:
+    return _text(data, key, field, required=False) or None
+
+
+def _integer(
+    data: Mapping[str, Any], key: str, field: str, default: int, low: int, high: int
+) -> int:
+    value = data.get(key, default)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{field} must be a whole number, not {value!r}", field)
+    if not low <= value <= high:
+        raise BadRequest(f"{field} {value} is out of range: use {low} to {high}", field)
+    return value
+
+
+def _flag(data: Mapping[str, Any], key: str, field: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{field} must be true or false, not {value!r}", field)
+    return value
+
+
+def _object(
+    data: Mapping[str, Any], key: str, field: str, *, required: bool = True
+) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"{field} must be an object", field)
+    return value
+
+
+def body_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object", None)
+    return body
+
+
+@dataclass(frozen=True)
+class GetVariables:
+    path: str
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> GetVariables:
+        return cls(_text(query, "path", "path"))
+
+
+@dataclass(frozen=True)
+class PreviewSchedule:
+    expression: str
+    count: int
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> PreviewSchedule:
+        return cls(
+            _text(query, "expression", "expression"),
+            _integer(query, "count", "count", 5, 1, MAX_PREVIEW),
+        )
+
+
+@dataclass(frozen=True)
+class ListRepositories:
+    registry: str
+    next_token: str | None
+    max_results: int
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> ListRepositories:
+        return cls(
+            _text(query, "registry", "registry"),
+            _optional_text(query, "nextToken", "nextToken"),
+            _integer(query, "maxResults", "maxResults", 100, 1, 1000),
+        )
+
+
+@dataclass(frozen=True)
+class CreateRepository:
+    registry: str
+    name: str
+
+    @classmethod
+    def from_json(cls, body: Any) -> CreateRepository:
+        data = body_object(body)
+        return cls(_text(data, "registry", "registry"), _text(data, "name", "name"))
+
+
+@dataclass(frozen=True)
+class ReadLog:
+    since: int
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> ReadLog:
+        return cls(_integer(query, "since", "since", 0, 0, 2**31))
+
+
+@dataclass(frozen=True)
+class ValidateDataset:
+    definition: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, body: Any) -> ValidateDataset:
+        return cls(_object(body_object(body), "definition", "definition"))
+
+
+@dataclass(frozen=True)
+class WriteDataset:
+    path: str
+    definition: dict[str, Any]
+    overwrite: bool
+
+    @classmethod
+    def from_json(cls, body: Any) -> WriteDataset:
+        data = body_object(body)
+        path = _text(data, "path", "path")
+        if PurePosixPath(path).suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise BadRequest(f"path {path!r}: end the file name in .yaml, .yml or .json", "path")
+        return cls(
+            path,
+            _object(data, "definition", "definition"),
+            _flag(data, "overwrite", "overwrite", False),
+        )
+
+
+def read_variables(items: Any) -> tuple[Variable, ...] | None:
+    """The variables as edited (Variable.to_json's shape each), checked one by one so the
+    error names the row: `variables.2.name`."""
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise BadRequest("variables must be a list", "variables")
+    parsed: list[Variable] = []
+    for index, item in enumerate(items):
+        at = f"variables.{index}"
+        if not isinstance(item, dict):
+            raise BadRequest(f"variable {index + 1} must be an object", at)
+        kind = item.get("dataset_type", STRING)
+        if kind not in DATASET_TYPES:
+            raise BadRequest(
+                f"dataset type {kind!r} is unknown: use one of {', '.join(DATASET_TYPES)}",
+                f"{at}.dataset_type",
+            )
+        with blame(f"{at}.name"):
+            try:
+                parsed.append(Variable.from_json(item))
+            except TypeError as e:
+                raise BadRequest(f"variable {index + 1} is malformed ({e})", at) from e
+            if len(parsed) <= MAX_VARIABLES:
+                check_variables(parsed)  # a name defined twice: blame its second row
+    with blame("variables"):
+        return tuple(check_variables(parsed))
+
+
+# Where a finding in the definition a CreateJob writes comes from in the request.
+_JOB_FIELDS = (
+    ("$.datasetName", "name"),
+    ("$.actions[0].actionName", "name"),
+    ("$.actions[0].containerAction.image", "image.repository"),
+    ("$.actions[0].containerAction.resourceConfiguration.", "resourceConfiguration."),
+    ("$.actions[0].containerAction.variables", "variables"),
+    ("$.triggers[0].schedule", "trigger.schedule"),
+    ("$.triggers[0].dataset", "trigger.dataset"),
+    ("$.triggers", "trigger"),
+)
+
+
+def job_field(problem: Problem) -> str | None:
+    for path, field in _JOB_FIELDS:
+        if problem.json_path.startswith(path):
+            rest = problem.json_path[len(path) :] if field.endswith(".") else ""
+            return field + rest
+    return None
+
+
+@dataclass(frozen=True)
+class CreateJob:
+    """A containerize job: the SDK's request, its paths still relative to the server's
+    root (`notebook`, `definition_path`, `requirements`) until the handler resolves them."""
+
+    notebook: str
+    definition_path: str
+    requirements: str | None
+    request: Containerize
+
+    @classmethod
+    def from_json(cls, body: Any) -> CreateJob:
+        data = body_object(body)
+        notebook = _text(data, "notebook", "notebook")
+        name = _text(data, "name", "name")
+        image = _object(data, "image", "image")
+        trigger = data.get("trigger") or {}
+        if not isinstance(trigger, dict) or len(trigger) > 1:
+            raise BadRequest("trigger must be {schedule} or {dataset}, or null", "trigger")
+        resources = _object(data, "resourceConfiguration", "resourceConfiguration", required=False)
+        default_path = (PurePosixPath(notebook).parent / f"{name}.dataset.yaml").as_posix()
+        definition_path = _optional_text(data, "definitionPath", "definitionPath") or default_path
+        requirements = _optional_text(image, "requirements", "image.requirements")
+        request = Containerize(
+            notebook=Path(notebook),
+            name=name,
+            repository=_text(image, "repository", "image.repository"),
+            definition_path=Path(definition_path),
+            description=_text(data, "description", "description", required=False),
+            variables=read_variables(data.get("variables")),
+            base=_optional_text(image, "base", "image.base"),
+            backend=_optional_text(image, "backend", "image.backend"),
+            create_repository=_flag(image, "createRepository", "image.createRepository", True),
+            schedule=_optional_text(trigger, "schedule", "trigger.schedule"),
+            triggered_by=_optional_text(trigger, "dataset", "trigger.dataset"),
+            compute_type=_text(
+                resources, "computeType", "resourceConfiguration.computeType", required=False
+            )
+            or "ACU_1",
+            volume_size_gb=_integer(
+                resources, "volumeSizeInGB", "resourceConfiguration.volumeSizeInGB", 2, 1, 50
+            ),
+            overwrite=_flag(data, "overwrite", "overwrite", False),
+        )
+        return cls(notebook, definition_path, requirements, request)
+
+    def containerize(self, **resolved: Any) -> Containerize:
+        """The SDK request with the resolved paths and the server's settings (`resolved`:
+        Containerize fields), checked as a whole, the definition it will write too."""
+        request = replace(self.request, **resolved)
+        try:
+            check_request(request)
+        except ContainerizeError as e:
+            raise BadRequest(str(e), e.field) from e
+        except DefinitionError as e:
+            first = e.problems[0] if e.problems else None
+            message = problem_text(first) if first else str(e)
+            raise BadRequest(message, job_field(first) if first else None) from e
+        except (NotebookError, VariableError) as e:
+            field = "notebook" if isinstance(e, NotebookError) else "variables"
+            raise BadRequest(str(e), field) from e
+        return request
