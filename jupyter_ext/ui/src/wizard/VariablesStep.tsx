@@ -1,0 +1,123 @@
+import * as React from 'react';
+import { DatasetType } from '../api';
+import { FieldError } from './fields';
+import { StepProps } from './props';
+import { newRow, VariableRow } from './state';
+
+const DATASET_TYPES: ReadonlyArray<readonly [DatasetType, string]> = [
+  ['string', 'string'],
+  ['double', 'double'],
+  ['outputFileUri', 'output file URI'],
+  ['datasetContentVersion', 'dataset content version']
+];
+
+export interface VariablesStepProps extends StepProps {
+  loading: boolean;
+  loadError: string | null;
+}
+
+export function VariablesStep(props: VariablesStepProps): JSX.Element {
+  const { state, update, errors } = props;
+  const setRow = (index: number, patch: Partial<VariableRow>) =>
+    update({
+      variables: state.variables.map((row, i) => (i === index ? { ...row, ...patch } : row))
+    });
+  const removeRow = (index: number) =>
+    update({ variables: state.variables.filter((_, i) => i !== index) });
+  const cell = (index: number, key: 'name' | 'defaultText' | 'description') => {
+    const field = `variables.${index}.${key === 'defaultText' ? 'default' : key}`;
+    return (
+      <td>
+        <input
+          className={`jp-mod-styled iota-Input${errors[field] ? ' iota-mod-invalid' : ''}`}
+          data-testid={`field-${field}`}
+          aria-label={`${key === 'defaultText' ? 'default' : key} of variable ${index + 1}`}
+          value={state.variables[index][key]}
+          onChange={event => setRow(index, { [key]: event.target.value })}
+        />
+        <FieldError field={field} message={errors[field]} />
+      </td>
+    );
+  };
+  return (
+    <div data-testid="iota-step-variables">
+      <p className="iota-Help">
+        What a run can set. Detected from the cell tagged <code>parameters</code>, or else the
+        first plain assignment of each name; edit them, or add your own.
+      </p>
+      {props.loading && <div data-testid="iota-variables-loading">Reading the notebook…</div>}
+      {props.loadError && (
+        <div className="iota-FieldError" role="alert" data-testid="error-variables-load">
+          {props.loadError}
+        </div>
+      )}
+      <FieldError field="variables" message={errors['variables']} />
+      <table className="iota-Table" data-testid="iota-variables-table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Type</th>
+            <th>Default</th>
+            <th>Description</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {state.variables.map((row, index) => {
+            const typeField = `variables.${index}.datasetType`;
+            return (
+              <tr key={index} data-testid="iota-variable-row">
+                {cell(index, 'name')}
+                <td>
+                  <select
+                    className="jp-mod-styled iota-Input"
+                    data-testid={`field-${typeField}`}
+                    aria-label={`type of variable ${index + 1}`}
+                    value={row.datasetType}
+                    onChange={event =>
+                      setRow(index, { datasetType: event.target.value as DatasetType })
+                    }
+                  >
+                    {DATASET_TYPES.map(([value, label]) => (
+                      <option key={value} value={value}>
+                        {label}
+                      </option>
+                    ))}
+                  </select>
+                  <div className="iota-Help">
+                    {row.detected ? `python ${row.type}` : 'added'}
+                    {row.hint && row.hint !== row.datasetType ? ` · looks like ${row.hint}` : ''}
+                  </div>
+                  <FieldError field={typeField} message={errors[typeField]} />
+                  <FieldError field={`variables.${index}`} message={errors[`variables.${index}`]} />
+                </td>
+                {cell(index, 'defaultText')}
+                {cell(index, 'description')}
+                <td>
+                  <button
+                    className="jp-Button jp-mod-styled jp-mod-reject"
+                    data-testid={`iota-variable-remove-${index}`}
+                    title="Remove this variable"
+                    onClick={() => removeRow(index)}
+                  >
+                    ✕
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {!props.loading && state.variables.length === 0 && (
+        <div className="iota-Help">No variables: the notebook runs as it is.</div>
+      )}
+      <button
+        className="jp-Button jp-mod-styled"
+        data-testid="iota-variable-add"
+        onClick={() => update({ variables: [...state.variables, newRow()] })}
+      >
+        Add a variable
+      </button>
+    </div>
+  );
+}

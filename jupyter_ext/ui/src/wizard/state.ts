@@ -1,0 +1,220 @@
+/** The wizard's editable state and its translation into a CreateJob request. */
+import { CreateJob, DatasetType, Variable } from '../api';
+import { checkDescription, checkName, FieldErrors } from '../validate';
+
+/** A variable row as edited: the default is text until the request is made. */
+export interface VariableRow {
+  name: string;
+  type: string;
+  datasetType: DatasetType;
+  defaultText: string;
+  description: string;
+  hint: string | null;
+  detected: boolean;
+}
+
+export type TriggerKind = 'none' | 'schedule' | 'dataset';
+
+export interface WizardState {
+  notebook: string;
+  name: string;
+  description: string;
+  variables: VariableRow[];
+  registry: string;
+  repositoryName: string;
+  tag: string;
+  base: string;
+  requirements: string;
+  backend: '' | 'oci' | 'docker';
+  createRepository: boolean;
+  triggerKind: TriggerKind;
+  schedule: string;
+  triggeringDataset: string;
+  computeType: 'ACU_1' | 'ACU_2';
+  volumeSizeInGB: string;
+  definitionPath: string;
+}
+
+export const STEPS = [
+  { id: 'name', title: 'Name', fields: ['name', 'description', 'notebook'] },
+  { id: 'variables', title: 'Variables', fields: ['variables'] },
+  { id: 'image', title: 'Image', fields: ['image', 'registry'] },
+  { id: 'trigger', title: 'Trigger', fields: ['trigger', 'resourceConfiguration'] },
+  { id: 'review', title: 'Review', fields: ['definitionPath', 'overwrite'] }
+] as const;
+
+const REMEMBERED = 'iota-container:last-image';
+
+export function initialState(notebook: string): WizardState {
+  const stem = notebook.split('/').pop()!.replace(/\.ipynb$/, '');
+  const name = stem.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  const remembered = JSON.parse(localStorage.getItem(REMEMBERED) ?? '{}') as {
+    registry?: string;
+    backend?: WizardState['backend'];
+  };
+  return {
+    notebook,
+    name: name.slice(0, 128),
+    description: '',
+    variables: [],
+    registry: remembered.registry ?? '',
+    repositoryName: name.toLowerCase().replace(/_/g, '-'),
+    tag: 'latest',
+    base: '',
+    requirements: '',
+    backend: remembered.backend ?? '',
+    createRepository: true,
+    triggerKind: 'schedule',
+    schedule: 'cron(0 12 * * ? *)',
+    triggeringDataset: '',
+    computeType: 'ACU_1',
+    volumeSizeInGB: '2',
+    definitionPath: ''
+  };
+}
+
+export function rememberImageChoices(state: WizardState): void {
+  localStorage.setItem(
+    REMEMBERED,
+    JSON.stringify({ registry: state.registry, backend: state.backend })
+  );
+}
+
+export function rowFromVariable(variable: Variable): VariableRow {
+  const value = variable.default;
+  return {
+    name: variable.name,
+    type: variable.type,
+    datasetType: variable.datasetType,
+    defaultText: typeof value === 'string' ? value : value === null ? '' : JSON.stringify(value),
+    description: variable.description,
+    hint: variable.hint ?? null,
+    detected: true
+  };
+}
+
+export function newRow(): VariableRow {
+  return {
+    name: '',
+    type: 'str',
+    datasetType: 'string',
+    defaultText: '',
+    description: '',
+    hint: null,
+    detected: false
+  };
+}
+
+/** `registry/repository:tag`, the image the job pushes. */
+export function imageReference(state: WizardState): string {
+  const registry = state.registry.trim().replace(/\/+$/, '');
+  const repository = state.repositoryName.trim();
+  const tag = state.tag.trim();
+  const path = [registry, repository].filter(Boolean).join('/');
+  return tag && path ? `${path}:${tag}` : path;
+}
+
+function defaultValue(row: VariableRow): unknown {
+  const text = row.defaultText;
+  if (row.datasetType === 'double') {
+    return text.trim() === '' ? null : Number(text);
+  }
+  if (row.type === 'str' || row.datasetType !== 'string') {
+    return text;
+  }
+  if (text === '') {
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Checks done in the browser, step by step; the server repeats them all. */
+export function checkStep(step: number, state: WizardState): FieldErrors {
+  const errors: FieldErrors = {};
+  const add = (field: string, message: string | null) => {
+    if (message) {
+      errors[field] = message;
+    }
+  };
+  if (step === 0) {
+    add('name', checkName(state.name));
+    add('description', checkDescription(state.description));
+  } else if (step === 1) {
+    state.variables.forEach((row, index) => {
+      if (!row.name.trim()) {
+        add(`variables.${index}.name`, 'the variable needs a name');
+      }
+      if (row.datasetType === 'double' && Number.isNaN(Number(row.defaultText))) {
+        add(`variables.${index}.default`, `${JSON.stringify(row.defaultText)} is not a number`);
+      }
+    });
+  } else if (step === 2) {
+    if (!state.registry.trim()) {
+      add('registry', 'registry is missing: e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com or localhost:5000');
+    }
+    if (!state.repositoryName.trim()) {
+      add('image.repository', 'repository is missing: pick one or name a new one');
+    }
+  } else if (step === 3) {
+    if (state.triggerKind === 'schedule' && !state.schedule.trim()) {
+      add('trigger.schedule', 'schedule expression is missing: e.g. cron(0 12 * * ? *) or rate(1 day)');
+    }
+    if (state.triggerKind === 'dataset' && !state.triggeringDataset.trim()) {
+      add('trigger.dataset', 'name the dataset whose new content triggers this one');
+    }
+    const size = Number(state.volumeSizeInGB);
+    if (!Number.isInteger(size) || size < 1 || size > 50) {
+      add('resourceConfiguration.volumeSizeInGB', 'volume size must be a whole number from 1 to 50 GB');
+    }
+  }
+  return errors;
+}
+
+export function toCreateJob(state: WizardState): CreateJob {
+  return {
+    notebook: state.notebook,
+    name: state.name.trim(),
+    description: state.description,
+    variables: state.variables.map(row => ({
+      name: row.name.trim(),
+      type: row.datasetType === 'double' && !row.detected ? 'float' : row.type,
+      datasetType: row.datasetType,
+      default: defaultValue(row),
+      description: row.description,
+      hint: row.hint
+    })),
+    image: {
+      repository: imageReference(state),
+      base: state.base.trim() || null,
+      requirements: state.requirements.trim() || null,
+      backend: state.backend || null,
+      createRepository: state.createRepository
+    },
+    trigger:
+      state.triggerKind === 'schedule'
+        ? { schedule: state.schedule.trim() }
+        : state.triggerKind === 'dataset'
+          ? { dataset: state.triggeringDataset.trim() }
+          : null,
+    resourceConfiguration: {
+      computeType: state.computeType,
+      volumeSizeInGB: Number(state.volumeSizeInGB)
+    },
+    definitionPath: state.definitionPath.trim() || null
+  };
+}
+
+/** The wizard step whose fields hold `field` (the review step when none does). */
+export function stepOfField(field: string | null): number {
+  if (!field) {
+    return STEPS.length - 1;
+  }
+  const index = STEPS.findIndex(step =>
+    step.fields.some(prefix => field === prefix || field.startsWith(`${prefix}.`))
+  );
+  return index < 0 ? STEPS.length - 1 : index;
+}
