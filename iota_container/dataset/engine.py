@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -46,7 +47,7 @@ from iota_container.dataset.container_run import (
     run_container,
 )
 from iota_container.dataset.home import HOME_ENV, LOG_NAME, OUTPUT_ROOT_ENV, PARAMS_NAME
-from iota_container.dataset.locks import dataset_lock
+from iota_container.dataset.locks import HeldLock, take_dataset_lock
 from iota_container.dataset.query_source import produce_query_content
 from iota_container.dataset.records import (
     FAILED,
@@ -90,6 +91,15 @@ class DatasetRunFailed(IotaError):
 
 
 @dataclass(frozen=True)
+class ClaimedRun:
+    """A version claimed for its trigger, its dataset's lock held until the run ends."""
+
+    dataset: RegisteredDataset
+    version: Version
+    lock: HeldLock
+
+
+@dataclass(frozen=True)
 class _Ended:
     exit_code: int
     duration_seconds: float
@@ -126,13 +136,59 @@ class DatasetEngine:
         elsewhere), TriggerAlreadyClaimed (that schedule window or upstream version
         already ran), or an IotaError when a container is asked for and no engine answers.
         """
-        dataset = self.store.dataset(name)
-        mode = self._choose_mode(dataset, use_container)
-        with dataset_lock(self.store.home.lock_path(name), name, wait=wait):
-            # Holding the lock, any CREATING version of this dataset is an orphan.
-            self.store.fail_interrupted(name)
-            version = self.store.start_version(name, trigger or Trigger.manual(), mode)
-            log.info("dataset %s: creating version %s (%s)", name, version.id, mode)
+        (claimed,) = self.claim([(name, trigger or Trigger.manual())], use_container, wait=wait)
+        if isinstance(claimed, IotaError):
+            raise claimed
+        return self.run_claimed(claimed, notebook)
+
+    def claim(
+        self,
+        requests: Sequence[tuple[str, Trigger]],
+        use_container: bool | None = None,
+        *,
+        wait: bool = False,
+    ) -> list[ClaimedRun | IotaError]:
+        """Take each dataset's lock and claim its trigger, all claims in one transaction;
+        what could not be claimed (DatasetBusy, TriggerAlreadyClaimed, ...) comes back as
+        its error, in order. Every ClaimedRun must go to run_claimed or withdraw."""
+        results: list[ClaimedRun | IotaError | None] = []
+        locked: list[tuple[int, RegisteredDataset, str, HeldLock]] = []
+        for index, (name, _) in enumerate(requests):
+            try:
+                dataset = self.store.dataset(name)
+                mode = self._choose_mode(dataset, use_container)
+                lock = take_dataset_lock(self.store.home.lock_path(name), name, wait=wait)
+            except IotaError as e:
+                results.append(e)
+                continue
+            results.append(None)
+            locked.append((index, dataset, mode, lock))
+        try:
+            # Holding the locks, any CREATING version of these datasets is an orphan.
+            for name in self.store.datasets_creating() & {d.name for _, d, _, _ in locked}:
+                self.store.fail_interrupted(name)
+            versions = self.store.start_versions(
+                [(dataset.name, requests[index][1], mode) for index, dataset, mode, _ in locked]
+            )
+        except BaseException:
+            for *_, lock in locked:
+                lock.release()
+            raise
+        for (index, dataset, _, lock), version in zip(locked, versions):
+            if isinstance(version, Version):
+                results[index] = ClaimedRun(dataset, version, lock)
+            else:
+                lock.release()
+                results[index] = version
+        return [result for result in results if result is not None]
+
+    def run_claimed(
+        self, claimed: ClaimedRun, notebook: str | os.PathLike[str] | None = None
+    ) -> Version:
+        """Create the content of a claimed version, finish it, apply retention, unlock."""
+        dataset, version = claimed.dataset, claimed.version
+        try:
+            log.info("dataset %s: creating version %s (%s)", dataset.name, version.id, version.mode)
             try:
                 finished = self._create_content(dataset, version, notebook)
             except Exception as e:
@@ -142,9 +198,18 @@ class DatasetEngine:
             except BaseException:  # Ctrl-C or SystemExit: the run did not finish
                 self.store.finish_version(version, FAILED, reason=INTERRUPTED)
                 raise
-            self.store.apply_retention(name)
-        log.info("dataset %s: version %s %s", name, finished.id, finished.status)
+            self.store.apply_retention(dataset.name)
+        finally:
+            claimed.lock.release()
+        log.info("dataset %s: version %s %s", dataset.name, finished.id, finished.status)
         return finished
+
+    def withdraw(self, claimed: ClaimedRun) -> None:
+        """Give back a claimed run that will not start: its trigger runs another time."""
+        try:
+            self.store.interrupt(claimed.version)
+        finally:
+            claimed.lock.release()
 
     def _choose_mode(self, dataset: RegisteredDataset, use_container: bool | None) -> str:
         if dataset.definition.query_action is not None:

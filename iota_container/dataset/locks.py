@@ -23,18 +23,37 @@ class DatasetBusy(IotaError):
     """Another process is creating a version of this dataset right now."""
 
 
-@contextmanager
-def dataset_lock(path: Path, dataset: str, *, wait: bool = True) -> Iterator[None]:
-    """Hold the dataset's lock for the block; waits for it, or raises DatasetBusy."""
+class HeldLock:
+    """A dataset's lock, taken by one call and released by another: a scheduler claims a
+    run in its main loop and a worker thread runs it later. Releasing twice is harmless."""
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is not None:
+            _release(descriptor)
+
+
+def take_dataset_lock(path: Path, dataset: str, *, wait: bool = True) -> HeldLock:
+    """The dataset's lock, held until released; waits for it, or raises DatasetBusy."""
     descriptor = _acquire(path, wait=wait)
     if descriptor is None:
         raise DatasetBusy(
             f"dataset {dataset!r} is running in another process: wait for it to finish"
         )
+    return HeldLock(descriptor)
+
+
+@contextmanager
+def dataset_lock(path: Path, dataset: str, *, wait: bool = True) -> Iterator[None]:
+    """Hold the dataset's lock for the block; waits for it, or raises DatasetBusy."""
+    lock = take_dataset_lock(path, dataset, wait=wait)
     try:
         yield
     finally:
-        _release(descriptor)
+        lock.release()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -111,6 +112,13 @@ class Trigger:
         return document
 
 
+@lru_cache(maxsize=4096)
+def _parsed_definition(definition_json: str, source_file: str) -> DatasetDefinition:
+    """Parsing a definition costs far more than reading its row, and a scheduler reads the
+    same thousand rows over and over; definitions are frozen, so one parse can be shared."""
+    return definition_from_document(json.loads(definition_json), file=source_file)
+
+
 @dataclass(frozen=True)
 class RegisteredDataset:
     name: str
@@ -123,10 +131,9 @@ class RegisteredDataset:
     @classmethod
     def from_row(cls, row: Row) -> RegisteredDataset:
         """From a row of the store's `datasets` table."""
-        document = json.loads(row["definition"])
         return cls(
             name=row["name"],
-            definition=definition_from_document(document, file=row["source_file"]),
+            definition=_parsed_definition(row["definition"], row["source_file"]),
             source_file=Path(row["source_file"]),
             created_at=from_text(row["created_at"]),
             updated_at=from_text(row["updated_at"]),

@@ -41,18 +41,16 @@ import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from iota_container.dataset.due import Due, next_due
-from iota_container.dataset.engine import DatasetEngine
+from iota_container.dataset.engine import ClaimedRun, DatasetEngine
 from iota_container.dataset.locks import DatasetBusy
 from iota_container.dataset.records import (
     CREATING,
-    FAILED,
-    INTERRUPTED,
     RegisteredDataset,
     Trigger,
     Version,
@@ -64,22 +62,75 @@ from iota_container.errors import IotaError
 
 log = logging.getLogger("iota_container")
 
-Runner = Callable[[str, Trigger], Version]
-"""Creates one version of a dataset for a trigger (claiming it), and returns it finished."""
-
 # Outcomes counted in Scheduler.counts besides the versions' statuses.
 ALREADY_CLAIMED = "already claimed"
 BUSY = "busy"
 ERROR = "error"
+WITHDRAWN = "withdrawn"
 MAX_RETRY_SECONDS = 300.0
+# Claims a claiming runner may hold at once; each holds its dataset's lock file open.
+CLAIM_AHEAD = 2048
+
+RunFunction = Callable[[str, Trigger], Version]
+"""Creates one version of a dataset for a trigger (claiming it), and returns it finished."""
 
 
-def engine_runner(engine: DatasetEngine, use_container: bool | None = None) -> Runner:
-    def run(name: str, trigger: Trigger) -> Version:
-        # wait=False: a run by hand elsewhere holds the lock; retry later, keep a worker.
-        return engine.run(name, use_container, trigger=trigger, wait=False)
+@runtime_checkable
+class Runner(Protocol):
+    """Claims due triggers in one go, then runs each claim on a worker."""
 
-    return run
+    claims_ahead: bool  # claims are taken at dispatch, before a worker is free
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        """Per request, in order: a claim for run() or withdraw(), or the IotaError that
+        kept it from being claimed (DatasetBusy, TriggerAlreadyClaimed, ...)."""
+
+    def run(self, claimed: Any) -> Version: ...
+
+    def withdraw(self, claimed: Any) -> None:
+        """A claim that will not run (the scheduler stops): its trigger runs later."""
+
+
+class EngineRunner:
+    """Runs triggers through the dataset engine, claimed at dispatch: a thousand windows
+    due at one minute are claimed in one transaction, then run as workers come free."""
+
+    claims_ahead = True
+
+    def __init__(self, engine: DatasetEngine, use_container: bool | None = None) -> None:
+        self.engine, self.use_container = engine, use_container
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        # wait=False: a run by hand elsewhere holds the lock; retry later.
+        return self.engine.claim(requests, self.use_container, wait=False)
+
+    def run(self, claimed: ClaimedRun) -> Version:
+        return self.engine.run_claimed(claimed)
+
+    def withdraw(self, claimed: ClaimedRun) -> None:
+        self.engine.withdraw(claimed)
+
+
+class FunctionRunner:
+    """A RunFunction as a Runner: it claims its trigger itself, when a worker runs it."""
+
+    claims_ahead = False
+
+    def __init__(self, function: RunFunction) -> None:
+        self.function = function
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        return list(requests)
+
+    def run(self, claimed: tuple[str, Trigger]) -> Version:
+        return self.function(*claimed)
+
+    def withdraw(self, claimed: tuple[str, Trigger]) -> None:
+        pass
+
+
+def engine_runner(engine: DatasetEngine, use_container: bool | None = None) -> EngineRunner:
+    return EngineRunner(engine, use_container)
 
 
 @dataclass
@@ -110,18 +161,23 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        runner: Runner,
+        runner: Runner | RunFunction,
         *,
         clock: Clock | None = None,
         workers: int = 4,
         poll_seconds: float = 1.0,
+        claim_ahead: int | None = None,
     ) -> None:
+        """`claim_ahead`: how many triggers may be claimed and waiting for a worker, or
+        running; by default CLAIM_AHEAD for a claiming runner, else `workers`."""
         if workers < 1:
             raise ValueError(f"workers is {workers}; a scheduler needs at least 1")
         if poll_seconds <= 0:
             raise ValueError(f"poll_seconds is {poll_seconds}; give a positive number")
         self.store = store
-        self.runner = runner
+        self.runner: Runner = runner if isinstance(runner, Runner) else FunctionRunner(runner)
+        default_ahead = CLAIM_AHEAD if self.runner.claims_ahead else workers
+        self.claim_ahead = max(workers, claim_ahead or default_ahead)
         self.clock = clock or store.clock
         self.workers = workers
         self.poll_seconds = poll_seconds
@@ -137,7 +193,7 @@ class Scheduler:
         self._heap: list[_Queued] = []
         self._held: list[_Queued] = []
         self._tie = itertools.count()
-        self._queue: queue.SimpleQueue[Due | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Due, object] | None] = queue.SimpleQueue()
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -230,7 +286,7 @@ class Scheduler:
         state, moment = self._state, time.monotonic()
         started: list[Due] = []
         with self._lock:
-            free = self.workers - len(state.running)
+            free = self.claim_ahead - len(state.running)
             held, self._held = self._held, []
             for item in held:
                 if self._current(item):
@@ -242,9 +298,21 @@ class Scheduler:
             for due in started:
                 state.running[due.dataset] = due
                 state.entries[due.dataset].due = None  # read again after the run
-        for due in started:
-            self._queue.put(due)
+        if started:
+            self._claim(started)
         return len(started)
+
+    def _claim(self, dues: list[Due]) -> None:
+        try:
+            claims = self.runner.claim([(due.dataset, due.trigger) for due in dues])
+        except Exception:  # a locked database: every one of them is tried again later
+            log.exception("scheduler: claiming %d triggers failed", len(dues))
+            claims = [ERROR] * len(dues)
+        for due, claimed in zip(dues, claims):
+            if isinstance(claimed, Exception) or claimed is ERROR:
+                self._finished(due, self._outcome_of(due, claimed))
+            else:
+                self._queue.put((due, claimed))
 
     def _start_or_hold(self, item: _Queued, started: list[Due], free: int, moment: float) -> None:
         name = item[2].dataset
@@ -277,10 +345,21 @@ class Scheduler:
     # -- one run ------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while (due := self._queue.get()) is not None:
-            self._fire(due)
+        while (item := self._queue.get()) is not None:
+            due, claimed = item
+            if self._stopping:  # stop() claims nothing more, and starts nothing claimed
+                self._withdraw(due, claimed)
+            else:
+                self._fire(due, claimed)
 
-    def _fire(self, due: Due) -> None:
+    def _withdraw(self, due: Due, claimed: object) -> None:
+        try:
+            self.runner.withdraw(claimed)
+        except Exception:
+            log.exception("dataset %s (%s): withdrawing", due.dataset, due.trigger.describe())
+        self._finished(due, WITHDRAWN)
+
+    def _fire(self, due: Due, claimed: object) -> None:
         outcome = ERROR
         try:
             fired_at = self.clock()
@@ -294,7 +373,7 @@ class Scheduler:
                 firedAt=to_text(fired_at),
                 latenessSeconds=round(lateness, 6),
             )
-            version = self.runner(due.dataset, due.trigger)
+            version = self.runner.run(claimed)
             outcome = version.status
             _event(
                 f"{due.dataset} version {version.id} {version.status} "
@@ -305,18 +384,29 @@ class Scheduler:
                 status=version.status,
                 reason=version.reason,
             )
-        except TriggerAlreadyClaimed as e:  # another scheduler on this home ran it
-            outcome = ALREADY_CLAIMED
-            log.info("%s", e)
-        except DatasetBusy as e:
-            outcome = BUSY
-            log.info("%s: retrying in %.1f s", e, self.poll_seconds)
-        except IotaError as e:
-            log.error("dataset %s (%s) did not run: %s", due.dataset, due.trigger.describe(), e)
-        except Exception:  # a bug in one run must not stop the others
-            log.exception("dataset %s (%s): internal error", due.dataset, due.trigger.describe())
+        except Exception as e:  # a bug in one run must not stop the others
+            outcome = self._outcome_of(due, e)
         finally:
             self._finished(due, outcome)
+
+    def _outcome_of(self, due: Due, error: object) -> str:
+        """Log why a trigger did not run, and say what to count it as."""
+        if isinstance(error, TriggerAlreadyClaimed):  # another scheduler on this home ran it
+            log.info("%s", error)
+            return ALREADY_CLAIMED
+        if isinstance(error, DatasetBusy):
+            log.info("%s: retrying in %.1f s", error, self.poll_seconds)
+            return BUSY
+        if isinstance(error, IotaError):
+            log.error("dataset %s (%s) did not run: %s", due.dataset, due.trigger.describe(), error)
+        elif isinstance(error, Exception):
+            log.error(
+                "dataset %s (%s): internal error",
+                due.dataset,
+                due.trigger.describe(),
+                exc_info=error,
+            )
+        return ERROR
 
     def _finished(self, due: Due, outcome: str) -> None:
         with self._lock:
@@ -342,8 +432,11 @@ class Scheduler:
         for due in running:
             for version in self.store.versions(due.dataset):
                 if version.status == CREATING and version.trigger == due.trigger:
-                    abandoned.append(self.store.finish_version(version, FAILED, reason=INTERRUPTED))
-                    log.warning("abandoned %s version %s", due.dataset, version.id)
+                    # One still waiting for a worker is withdrawn: it runs after a restart.
+                    failed = self.store.interrupt(version)
+                    if failed is not None:
+                        abandoned.append(failed)
+                        log.warning("abandoned %s version %s", due.dataset, version.id)
         return abandoned
 
 

@@ -186,46 +186,86 @@ class Store:
     def start_version(self, name: str, trigger: Trigger, mode: str) -> Version:
         """Claim the trigger and create a CREATING version, in one transaction. The
         caller holds the dataset's lock (see locks.py) until it finishes the version."""
+        (started,) = self.start_versions([(name, trigger, mode)], queued=False)
+        if isinstance(started, TriggerAlreadyClaimed):
+            raise started
+        return started
+
+    def start_versions(
+        self, claims: Sequence[tuple[str, Trigger, str]], *, queued: bool = True
+    ) -> list[Version | TriggerAlreadyClaimed]:
+        """Claim many triggers at once, one CREATING version each, in one transaction: a
+        scheduler claiming a thousand windows at the top of a minute commits once. The
+        caller holds each dataset's lock. `queued`: the run starts later (record_start);
+        until then an interrupted claim is withdrawn instead of failed."""
         now = self.clock()
-        version_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        version_ids: list[str | None] = []
         with self._write() as db:
-            if trigger.claim_key is not None:
-                try:
-                    db.execute(
-                        "INSERT INTO trigger_claims (dataset, kind, claim_key, version_id,"
-                        " claimed_at) VALUES (?, ?, ?, ?, ?)",
-                        (name, trigger.kind, trigger.claim_key, version_id, to_text(now)),
-                    )
-                except sqlite3.IntegrityError as e:
-                    raise TriggerAlreadyClaimed(
-                        f"dataset {name!r} already ran for {trigger.describe()}: "
-                        "each schedule window and upstream version triggers one run"
-                    ) from e
-            db.execute(
-                "INSERT INTO versions (id, dataset, status, trigger_kind, schedule_time,"
-                " upstream_dataset, upstream_version, mode, created_at, output_prefix,"
-                " owner_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    version_id,
-                    name,
-                    CREATING,
-                    trigger.kind,
-                    to_text(trigger.schedule_time) if trigger.schedule_time else None,
-                    trigger.upstream_dataset,
-                    trigger.upstream_version,
-                    mode,
-                    to_text(now),
-                    self.home.output_prefix(name, version_id),
-                    os.getpid(),
-                ),
+            for name, trigger, mode in claims:
+                version_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+                if trigger.claim_key is not None and not self._claim(
+                    db, name, trigger, version_id, now
+                ):
+                    version_ids.append(None)
+                    continue
+                db.execute(
+                    "INSERT INTO versions (id, dataset, status, trigger_kind, schedule_time,"
+                    " upstream_dataset, upstream_version, mode, created_at, output_prefix,"
+                    " owner_pid, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        version_id,
+                        name,
+                        CREATING,
+                        trigger.kind,
+                        to_text(trigger.schedule_time) if trigger.schedule_time else None,
+                        trigger.upstream_dataset,
+                        trigger.upstream_version,
+                        mode,
+                        to_text(now),
+                        self.home.output_prefix(name, version_id),
+                        os.getpid(),
+                        int(queued),
+                    ),
+                )
+                version_ids.append(version_id)
+        created = self._versions_by_id([v for v in version_ids if v is not None])
+        return [
+            created[version_id]
+            if version_id is not None
+            else TriggerAlreadyClaimed(
+                f"dataset {name!r} already ran for {trigger.describe()}: "
+                "each schedule window and upstream version triggers one run"
             )
-        return self.version(name, version_id)
+            for version_id, (name, trigger, _) in zip(version_ids, claims)
+        ]
+
+    @staticmethod
+    def _claim(
+        db: sqlite3.Connection, name: str, trigger: Trigger, version_id: str, now: datetime
+    ) -> bool:
+        """False when another run already claimed this trigger."""
+        cursor = db.execute(
+            "INSERT INTO trigger_claims (dataset, kind, claim_key, version_id, claimed_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (name, trigger.kind, trigger.claim_key, version_id, to_text(now)),
+        )
+        return cursor.rowcount == 1
+
+    def _versions_by_id(self, version_ids: Sequence[str]) -> dict[str, Version]:
+        found: dict[str, Version] = {}
+        for start in range(0, len(version_ids), 500):  # under SQLite's bound-variable limit
+            chunk = version_ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(f"SELECT * FROM versions WHERE id IN ({marks})", tuple(chunk))
+            found.update((row["id"], Version.from_row(row)) for row in rows)
+        return found
 
     def record_start(self, version: Version, *, outputs: dict[str, str], log_path: Path) -> None:
         """The run begins now: its outputs and log are known before it can fail."""
         with self._write() as db:
             db.execute(
-                "UPDATE versions SET started_at = ?, outputs = ?, log_path = ? WHERE id = ?",
+                "UPDATE versions SET started_at = ?, outputs = ?, log_path = ?, queued = 0"
+                " WHERE id = ?",
                 (to_text(self.clock()), json.dumps(outputs), str(log_path), version.id),
             )
 
@@ -327,22 +367,40 @@ class Store:
 
     # -- recovery and retention ---------------------------------------------------------
 
+    def datasets_creating(self) -> set[str]:
+        """The datasets that have a CREATING version (a partial index makes this cheap)."""
+        rows = self._all("SELECT DISTINCT dataset FROM versions WHERE status = ?", (CREATING,))
+        return {row[0] for row in rows}
+
     def recover_interrupted(self, name: str | None = None) -> list[Version]:
         """Mark FAILED the CREATING versions whose process is gone (their lock is free)."""
-        rows = self._all("SELECT DISTINCT dataset FROM versions WHERE status = ?", (CREATING,))
         recovered = []
-        for dataset in (row[0] for row in rows if name in (None, row[0])):
+        for dataset in sorted(d for d in self.datasets_creating() if name in (None, d)):
             with lock_if_free(self.home.lock_path(dataset)) as free:
                 if free:
                     recovered += self.fail_interrupted(dataset)
         return recovered
 
     def fail_interrupted(self, name: str) -> list[Version]:
-        """Mark FAILED every CREATING version of `name`: only for a caller holding its lock."""
+        """Mark FAILED every CREATING version of `name`: only for a caller holding its lock.
+        A version still queued (claimed, never started) is withdrawn instead, with its
+        claim: nothing of that run happened, so its trigger runs again."""
         stale = [v for v in self.versions(name) if v.status == CREATING]
-        for version in stale:
-            self.finish_version(version, FAILED, reason=INTERRUPTED)
-        return stale
+        return [failed for failed in map(self.interrupt, stale) if failed is not None]
+
+    def interrupt(self, version: Version) -> Version | None:
+        """End a CREATING version whose run will not go on: FAILED "interrupted", or None
+        when it never started and was withdrawn (see fail_interrupted)."""
+        with self._write() as db:
+            withdrawn = db.execute(
+                "DELETE FROM versions WHERE id = ? AND status = 'CREATING' AND queued = 1",
+                (version.id,),
+            ).rowcount
+            if withdrawn:
+                db.execute("DELETE FROM trigger_claims WHERE version_id = ?", (version.id,))
+        if withdrawn:
+            return None
+        return self.finish_version(version, FAILED, reason=INTERRUPTED)
 
     def apply_retention(self, name: str) -> list[Version]:
         """Delete what versioningConfiguration and retentionPeriod no longer keep."""
@@ -357,23 +415,24 @@ class Store:
             return []
         with self._write() as db:
             db.executemany("DELETE FROM versions WHERE id = ?", [(v.id,) for v in pruned])
-            self._prune_claims(db)
+            self._prune_claims(db, name)
         for version in pruned:
             remove_version_files(version, self.home.version_dir(name, version.id))
         return pruned
 
     @staticmethod
-    def _prune_claims(db: sqlite3.Connection) -> None:
+    def _prune_claims(db: sqlite3.Connection, name: str) -> None:
         # A claim whose version is gone still matters while it is the dataset's latest
         # schedule window (where a scheduler resumes) or its upstream version still exists
         # (the scheduler would see that version again).
         db.execute(
-            "DELETE FROM trigger_claims AS c"
-            " WHERE NOT EXISTS (SELECT 1 FROM versions WHERE id = c.version_id)"
+            "DELETE FROM trigger_claims AS c WHERE c.dataset = ?"
+            " AND NOT EXISTS (SELECT 1 FROM versions WHERE id = c.version_id)"
             " AND NOT (c.kind = 'schedule' AND c.claim_key = (SELECT MAX(claim_key)"
             "   FROM trigger_claims WHERE dataset = c.dataset AND kind = 'schedule'))"
             " AND NOT (c.kind = 'dataset'"
-            "   AND EXISTS (SELECT 1 FROM versions WHERE id = c.claim_key))"
+            "   AND EXISTS (SELECT 1 FROM versions WHERE id = c.claim_key))",
+            (name,),
         )
 
     # -- plumbing -----------------------------------------------------------------------

@@ -86,6 +86,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE trigger_claims ADD COLUMN skipped TEXT;
         """,
     ),
+    Migration(
+        3,
+        "versions claimed ahead of their run",
+        """
+        -- 1 from the claim until the run starts (Store.record_start). A scheduler claims
+        -- what is due in one transaction and runs it as workers come free; if it dies in
+        -- between, a version still queued had no effect yet, so its claim is withdrawn
+        -- and the trigger runs after a restart, where a started one stays FAILED.
+        ALTER TABLE versions ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 

@@ -300,3 +300,76 @@ def test_no_retention_period_means_ninety_days(store: Store, clock: Clock, tmp_p
     clock.now += timedelta(days=2)
     assert len(store.apply_retention("readings")) == 1
     assert len(store.versions("readings")) == 1
+
+
+# -- claims taken ahead of their runs ------------------------------------------------------
+
+
+def test_many_claims_in_one_transaction_report_each_one_already_claimed(
+    home: Home, clock: Clock, tmp_path: Path
+) -> None:
+    store = Store(home, clock=clock)
+    register(
+        store, tmp_path / "defs", sql_dataset("a", command="true"), sql_dataset("b", command="true")
+    )
+    window = Trigger.schedule(START)
+    store.start_version("a", window, MODE_PROCESS)
+    results = store.start_versions(
+        [("a", window, MODE_PROCESS), ("b", window, MODE_PROCESS), ("a", Trigger.manual(), "q")]
+    )
+    assert isinstance(results[0], TriggerAlreadyClaimed)
+    assert "already ran for schedule" in str(results[0])
+    claimed_b, manual_a = results[1], results[2]
+    assert isinstance(claimed_b, Version) and isinstance(manual_a, Version)
+    assert (claimed_b.dataset, claimed_b.status, claimed_b.trigger) == ("b", CREATING, window)
+    assert (manual_a.dataset, manual_a.mode) == ("a", "q")
+    assert [v.id for v in store.versions("b")] == [claimed_b.id]
+
+
+CLAIM_AHEAD_AND_HOLD = """
+import sys, time
+from pathlib import Path
+from datetime import datetime, timezone
+from iota_container.dataset.engine import DatasetEngine
+from iota_container.dataset.records import Trigger
+from iota_container.dataset.store import Store
+window = Trigger.schedule(datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc))
+engine = DatasetEngine(Store.open(sys.argv[1]))
+queued, started = engine.claim([("queued", window), ("started", window)])
+engine.store.record_start(started.version, outputs={}, log_path=Path("/dev/null"))
+print("claimed", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_claim_that_never_started_is_withdrawn_and_its_window_runs_again(
+    home: Home, tmp_path: Path
+) -> None:
+    with Store(home) as store:
+        register(
+            store,
+            tmp_path / "defs",
+            sql_dataset("queued", command="true"),
+            sql_dataset("started", command="true"),
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLAIM_AHEAD_AND_HOLD, str(home.root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "claimed\n"
+        with Store(home) as alive:  # its locks are held: nothing recovered yet
+            assert [v.status for v in alive.versions("queued")] == [CREATING]
+    finally:
+        process.kill()
+        process.wait(30)
+    with Store(home) as reopened:
+        assert reopened.versions("queued") == []  # withdrawn, with its claim
+        (started,) = reopened.versions("started")
+        assert (started.status, started.reason) == (FAILED, INTERRUPTED)
+        window = Trigger.schedule(START)
+        again = reopened.start_version("queued", window, MODE_PROCESS)
+        assert again.trigger == window
+        with pytest.raises(TriggerAlreadyClaimed):
+            reopened.start_version("started", window, MODE_PROCESS)

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from iota_container.cli import main
 from iota_container.dataset.due import next_window, skip_missed, windows_between
+from iota_container.dataset.engine import DatasetEngine
 from iota_container.dataset.home import Home
 from iota_container.dataset.records import (
     CREATING,
@@ -33,7 +34,7 @@ from iota_container.dataset.records import (
     utc_now,
 )
 from iota_container.dataset.schedule import parse_schedule
-from iota_container.dataset.scheduler import ALREADY_CLAIMED, Scheduler
+from iota_container.dataset.scheduler import ALREADY_CLAIMED, WITHDRAWN, Scheduler, engine_runner
 from iota_container.dataset.scheduler_clock import CLOCK_FILE_ENV, FileClock, scheduler_clock
 from iota_container.dataset.store import Store
 from iota_container.errors import IotaError
@@ -112,7 +113,7 @@ def triggered(name: str, upstream: str) -> dict[str, Any]:
     return container_dataset(name, triggers=[{"dataset": {"name": upstream}}])
 
 
-def run_once(store: Store, runner: FakeRunner, **options: Any) -> Scheduler:
+def run_once(store: Store, runner: Any, **options: Any) -> Scheduler:
     scheduler = Scheduler(store, runner, **options)
     scheduler.run(once=True)
     return scheduler
@@ -343,6 +344,55 @@ def test_runs_are_bounded_by_the_workers_and_one_per_dataset(
     scheduler = run_once(store, runner, workers=2)
     assert runner.most_at_once == 2
     assert scheduler.counts[SUCCEEDED] == 10
+
+
+def test_the_engine_runner_claims_every_due_window_at_once_and_runs_them_on_the_workers(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    register(store, tmp_path, *(scheduled(f"d{i}", EVERY_MINUTE) for i in range(3)))
+    clock.advance(minutes=1)
+    claimed_at: list[list[datetime]] = []
+    runner = engine_runner(DatasetEngine(store), use_container=False)
+    original_run = runner.run
+
+    def run_and_look(claimed: Any) -> Version:
+        # When the first run starts, the other two are claimed already (CREATING).
+        claimed_at.append([v.created_at for n in ("d0", "d1", "d2") for v in store.versions(n)])
+        return original_run(claimed)
+
+    runner.run = run_and_look  # type: ignore[method-assign]
+    scheduler = Scheduler(store, runner, workers=1)
+    scheduler.run(once=True)
+    assert len(claimed_at[0]) == 3
+    assert scheduler.counts[SUCCEEDED] == 3
+    assert all(v.status == SUCCEEDED for n in ("d0", "d1", "d2") for v in store.versions(n))
+
+
+def test_stop_withdraws_claims_not_started_and_a_restart_runs_them_once(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    names = ("a", "b", "c")
+    for name in names:
+        slow = sql_dataset(name, command="sleep 1")
+        slow["triggers"] = [{"schedule": {"expression": EVERY_MINUTE}}]
+        register(store, tmp_path, slow)
+    clock.advance(minutes=1)
+    scheduler = Scheduler(store, engine_runner(DatasetEngine(store), False), workers=1)
+    thread = threading.Thread(target=scheduler.run)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not any(v.started_at for name in names for v in store.versions(name)):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    scheduler.stop()
+    thread.join(20)
+    assert scheduler.counts == {SUCCEEDED: 1, WITHDRAWN: 2}
+    assert sorted(len(store.versions(name)) for name in names) == [0, 0, 1]
+    again = run_once(store, engine_runner(DatasetEngine(store), False))
+    assert again.counts == {SUCCEEDED: 2}
+    for name in names:
+        (version,) = store.versions(name)
+        assert (version.status, version.trigger.schedule_time) == (SUCCEEDED, minute(1))
 
 
 # -- waiting and stopping -----------------------------------------------------------------
