@@ -21,6 +21,8 @@ RUN_ID_TOKEN = "@RUN_ID@"
 STREAM_MANAGER = "aws.greengrass.StreamManager"
 SOCKET_VARIABLE = "$AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
 _HEREDOC_END = "IOTA_PARAMS_JSON"
+# Shutdown leaves this file so that a Run loop between two runs starts no other container.
+_STOP_MARKER = '"{work:path}/stopping"'
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,14 @@ def run_script(options: ContainerOptions, interval: bool) -> str:
     return "\n".join(
         [
             "set -u",
-            "while true; do",
+            f"rm -f {_STOP_MARKER}",
+            f"while [ ! -e {_STOP_MARKER} ]; do",
             _write_params("  "),
             _remove_stale(options.container_name, "  "),
             "  status=0",
             "  " + _command_lines(words, "  ") + " || status=$?",
             f'  echo "iota-container: run ended with exit code $status; next in {pause} s" >&2',
-            f"  sleep {pause}",
+            f"  [ -e {_STOP_MARKER} ] || sleep {pause}",
             "done",
             "",
         ]
@@ -128,8 +131,10 @@ def load_script(archive_name: str) -> str:
 
 
 def stop_script(name: str) -> str:
-    """The Shutdown step: stop the container the Run step started."""
-    return f"docker stop --time 20 {shlex.quote(name)} >/dev/null 2>&1 || true"
+    """The Shutdown step: end a Run loop, and stop the container the Run step started."""
+    return (
+        f"touch {_STOP_MARKER}; docker stop --time 20 {shlex.quote(name)} >/dev/null 2>&1 || true"
+    )
 
 
 def recover_script(name: str) -> str:
