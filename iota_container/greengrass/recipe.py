@@ -100,8 +100,8 @@ class RecipeSpec:
             )
         if self.image_archive_uri is None:
             return
-        archive = parse_output_uri(self.image_archive_uri, what="image archive URI")
-        if archive.scheme != "s3" or not archive.key.endswith(".tar"):
+        uri = self.image_archive_uri
+        if not uri.startswith("s3://") or not uri.endswith(".tar") or uri.count("/") < 3:
             raise GreengrassError(
                 f"image archive URI {self.image_archive_uri!r} is not an s3:// URI of a .tar "
                 "file: write s3://BUCKET/path/image.tar"
