@@ -34,6 +34,7 @@ from iota_container.variables import Variable, check_variables
 NAME_LENGTH = 128
 DESCRIPTION_LENGTH = 1024
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class ContainerizeError(IotaError):
@@ -151,6 +152,11 @@ def check_request(request: Containerize) -> dict[str, Any]:
         raise ContainerizeError(
             f"repository {request.repository!r} has a digest: give REGISTRY/REPO[:TAG]",
             "image.repository",
+        )
+    if request.definition_path.suffix.lower() not in DEFINITION_SUFFIXES:
+        raise ContainerizeError(
+            f"{request.definition_path.name}: end the definition's name in .yaml, .yml or .json",
+            "definitionPath",
         )
     if request.definition_path.exists() and not request.overwrite:
         raise ContainerizeError(

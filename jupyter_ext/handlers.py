@@ -210,7 +210,9 @@ class ReportHandler(IotaHandler):
         # The report holds the notebook's outputs, scripts too: run them in an opaque
         # origin, away from this server's cookies and XSRF token.
         self.set_header("Content-Security-Policy", "sandbox allow-scripts allow-popups")
-        self.finish(html)
+        self.write(html)
+        # APIHandler.finish would label it application/json.
+        super(APIHandler, self).finish()
 
 
 _NAME = r"(?P<name>[A-Za-z0-9_]+)"

@@ -14,7 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from iota_container.containerize import Containerize, ContainerizeError, check_request
+from iota_container.containerize import (
+    DEFINITION_SUFFIXES,
+    Containerize,
+    ContainerizeError,
+    check_request,
+)
 from iota_container.dataset.problems import DefinitionError, Problem
 from iota_container.errors import IotaError, NotebookError, VariableError
 from iota_container.variables import (
@@ -195,7 +200,7 @@ class WriteDataset:
     def from_json(cls, body: Any) -> WriteDataset:
         data = body_object(body)
         path = _text(data, "path", "path")
-        if PurePosixPath(path).suffix.lower() not in (".yaml", ".yml", ".json"):
+        if PurePosixPath(path).suffix.lower() not in DEFINITION_SUFFIXES:
             raise BadRequest(f"path {path!r}: end the file name in .yaml, .yml or .json", "path")
         return cls(
             path,

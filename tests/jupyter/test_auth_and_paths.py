@@ -34,7 +34,7 @@ async def _status(jp_fetch, path: str, **kwargs) -> int:
     return response.code
 
 
-@pytest.mark.parametrize("path", GETS + ["datasets/x/contents/v/report"])
+@pytest.mark.parametrize("path", [*GETS, "datasets/x/contents/v/report"])
 async def test_get_without_token_is_forbidden(jp_fetch, path: str) -> None:
     assert await _status(jp_fetch, path, headers={"Authorization": ""}) == 403
 

@@ -70,6 +70,7 @@ def test_a_valid_request_gives_the_definition_it_will_write(tmp_path: Path) -> N
         ({"base": "bad base"}, "image.base"),
         ({"backend": "podman"}, "image.backend"),
         ({"description": "d" * 1025}, "description"),
+        ({"definition_path": Path("out.txt")}, "definitionPath"),
     ],
 )
 def test_each_bad_field_is_named(tmp_path: Path, fields: dict[str, object], field: str) -> None:

@@ -1,0 +1,130 @@
+"""A containerize job end to end through the API: the daemonless oci backend pushes to a
+real registry, the definition is written, valid and registered; one job a notebook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from iota_container.dataset.store import Store
+from iota_container.image.auth import ChainedCredentials
+from iota_container.image.registry import RegistryClient
+from tests.jupyter.helpers import wait_for_job
+from tests.notebooks import write_notebook
+from tests.oci_helpers import push_base
+from tests.registry import RegistryServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def base(registry: RegistryServer) -> str:
+    push_base(RegistryClient(registry.address, ChainedCredentials([])), "base/tiny", "1")
+    return f"{registry.address}/base/tiny:1"
+
+
+def job_body(registry: RegistryServer, base: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "notebook": "analyses/temp.ipynb",
+        "name": "temp-daily",
+        "description": "Daily temperature summary",
+        "image": {
+            "repository": f"{registry.address}/analyses/temp:v1",
+            "base": base,
+            "backend": "oci",
+        },
+        "trigger": {"schedule": "cron(0 12 * * ? *)"},
+        "resourceConfiguration": {"computeType": "ACU_2", "volumeSizeInGB": 3},
+        **fields,
+    }
+
+
+async def test_containerize_end_to_end(
+    api, jp_root_dir: Path, iota_home: Path, registry: RegistryServer, base: str
+) -> None:
+    write_notebook(
+        jp_root_dir / "analyses" / "temp.ipynb",
+        "print(rows, label)",
+        parameters="rows = 3  # how many rows\nlabel = 'all'",
+    )
+    _, found = await api("GET", "variables", params={"path": "analyses/temp.ipynb"})
+    variables = found["variables"]
+    variables[0]["default"] = 7  # edited in the table
+    variables.append(  # and one added by hand
+        {"name": "site", "python_type": "str", "default": "north", "dataset_type": "string"}
+    )
+
+    status, job = await api("POST", "jobs", body=job_body(registry, base, variables=variables))
+    assert status == 202, job
+    assert (job["kind"], job["notebook"], job["datasetName"]) == (
+        "containerize",
+        "analyses/temp.ipynb",
+        "temp_daily",
+    )
+    assert job["status"] in ("queued", "running")
+
+    # One job a notebook: the second is refused while the first has not ended.
+    status, refused = await api("POST", "jobs", body=job_body(registry, base, overwrite=True))
+    assert status == 409, refused
+    assert job["id"] in refused["message"] and refused["field"] == "notebook"
+
+    done = await wait_for_job(api, job["id"])
+    assert done["status"] == "succeeded", done
+    result = done["result"]
+    image = result["image"]
+    assert image.startswith(f"{registry.address}/analyses/temp@sha256:")
+    assert result["definition"] == "analyses/temp-daily.dataset.yaml"
+    assert result["bytesUploaded"] > 0 and done["transfers"]
+    assert done["startedAt"] and done["endedAt"] and done["error"] is None
+
+    digest = image.split("@", 1)[1]
+    head = requests.head(
+        f"{registry.url}/v2/analyses/temp/manifests/{digest}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=10,
+    )
+    assert head.status_code == 200
+
+    document = yaml.safe_load((jp_root_dir / result["definition"]).read_text())
+    action = document["actions"][0]["containerAction"]
+    assert action["image"] == image
+    assert action["resourceConfiguration"] == {"computeType": "ACU_2", "volumeSizeInGB": 3}
+    assert action["variables"] == [
+        {"name": "rows", "doubleValue": 7.0},
+        {"name": "label", "stringValue": "all"},
+        {"name": "site", "stringValue": "north"},
+    ]
+    assert action["x-iota-notebook"] == "temp.ipynb"
+    status, checked = await api("POST", "datasets", "validate", body={"definition": document})
+    assert (status, checked) == (200, {"valid": True, "problems": []})
+    with Store.open(iota_home) as store:
+        assert store.dataset("temp_daily").definition.container_action is not None
+
+    status, log = await api("GET", "jobs", job["id"], "log", params={"since": "0"})
+    assert status == 200 and any("writing the dataset definition" in line for line in log["lines"])
+    status, rest = await api("GET", "jobs", job["id"], "log", params={"since": str(log["next"])})
+    assert rest == {"lines": [], "next": log["next"]}
+
+    status, listed = await api("GET", "jobs")
+    assert [j["id"] for j in listed["jobs"]] == [job["id"]]
+
+    # Once it ended, the notebook takes a new job; the definition exists now.
+    status, again = await api("POST", "jobs", body=job_body(registry, base))
+    assert (status, again["field"]) == (400, "definitionPath")
+
+
+async def test_a_failed_build_fails_the_job_with_its_reason(
+    api, jp_root_dir: Path, registry: RegistryServer
+) -> None:
+    write_notebook(jp_root_dir / "analyses" / "temp.ipynb", "x = 1")
+    missing_base = f"{registry.address}/base/missing:1"
+    status, job = await api("POST", "jobs", body=job_body(registry, missing_base))
+    assert status == 202, job
+    done = await wait_for_job(api, job["id"])
+    assert done["status"] == "failed"
+    assert "base/missing" in done["error"]
+    assert not (jp_root_dir / "analyses" / "temp-daily.dataset.yaml").exists()
