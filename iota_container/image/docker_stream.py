@@ -8,9 +8,10 @@ import re
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from iota_container.image.spec import Progress
+if TYPE_CHECKING:  # the dataset engine reads its errors here without the image builder
+    from iota_container.image.spec import Progress
 
 # The last lines of output a failed build step is reported with.
 TAIL_LINES = 5
