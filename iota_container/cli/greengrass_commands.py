@@ -252,16 +252,14 @@ def validate_command(ctx: click.Context, recipes: tuple[Path, ...], json_output:
 
     One line per problem: FILE: $.path: rule: message: fix. Exit 2 if any.
     """
-    from iota_container.greengrass.validate import validate_recipe_file
+    from iota_container.greengrass.validate import format_problem, validate_recipe_file
 
     problems = [problem for path in recipes for problem in validate_recipe_file(path)]
     if json_output:
         print_json({"valid": not problems, "problems": [problem.to_json() for problem in problems]})
     else:
         for problem in problems:
-            fix = f": {problem.fix}" if problem.fix else ""
-            message = problem.message.rstrip(".")
-            click.echo(f"{problem.file}: {problem.json_path}: {problem.rule}: {message}{fix}")
+            click.echo(format_problem(problem))
         bad = {problem.file for problem in problems}
         for path in recipes:
             if str(path) not in bad:
@@ -273,8 +271,14 @@ def validate_command(ctx: click.Context, recipes: tuple[Path, ...], json_output:
 def greengrass_client(region: str | None) -> Any:
     """The Greengrass v2 client the publish command uses (the usual AWS settings apply)."""
     import boto3
+    from botocore.exceptions import NoRegionError
 
-    return boto3.client("greengrassv2", region_name=region)
+    try:
+        return boto3.client("greengrassv2", region_name=region)
+    except NoRegionError as e:
+        raise GreengrassError(
+            "no AWS Region for Greengrass: pass --region, or set AWS_REGION"
+        ) from e
 
 
 @greengrass.command("publish")

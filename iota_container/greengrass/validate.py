@@ -62,6 +62,13 @@ def recipe_problems(recipe: Any, source: str, size: int | None = None) -> list[P
     return problems + device
 
 
+def format_problem(problem: Problem) -> str:
+    """`FILE: $.path: rule: message: fix`, on one line."""
+    fix = f": {problem.fix}" if problem.fix else ""
+    message = problem.message.rstrip(".")
+    return f"{problem.file}: {problem.json_path}: {problem.rule}: {message}{fix}"
+
+
 def validate_recipe_file(path: Path) -> list[Problem]:
     """Findings for a recipe file; a file that cannot be read or parsed is one finding."""
     try:
@@ -79,6 +86,8 @@ def load_valid_recipe(path: Path) -> tuple[dict[str, Any], bytes]:
     problems = recipe_problems(recipe, str(path), size=len(data))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise RecipeInvalid(f"{problems[0]}{more}: `iota-container greengrass validate` lists all")
+        raise RecipeInvalid(
+            f"{format_problem(problems[0])}{more}: `iota-container greengrass validate` lists all"
+        )
     assert isinstance(recipe, dict)
     return recipe, data

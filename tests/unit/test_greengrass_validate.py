@@ -233,6 +233,8 @@ def test_load_valid_recipe_refuses_with_the_first_problem_and_a_count(tmp_path: 
     with pytest.raises(RecipeInvalid) as raised:
         load_valid_recipe(path)
     message = str(raised.value)
-    assert message.startswith(f"{path}: $.Manifests[0].Artifacts[1].URI: artifact URI 's3//")
+    assert message.startswith(
+        f"{path}: $.Manifests[0].Artifacts[1].URI: artifact URI scheme: artifact URI 's3//"
+    )
     assert "(and 1 more)" in message
     assert "\n" not in message
