@@ -109,3 +109,16 @@ def check_variables(variables: Iterable[Variable]) -> list[Variable]:
             "drop some, or group them in a dict variable"
         )
     return checked
+
+
+def check_default(variable: Variable) -> Variable:
+    """A double's default is a number (or None, for no value): an edited table may say
+    otherwise, and a dataset would silently turn it into a string."""
+    default = variable.default
+    is_number = isinstance(default, (int, float)) and not isinstance(default, bool)
+    if variable.dataset_type == DOUBLE and default is not None and not is_number:
+        raise VariableError(
+            f"variable {variable.name!r} is a double, but its default {default!r} is not a "
+            "number: give a number, or make it a string"
+        )
+    return variable

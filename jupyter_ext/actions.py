@@ -17,6 +17,7 @@ from jupyter_ext.models import (
     field_of,
     problem_text,
     problems_json,
+    variable_json,
 )
 from jupyter_ext.paths import relative_to_root, resolve_file, resolve_new_file
 from jupyter_ext.worker import containerize_spec as encode_containerize
@@ -32,7 +33,7 @@ def notebook_variables(extension: IotaContainerExtension, path: str) -> list[dic
 
     notebook = resolve_file(extension.root_dir, path, "path")
     with blame("path"):
-        return [variable.to_json() for variable in inspect_notebook_file(notebook)]
+        return [variable_json(variable) for variable in inspect_notebook_file(notebook)]
 
 
 def preview_schedule(expression: str, count: int) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from iota_container.variables import (
     MAX_VARIABLES,
     STRING,
     Variable,
+    check_default,
     check_variables,
 )
 
@@ -209,9 +210,30 @@ class WriteDataset:
         )
 
 
+# The API's names for Variable fields (docs/jupyter-api.md), and the SDK's.
+_WIRE_NAMES = (("type", "python_type"), ("datasetType", "dataset_type"))
+
+
+def variable_json(variable: Variable) -> dict[str, Any]:
+    """A Variable as the API shows it: `type` and `datasetType`, camelCase like the rest."""
+    data = variable.to_json()
+    for wire, sdk in _WIRE_NAMES:
+        data[wire] = data.pop(sdk)
+    return data
+
+
+def _sdk_variable(item: dict[str, Any]) -> dict[str, Any]:
+    """An edited row, in the API's names (or the SDK's, as `variables --json` prints)."""
+    data = dict(item)
+    for wire, sdk in _WIRE_NAMES:
+        if wire in data:
+            data[sdk] = data.pop(wire)
+    return data
+
+
 def read_variables(items: Any) -> tuple[Variable, ...] | None:
-    """The variables as edited (Variable.to_json's shape each), checked one by one so the
-    error names the row: `variables.2.name`."""
+    """The variables as edited, checked one by one so the error names the row and field:
+    `variables.2.name`, `variables.2.datasetType`."""
     if items is None:
         return None
     if not isinstance(items, list):
@@ -221,17 +243,23 @@ def read_variables(items: Any) -> tuple[Variable, ...] | None:
         at = f"variables.{index}"
         if not isinstance(item, dict):
             raise BadRequest(f"variable {index + 1} must be an object", at)
-        kind = item.get("dataset_type", STRING)
+        data = _sdk_variable(item)
+        kind = data.get("dataset_type", STRING)
         if kind not in DATASET_TYPES:
             raise BadRequest(
                 f"dataset type {kind!r} is unknown: use one of {', '.join(DATASET_TYPES)}",
-                f"{at}.dataset_type",
+                f"{at}.datasetType",
             )
+        if not isinstance(data.get("python_type"), str):
+            raise BadRequest(f"variable {index + 1} needs its type (str, int, ...)", f"{at}.type")
         with blame(f"{at}.name"):
             try:
-                parsed.append(Variable.from_json(item))
+                parsed.append(Variable.from_json(data))
             except TypeError as e:
                 raise BadRequest(f"variable {index + 1} is malformed ({e})", at) from e
+        with blame(f"{at}.default"):
+            check_default(parsed[-1])
+        with blame(f"{at}.name"):
             if len(parsed) <= MAX_VARIABLES:
                 check_variables(parsed)  # a name defined twice: blame its second row
     with blame("variables"):

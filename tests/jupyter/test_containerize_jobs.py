@@ -55,7 +55,7 @@ async def test_containerize_end_to_end(
     variables = found["variables"]
     variables[0]["default"] = 7  # edited in the table
     variables.append(  # and one added by hand
-        {"name": "site", "python_type": "str", "default": "north", "dataset_type": "string"}
+        {"name": "site", "type": "str", "default": "north", "datasetType": "string"}
     )
 
     status, job = await api("POST", "jobs", body=job_body(registry, base, variables=variables))

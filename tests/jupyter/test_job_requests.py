@@ -16,7 +16,8 @@ GOOD: dict[str, Any] = {
     "name": "temp-daily",
     "description": "",
     "variables": [
-        {"name": "rows", "python_type": "int", "default": 3, "dataset_type": "double"},
+        {"name": "rows", "type": "int", "default": 3, "datasetType": "double"},
+        # The SDK's names (`iota-container variables --json`) are read too.
         {"name": "label", "python_type": "str", "default": "x", "dataset_type": "string"},
     ],
     "image": {"repository": "localhost:5000/team/temp:v1", "backend": "oci"},
@@ -53,8 +54,11 @@ CASES = [
     (changed("variables.1", "label"), "variables.1"),
     (changed("variables.1.name", "not valid"), "variables.1.name"),
     (changed("variables.1.name", "rows"), "variables.1.name"),
-    (changed("variables.1.dataset_type", "float"), "variables.1.dataset_type"),
-    (changed("variables.0.python_type", KeyError), "variables.0"),
+    (changed("variables.0.datasetType", "float"), "variables.0.datasetType"),
+    (changed("variables.1.dataset_type", "float"), "variables.1.datasetType"),
+    (changed("variables.0.type", KeyError), "variables.0.type"),
+    (changed("variables.0.default", "three"), "variables.0.default"),
+    (changed("variables.0.name", KeyError), "variables.0"),
     (changed("image", KeyError), "image"),
     (changed("image.repository", KeyError), "image.repository"),
     (changed("image.repository", "Upper/Case"), "image.repository"),

@@ -17,10 +17,18 @@ async def test_variables_of_a_notebook(api, jp_root_dir: Path) -> None:
     status, answer = await api("GET", "variables", params={"path": "analyses/temp.ipynb"})
     assert status == 200, answer
     assert answer["path"] == "analyses/temp.ipynb"
-    assert [(v["name"], v["dataset_type"], v["hint"]) for v in answer["variables"]] == [
-        ("rows", "double", None),
-        ("out_path", "string", "outputFileUri"),
+    assert [(v["name"], v["type"], v["datasetType"], v["hint"]) for v in answer["variables"]] == [
+        ("rows", "int", "double", None),
+        ("out_path", "str", "string", "outputFileUri"),
     ]
+    assert set(answer["variables"][0]) == {
+        "name",
+        "type",
+        "datasetType",
+        "default",
+        "description",
+        "hint",
+    }
     assert answer["variables"][0]["description"] == "how many"
 
 

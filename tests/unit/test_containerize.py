@@ -16,6 +16,8 @@ from iota_container.containerize import (
     dataset_name_for,
 )
 from iota_container.dataset.problems import DefinitionError
+from iota_container.errors import VariableError
+from iota_container.variables import DOUBLE, Variable, check_default, variable_from_default
 from tests.notebooks import write_notebook
 
 
@@ -93,3 +95,12 @@ def test_definition_rules_apply_before_anything_is_built(tmp_path: Path) -> None
     paths = [p.json_path for p in refused.value.problems]
     assert "$.triggers[0].schedule.expression" in paths
     assert "$.actions[0].containerAction.resourceConfiguration.volumeSizeInGB" in paths
+
+
+def test_a_double_needs_a_number() -> None:
+    assert check_default(variable_from_default("rows", 3)).default == 3
+    assert check_default(Variable("rows", "int", None, dataset_type=DOUBLE)).default is None
+    with pytest.raises(VariableError, match="'three' is not a number"):
+        check_default(Variable("rows", "int", "three", dataset_type=DOUBLE))
+    with pytest.raises(VariableError):
+        check_default(Variable("flag", "bool", True, dataset_type=DOUBLE))
