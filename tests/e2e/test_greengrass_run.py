@@ -321,3 +321,45 @@ def complete_runs(moto: MotoServer, bucket: str) -> list[str]:
         for run_id, outputs in run_folders(moto, bucket).items()
         if {"output.ipynb", "output.html", "custom.txt"} <= set(outputs)
     ]
+
+
+def test_v1_compose_service_runs_the_analysis(
+    registry_with_base: str,  # noqa: F811
+    docker_client: Any,
+    moto: MotoServer,
+    bucket: str,
+    tmp_path: Path,
+) -> None:
+    """The compose file's service, started as Docker Compose starts it (compose's `$$`
+    read as `$`): the entrypoint writes the params it carries and runs the analysis."""
+    reference = built_image(registry_with_base, tmp_path, "compose")
+    compose_file = tmp_path / "docker-compose.yml"
+    root = f"s3://{bucket}/edge/v1"
+    made = run_cli(
+        "greengrass", "compose", reference, "--output-root", root, "--var", "rows=5",
+        "--var", "label=$HOME", "--var", f"custom_output={root}/custom.txt",
+        "--env", f"AWS_ENDPOINT_URL={moto.endpoint}", "--env", "AWS_ACCESS_KEY_ID=testing",
+        "--env", "AWS_SECRET_ACCESS_KEY=testing", "--env", "AWS_REGION=us-east-1",
+        "--s3-bucket", "compose-files", "--s3-key", "edge/docker-compose.yml",
+        "--destination-path", "/home/ggc/compose", "-o", str(compose_file),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    service = yaml.safe_load(compose_file.read_text())["services"]["analysis"]
+    environment = {k: v.replace("$$", "$") for k, v in service["environment"].items()}
+    entrypoint = [word.replace("$$", "$") for word in service["entrypoint"]]
+    container = docker_client.containers.run(
+        service["image"],
+        entrypoint=entrypoint,
+        environment=environment,
+        network_mode=service["network_mode"],
+        detach=True,
+    )
+    try:
+        code = container.wait(timeout=300)["StatusCode"]
+        logs = container.logs().decode()
+    finally:
+        container.remove(force=True)
+    assert code == 0, logs
+    body = moto.s3().get_object(Bucket=bucket, Key="edge/v1/custom.txt")["Body"].read()
+    assert body == b"$HOME:10"  # the value arrived as written, not expanded
+    assert all(header(w, "x-amz-acl") == "bucket-owner-full-control" for w in moto.object_writes())
