@@ -7,9 +7,7 @@ which request field an SDK finding belongs to.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,7 +19,7 @@ from iota_container.containerize import (
     check_request,
 )
 from iota_container.dataset.problems import DefinitionError, Problem
-from iota_container.errors import IotaError, NotebookError, VariableError
+from iota_container.errors import NotebookError, VariableError
 from iota_container.variables import (
     DATASET_TYPES,
     MAX_VARIABLES,
@@ -30,99 +28,23 @@ from iota_container.variables import (
     check_default,
     check_variables,
 )
+from jupyter_ext.fields import (
+    BadRequest,
+    blame,
+    body_object,
+    field_of,
+    flag,
+    integer,
+    json_object,
+    optional_text,
+    problem_text,
+    problems_json,
+    text,
+)
+
+__all__ = ["BadRequest", "blame", "field_of", "problem_text", "problems_json"]
 
 MAX_PREVIEW = 50
-
-
-class BadRequest(IotaError):
-    """A missing or invalid request field; `field` is its dotted name (or None)."""
-
-    def __init__(self, message: str, field: str | None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@contextmanager
-def blame(field: str | None) -> Iterator[None]:
-    """An IotaError raised inside, without a field of its own, is about `field`."""
-    try:
-        yield
-    except BadRequest:
-        raise
-    except IotaError as e:
-        raise BadRequest(str(e), getattr(e, "field", None) or field) from e
-
-
-def field_of(problem: Problem, prefix: str = "definition") -> str:
-    """`$.actions[0].containerAction.image` → `definition.actions.0.containerAction.image`."""
-    path = re.sub(r"\[(\d+)\]", r".\1", problem.json_path).lstrip("$").lstrip(".")
-    return f"{prefix}.{path}" if path else prefix
-
-
-def problem_text(problem: Problem) -> str:
-    """A finding without its file (the UI shows it beside a field, not a file)."""
-    if not problem.fix:
-        return problem.message
-    return f"{problem.message.rstrip('.')}: {problem.fix}"
-
-
-def problems_json(error: DefinitionError) -> list[dict[str, str]]:
-    return [
-        {"path": p.json_path, "rule": p.rule, "message": p.message, "fix": p.fix}
-        for p in error.problems
-    ]
-
-
-def _text(data: Mapping[str, Any], key: str, field: str, *, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            raise BadRequest(f"{field} is missing: fill it in", field)
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{field} must be text, not {type(value).__name__}", field)
-    return value
-
-
-def _optional_text(data: Mapping[str, Any], key: str, field: str) -> str | None:
-    return _text(data, key, field, required=False) or None
-
-
-def _integer(
-    data: Mapping[str, Any], key: str, field: str, default: int, low: int, high: int
-) -> int:
-    value = data.get(key, default)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{field} must be a whole number, not {value!r}", field)
-    if not low <= value <= high:
-        raise BadRequest(f"{field} {value} is out of range: use {low} to {high}", field)
-    return value
-
-
-def _flag(data: Mapping[str, Any], key: str, field: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise BadRequest(f"{field} must be true or false, not {value!r}", field)
-    return value
-
-
-def _object(
-    data: Mapping[str, Any], key: str, field: str, *, required: bool = True
-) -> dict[str, Any]:
-    value = data.get(key)
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRequest(f"{field} must be an object", field)
-    return value
-
-
-def body_object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object", None)
-    return body
 
 
 @dataclass(frozen=True)
@@ -131,7 +53,7 @@ class GetVariables:
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> GetVariables:
-        return cls(_text(query, "path", "path"))
+        return cls(text(query, "path", "path"))
 
 
 @dataclass(frozen=True)
@@ -142,8 +64,8 @@ class PreviewSchedule:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> PreviewSchedule:
         return cls(
-            _text(query, "expression", "expression"),
-            _integer(query, "count", "count", 5, 1, MAX_PREVIEW),
+            text(query, "expression", "expression"),
+            integer(query, "count", "count", 5, 1, MAX_PREVIEW),
         )
 
 
@@ -156,9 +78,9 @@ class ListRepositories:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> ListRepositories:
         return cls(
-            _text(query, "registry", "registry"),
-            _optional_text(query, "nextToken", "nextToken"),
-            _integer(query, "maxResults", "maxResults", 100, 1, 1000),
+            text(query, "registry", "registry"),
+            optional_text(query, "nextToken", "nextToken"),
+            integer(query, "maxResults", "maxResults", 100, 1, 1000),
         )
 
 
@@ -170,7 +92,7 @@ class CreateRepository:
     @classmethod
     def from_json(cls, body: Any) -> CreateRepository:
         data = body_object(body)
-        return cls(_text(data, "registry", "registry"), _text(data, "name", "name"))
+        return cls(text(data, "registry", "registry"), text(data, "name", "name"))
 
 
 @dataclass(frozen=True)
@@ -179,7 +101,7 @@ class ReadLog:
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> ReadLog:
-        return cls(_integer(query, "since", "since", 0, 0, 2**31))
+        return cls(integer(query, "since", "since", 0, 0, 2**31))
 
 
 @dataclass(frozen=True)
@@ -188,7 +110,7 @@ class ValidateDataset:
 
     @classmethod
     def from_json(cls, body: Any) -> ValidateDataset:
-        return cls(_object(body_object(body), "definition", "definition"))
+        return cls(json_object(body_object(body), "definition", "definition"))
 
 
 @dataclass(frozen=True)
@@ -200,13 +122,13 @@ class WriteDataset:
     @classmethod
     def from_json(cls, body: Any) -> WriteDataset:
         data = body_object(body)
-        path = _text(data, "path", "path")
+        path = text(data, "path", "path")
         if PurePosixPath(path).suffix.lower() not in DEFINITION_SUFFIXES:
             raise BadRequest(f"path {path!r}: end the file name in .yaml, .yml or .json", "path")
         return cls(
             path,
-            _object(data, "definition", "definition"),
-            _flag(data, "overwrite", "overwrite", False),
+            json_object(data, "definition", "definition"),
+            flag(data, "overwrite", "overwrite", False),
         )
 
 
@@ -300,36 +222,38 @@ class CreateJob:
     @classmethod
     def from_json(cls, body: Any) -> CreateJob:
         data = body_object(body)
-        notebook = _text(data, "notebook", "notebook")
-        name = _text(data, "name", "name")
-        image = _object(data, "image", "image")
+        notebook = text(data, "notebook", "notebook")
+        name = text(data, "name", "name")
+        image = json_object(data, "image", "image")
         trigger = data.get("trigger") or {}
         if not isinstance(trigger, dict) or len(trigger) > 1:
             raise BadRequest("trigger must be {schedule} or {dataset}, or null", "trigger")
-        resources = _object(data, "resourceConfiguration", "resourceConfiguration", required=False)
+        resources = json_object(
+            data, "resourceConfiguration", "resourceConfiguration", required=False
+        )
         default_path = (PurePosixPath(notebook).parent / f"{name}.dataset.yaml").as_posix()
-        definition_path = _optional_text(data, "definitionPath", "definitionPath") or default_path
-        requirements = _optional_text(image, "requirements", "image.requirements")
+        definition_path = optional_text(data, "definitionPath", "definitionPath") or default_path
+        requirements = optional_text(image, "requirements", "image.requirements")
         request = Containerize(
             notebook=Path(notebook),
             name=name,
-            repository=_text(image, "repository", "image.repository"),
+            repository=text(image, "repository", "image.repository"),
             definition_path=Path(definition_path),
-            description=_text(data, "description", "description", required=False),
+            description=text(data, "description", "description", required=False),
             variables=read_variables(data.get("variables")),
-            base=_optional_text(image, "base", "image.base"),
-            backend=_optional_text(image, "backend", "image.backend"),
-            create_repository=_flag(image, "createRepository", "image.createRepository", True),
-            schedule=_optional_text(trigger, "schedule", "trigger.schedule"),
-            triggered_by=_optional_text(trigger, "dataset", "trigger.dataset"),
-            compute_type=_text(
+            base=optional_text(image, "base", "image.base"),
+            backend=optional_text(image, "backend", "image.backend"),
+            create_repository=flag(image, "createRepository", "image.createRepository", True),
+            schedule=optional_text(trigger, "schedule", "trigger.schedule"),
+            triggered_by=optional_text(trigger, "dataset", "trigger.dataset"),
+            compute_type=text(
                 resources, "computeType", "resourceConfiguration.computeType", required=False
             )
             or "ACU_1",
-            volume_size_gb=_integer(
+            volume_size_gb=integer(
                 resources, "volumeSizeInGB", "resourceConfiguration.volumeSizeInGB", 2, 1, 50
             ),
-            overwrite=_flag(data, "overwrite", "overwrite", False),
+            overwrite=flag(data, "overwrite", "overwrite", False),
         )
         return cls(notebook, definition_path, requirements, request)
 
