@@ -1,0 +1,267 @@
+"""The Containerize wizard in a real browser: a `jupyter lab` process on loopback with the
+server extension and the labextension `pip install` put in place, Debian's Chromium driven
+by Playwright. The job it starts pushes an image to a real registry (oci backend) and
+writes a dataset definition, both checked from outside the browser. A screenshot of each
+wizard step is saved under test-artifacts/jupyter/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from iota_container import __version__
+from tests.conftest import ROOT, run_cli
+from tests.e2e.test_build_acceptance import registry_with_base  # noqa: F401 (a fixture)
+from tests.notebooks import write_notebook
+from tests.registry import RegistryServer
+from tests.servers import free_port, require, wait_for_http
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("IOTA_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "jupyter"
+NOTEBOOK = "analyses/temperature.ipynb"
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+class JupyterServer:
+    """`jupyter lab` (or `jupyter notebook`) as its own process, with its own config,
+    data and runtime folders so nothing of the user's own Jupyter set-up leaks in."""
+
+    def __init__(
+        self, app: str, root: Path, workdir: Path, env: dict[str, str], *options: str
+    ) -> None:
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"jupyter-{app}-{self.port}.log"
+        jupyter = Path(sys.executable).parent / "jupyter"
+        command = [
+            str(jupyter),
+            app,
+            "--allow-root",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            *options,
+        ]
+        process_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IOTA_"))}
+        process_env.update(
+            JUPYTER_CONFIG_DIR=str(workdir / "config"),
+            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+            JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"),
+            **env,
+        )
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=process_env, cwd=root
+            )
+        wait_for_http(f"{self.url}/api/status", self.process, self.log, timeout=60)
+
+    def page_url(self, path: str) -> str:
+        return f"{self.url}/{path}?token={self.token}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Per test: Playwright's sync API runs its own event loop, which must be gone before
+    pytest-jupyter's autouse loop fixture closes the loop it finds at teardown."""
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+def analysis_notebook(root: Path) -> Path:
+    return write_notebook(
+        root / NOTEBOOK,
+        "print('threshold', threshold, 'site', site)",
+        parameters="threshold = 27.5  # alert above this\nsite = 'north'  # which site",
+    )
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+
+
+def open_wizard(page: Any, server: JupyterServer, url_path: str) -> Any:
+    page.goto(server.page_url(url_path))
+    button = page.locator("[data-testid=iota-containerize-button] button")
+    button.wait_for(state="visible", timeout=60_000)
+    button.click()
+    wizard = page.locator("[data-testid=iota-wizard]")
+    wizard.wait_for(state="visible", timeout=15_000)
+    return wizard
+
+
+def field(page: Any, name: str) -> Any:
+    return page.locator(f"[data-testid='field-{name}']")
+
+
+def next_step(page: Any, step: str) -> None:
+    page.get_by_test_id("iota-wizard-next").click()
+    page.locator(f"[data-testid=iota-wizard][data-step={step}]").wait_for(timeout=10_000)
+
+
+@pytest.fixture
+def lab(
+    registry_with_base: str,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
+) -> Iterator[tuple[JupyterServer, Path]]:
+    root = tmp_path / "root"
+    analysis_notebook(root)
+    server = JupyterServer(
+        "lab",
+        root,
+        tmp_path,
+        {"IOTA_BASE_IMAGE": f"{registry_with_base}/iota-container/base:{__version__}"},
+        "--IotaContainerExtension.default_backend=oci",
+        f"--IotaContainerExtension.iota_home={tmp_path / 'iota-home'}",
+        f"--IotaContainerExtension.output_root=file://{tmp_path / 'outputs'}",
+    )
+    yield server, root
+    server.stop()
+
+
+def test_wizard_containerizes_a_notebook(
+    lab: tuple[JupyterServer, Path], registry: RegistryServer, browser: Any
+) -> None:
+    server, root = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        open_wizard(page, server, f"lab/tree/{NOTEBOOK}")
+
+        # 1. Name and description, refused as the original service refused them.
+        field(page, "name").fill("temperature daily!")
+        page.get_by_test_id("iota-wizard-next").click()
+        assert "letter or digit" in page.get_by_test_id("error-name").inner_text()
+        shot(page, "01-name-invalid")
+        field(page, "name").fill("temperature-daily")
+        field(page, "description").fill("Daily temperature summary")
+        shot(page, "01-name")
+        next_step(page, "variables")
+
+        # 2. Variables: the detected table, one default edited, one added by hand.
+        rows = page.get_by_test_id("iota-variable-row")
+        rows.nth(1).wait_for()
+        assert rows.count() == 2
+        assert field(page, "variables.0.name").input_value() == "threshold"
+        assert field(page, "variables.0.datasetType").input_value() == "double"
+        assert field(page, "variables.0.description").input_value() == "alert above this"
+        field(page, "variables.0.default").fill("30")
+        page.get_by_test_id("iota-variable-add").click()
+        field(page, "variables.2.name").fill("report_file")
+        field(page, "variables.2.datasetType").select_option("outputFileUri")
+        field(page, "variables.2.default").fill("report.csv")
+        shot(page, "02-variables")
+        next_step(page, "image")
+
+        # 3. Image: the registry's repositories listed, a new repository named.
+        field(page, "registry").fill(registry.address)
+        page.get_by_test_id("iota-repositories-list").click()
+        page.get_by_test_id("iota-repository-iota-container/base").wait_for()
+        field(page, "image.repository").fill("analyses/temperature")
+        field(page, "image.tag").fill("v1")
+        field(page, "image.backend").select_option("oci")
+        shot(page, "03-image")
+        next_step(page, "trigger")
+
+        # 4. Trigger: a schedule with a readable preview of its next runs.
+        field(page, "trigger.schedule").fill("cron(0 12 * * ? *)")
+        preview = page.get_by_test_id("iota-schedule-preview")
+        preview.locator("li").nth(4).wait_for()
+        assert "12:00:00" in preview.locator("li").first.inner_text()
+        shot(page, "04-trigger")
+        next_step(page, "review")
+
+        # 5. Review, then the job.
+        review = page.get_by_test_id("iota-review").inner_text()
+        assert f"{registry.address}/analyses/temperature:v1" in review
+        shot(page, "05-review")
+        page.get_by_test_id("iota-wizard-submit").click()
+
+        # 6. Progress, live, to the end.
+        page.locator("[data-testid=iota-wizard][data-step=progress]").wait_for()
+        status = page.get_by_test_id("iota-job-status")
+        status.wait_for()
+        shot(page, "06-progress-started")
+        page.wait_for_function(
+            "() => ['succeeded', 'failed', 'cancelled'].includes("
+            "document.querySelector('[data-testid=iota-job-status]')?.textContent)",
+            timeout=240_000,
+        )
+        shot(page, "06-progress-done")
+        log = page.get_by_test_id("iota-job-log").inner_text()
+        assert status.inner_text() == "succeeded", log
+        assert page.get_by_test_id("iota-progress-push").get_attribute("value") == "1"
+        image = page.get_by_test_id("iota-result-image").inner_text()
+        digest = page.get_by_test_id("iota-result-digest").inner_text()
+        definition = page.get_by_test_id("iota-result-definition").inner_text()
+        assert image == f"{registry.address}/analyses/temperature@{digest}"
+
+        # The jobs panel lists it, after the wizard is closed.
+        page.get_by_test_id("iota-modal-close").click()
+        page.locator(".jp-SideBar [data-id=iota-container-jobs]").click()
+        page.locator("[data-testid=iota-job][data-status=succeeded]").first.wait_for()
+        shot(page, "07-jobs-panel")
+    finally:
+        page.close()
+
+    manifest = requests.head(
+        f"{registry.url}/v2/analyses/temperature/manifests/{digest}",
+        headers={"Accept": MANIFEST_TYPES},
+        timeout=10,
+    )
+    assert manifest.status_code == 200, manifest.headers
+    assert manifest.headers["Docker-Content-Digest"] == digest
+
+    written = root / definition
+    assert written.is_file(), definition
+    validated = run_cli("dataset", "validate", str(written))
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    text = written.read_text()
+    assert "temperature_daily" in text
+    assert digest in text
+    assert "cron(0 12 * * ? *)" in text
