@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from iota_container.dataset.engine_socket import EngineApiError, ImageMissing, UnixSocketEngine
 from iota_container.dataset.spec import ResourceConfiguration
 from iota_container.errors import IotaError
 from iota_container.image.docker_stream import engine_reason, one_line
@@ -47,11 +48,27 @@ _SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmg]?)i?b?\s*\Z", re.IGNORECAS
 
 
 class ContainerApi(Protocol):
-    """What a run asks of docker.APIClient."""
+    """What a run asks of an engine client: docker.APIClient, or engine_socket's."""
 
-    def create_host_config(self, **kwargs: Any) -> dict[str, Any]: ...
+    def create_host_config(
+        self,
+        *,
+        binds: Mapping[str, Mapping[str, str]],
+        mem_limit: int,
+        memswap_limit: int,
+        nano_cpus: int,
+        network_mode: str,
+    ) -> dict[str, Any]: ...
 
-    def create_container(self, image: str, **kwargs: Any) -> dict[str, Any]: ...
+    def create_container(
+        self,
+        image: str,
+        *,
+        name: str,
+        environment: Mapping[str, str],
+        labels: Mapping[str, str],
+        host_config: Mapping[str, Any],
+    ) -> dict[str, Any]: ...
 
     def start(self, container: str) -> None: ...
 
@@ -78,6 +95,23 @@ class EventStream(Iterable[dict[str, Any]], Protocol):
     """docker.types.CancellableStream: close() ends the iteration from another thread."""
 
     def close(self) -> None: ...
+
+
+def engine_errors(api: ContainerApi) -> tuple[type[Exception], ...]:
+    """What this client raises when the engine answers with an error."""
+    if isinstance(api, UnixSocketEngine):
+        return (EngineApiError,)
+    from docker.errors import DockerException
+
+    return (DockerException,)
+
+
+def _image_missing(api: ContainerApi) -> type[Exception]:
+    if isinstance(api, UnixSocketEngine):
+        return ImageMissing
+    from docker.errors import ImageNotFound
+
+    return ImageNotFound
 
 
 class ImageUnavailable(IotaError):
@@ -181,11 +215,10 @@ class _OutOfMemoryWatch:
         self._thread.start()
 
     def _watch(self, api: ContainerApi, container: str) -> None:
-        from docker.errors import DockerException
-
+        errors = engine_errors(api)
         for _event in self._stream:
             self.seen = True
-            with contextlib.suppress(DockerException):  # it may have ended already
+            with contextlib.suppress(*errors):  # it may have ended already
                 api.kill(container)
             return
 
@@ -199,8 +232,6 @@ class _OutOfMemoryWatch:
 
 
 def _create(api: ContainerApi, job: ContainerJob) -> str:
-    from docker.errors import ImageNotFound
-
     host_config = api.create_host_config(
         binds={path: dict(bind) for path, bind in job.binds.items()},
         mem_limit=job.limits.memory_bytes,
@@ -216,7 +247,7 @@ def _create(api: ContainerApi, job: ContainerJob) -> str:
     }
     try:
         created = api.create_container(job.image, **arguments)
-    except ImageNotFound:
+    except _image_missing(api):
         _pull(api, job.image)
         created = api.create_container(job.image, **arguments)
     return cast(str, created["Id"])
@@ -233,7 +264,7 @@ def _pull(api: ContainerApi, image: str) -> None:
                     f"image {image} is not on this machine and cannot be pulled "
                     f"({one_line(str(line['error']))}): {fix}"
                 )
-    except DockerException as e:
+    except (DockerException, EngineApiError) as e:  # the pull itself goes through docker-py
         raise ImageUnavailable(
             f"image {image} is not on this machine and cannot be pulled ({engine_reason(e)}): {fix}"
         ) from e

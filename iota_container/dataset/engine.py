@@ -43,8 +43,14 @@ from iota_container.dataset.container_run import (
     NETWORK_ENV,
     ContainerApi,
     ContainerJob,
+    engine_errors,
     limits_for,
     run_container,
+)
+from iota_container.dataset.engine_socket import (
+    EngineApiError,
+    UnixSocketEngine,
+    local_socket_path,
 )
 from iota_container.dataset.home import HOME_ENV, LOG_NAME, OUTPUT_ROOT_ENV, PARAMS_NAME
 from iota_container.dataset.locks import HeldLock, take_dataset_lock
@@ -300,11 +306,10 @@ class DatasetEngine:
             labels={LABEL_DATASET: dataset.name, LABEL_VERSION: version.id},
             log_path=log_path,
         )
-        from docker.errors import DockerException
-
+        failures: tuple[type[Exception], ...] = (*engine_errors(self._api), OSError)
         try:
             outcome = run_container(self._api, job)
-        except (DockerException, OSError) as e:  # OSError: the connection to the engine
+        except failures as e:  # OSError: the connection to the engine
             raise IotaError(
                 f"the Docker engine failed to run image {action.image} ({engine_reason(e)}): "
                 f"see the engine's log; the run's own log is {log_path}"
@@ -319,26 +324,43 @@ class DatasetEngine:
 
 
 def _connect(*, required: bool) -> ContainerApi | None:
-    """A Docker engine client, or None when none answers and none was required."""
-    from docker.api.client import APIClient
-    from docker.errors import DockerException
-    from docker.utils import kwargs_from_env
-
-    settings = kwargs_from_env()
+    """A Docker engine client, or None when none answers and none was required: the
+    standard-library client for a local socket (engine_socket.py), else docker-py."""
+    socket_path = local_socket_path()
     try:
-        client = APIClient(timeout=CONNECT_TIMEOUT_SECONDS, **settings)
-        client.ping()
-    except (DockerException, OSError) as e:
+        if socket_path is not None:
+            local = UnixSocketEngine(socket_path, timeout=CONNECT_TIMEOUT_SECONDS)
+            local.ping()
+            local.timeout = 600  # long enough for any call; waiting for the run has none
+            return local
+        return _connect_docker_py()
+    except Exception as e:  # no engine: OSError, EngineApiError, docker's DockerException
+        if not isinstance(e, (OSError, EngineApiError)) and not _is_docker_error(e):
+            raise
         if not required:
             log.info("no Docker engine answers: running without a container")
             return None
-        address = settings.get("base_url") or "the default socket"
+        address = os.environ.get("DOCKER_HOST") or f"unix://{socket_path}"
         raise IotaError(
             f"a container run needs a Docker engine, and none answers at {address} "
-            f"({one_line(str(e), 160)}): start dockerd, or run with --no-container"
+            f"({one_line(engine_reason(e), 160)}): start dockerd, or run with --no-container"
         ) from e
+
+
+def _connect_docker_py() -> ContainerApi:
+    from docker.api.client import APIClient
+    from docker.utils import kwargs_from_env
+
+    client = APIClient(timeout=CONNECT_TIMEOUT_SECONDS, **kwargs_from_env())
+    client.ping()
     client.timeout = 600  # long enough for a pull; waiting for the run has no timeout
     return cast(ContainerApi, client)
+
+
+def _is_docker_error(error: Exception) -> bool:
+    from docker.errors import DockerException
+
+    return isinstance(error, DockerException)
 
 
 def _in_process(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from iota_container.dataset.engine import DatasetEngine, raise_for_status
+from iota_container.dataset.engine_socket import DEFAULT_SOCKET, UnixSocketEngine, local_socket_path
 from iota_container.dataset.home import Home
 from iota_container.dataset.records import FAILED, MODE_CONTAINER, SUCCEEDED
 from iota_container.dataset.store import Store
@@ -43,6 +44,15 @@ ballast = b'x' * int(ballast_mib) * 1024 * 1024  # memory the analysis holds on 
 rows = list(csv.DictReader(open(dataset_content('readings'))))
 hot = [row['device'] for row in rows if float(row['temp']) > threshold]
 iota.upload(','.join(hot).encode(), 'alerts')"""
+
+
+@pytest.fixture(params=["socket", "docker-py"])
+def engine_api(request: pytest.FixtureRequest, docker_client: Any) -> Any:
+    """Both engine clients a run can use: the standard-library one on the local socket
+    (what `dataset run` picks) and docker-py (what it picks for a remote engine)."""
+    if request.param == "socket":
+        return UnixSocketEngine(local_socket_path() or DEFAULT_SOCKET)
+    return docker_client.api
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +103,7 @@ def register_pair(store: Store, folder: Path, image: str, ballast_mib: float = 0
 
 
 def test_a_container_run_reads_s3_content_and_writes_s3_outputs(
+    engine_api: Any,
     analysis_image: str,
     docker_client: Any,
     moto: MotoServer,
@@ -107,7 +118,7 @@ def test_a_container_run_reads_s3_content_and_writes_s3_outputs(
     moto.reset_recording()
     store = Store(Home.locate(tmp_path / "home", f"s3://{bucket}/runs"))
     register_pair(store, tmp_path / "defs", analysis_image)
-    engine = DatasetEngine(store, docker=docker_client)
+    engine = DatasetEngine(store, docker=engine_api)
 
     readings = raise_for_status(engine.run("readings"))
     assert readings.content_uri == f"s3://{bucket}/runs/readings/{readings.id}/readings.csv"
@@ -129,6 +140,7 @@ def test_a_container_run_reads_s3_content_and_writes_s3_outputs(
 
 
 def test_local_outputs_and_a_memory_limit_exceeded(
+    engine_api: Any,
     analysis_image: str,
     docker_client: Any,
     tmp_path: Path,
@@ -137,7 +149,7 @@ def test_local_outputs_and_a_memory_limit_exceeded(
     monkeypatch.setenv("IOTA_MEMORY_LIMIT", "300m")
     store = Store(Home.locate(tmp_path / "home"))
     register_pair(store, tmp_path / "defs", analysis_image)
-    engine = DatasetEngine(store, docker=docker_client)
+    engine = DatasetEngine(store, docker=engine_api)
     raise_for_status(engine.run("readings"))
 
     # file:// content and outputs are mounted at their own paths; the image's user writes.
@@ -156,13 +168,13 @@ def test_local_outputs_and_a_memory_limit_exceeded(
 
 
 def test_a_missing_image_fails_the_version_with_one_line(
-    docker_client: Any, registry: RegistryServer, tmp_path: Path
+    engine_api: Any, docker_client: Any, registry: RegistryServer, tmp_path: Path
 ) -> None:
     store = Store(Home.locate(tmp_path / "home"))
     image = f"{registry.address}/dataset-e2e/never-built:v1"
     store.register(write_definition(tmp_path / "defs", container_dataset("ghost", image=image)))
 
-    version = DatasetEngine(store, docker=docker_client).run("ghost")
+    version = DatasetEngine(store, docker=engine_api).run("ghost")
 
     assert (version.status, version.exit_code) == (FAILED, None)
     reason = str(version.reason)
