@@ -265,3 +265,38 @@ def test_wizard_containerizes_a_notebook(
     assert "temperature_daily" in text
     assert digest in text
     assert "cron(0 12 * * ? *)" in text
+
+
+@pytest.fixture
+def notebook7(tmp_path: Path) -> Iterator[tuple[JupyterServer, Path]]:
+    import importlib.util
+
+    require(
+        importlib.util.find_spec("notebook") is not None,
+        "Notebook 7 is not installed (pip install 'notebook>=7')",
+    )
+    root = tmp_path / "root"
+    analysis_notebook(root)
+    server = JupyterServer("notebook", root, tmp_path, {})
+    yield server, root
+    server.stop()
+
+
+def test_notebook7_toolbar_opens_the_wizard(
+    notebook7: tuple[JupyterServer, Path], browser: Any
+) -> None:
+    """The same plugin in Notebook 7: its toolbar button opens the wizard, whose requests
+    reach the server extension (the variables table is filled from the notebook)."""
+    server, _ = notebook7
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        open_wizard(page, server, f"notebooks/{NOTEBOOK}")
+        field(page, "name").fill("temperature_nb7")
+        shot(page, "nb7-01-name")
+        next_step(page, "variables")
+        page.get_by_test_id("iota-variable-row").nth(1).wait_for()
+        assert field(page, "variables.1.name").input_value() == "site"
+        shot(page, "nb7-02-variables")
+    finally:
+        page.close()
