@@ -159,9 +159,10 @@ class DatasetEngine:
         its error, in order. Every ClaimedRun must go to run_claimed or withdraw."""
         results: list[ClaimedRun | IotaError | None] = []
         locked: list[tuple[int, RegisteredDataset, str, HeldLock]] = []
+        registered = self.store.registered([name for name, _ in requests])
         for index, (name, _) in enumerate(requests):
             try:
-                dataset = self.store.dataset(name)
+                dataset = registered.get(name) or self.store.dataset(name)  # UnknownDataset
                 mode = self._choose_mode(dataset, use_container)
                 lock = take_dataset_lock(self.store.home.lock_path(name), name, wait=wait)
             except IotaError as e:

@@ -159,6 +159,16 @@ class Store:
             )
         return RegisteredDataset.from_row(row)
 
+    def registered(self, names: Sequence[str]) -> dict[str, RegisteredDataset]:
+        """Those of `names` that are registered, read in one query a few hundred at a time."""
+        found: dict[str, RegisteredDataset] = {}
+        for start in range(0, len(names), 500):  # under SQLite's bound-variable limit
+            chunk = tuple(names[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(f"SELECT * FROM datasets WHERE name IN ({marks})", chunk)
+            found.update((row["name"], RegisteredDataset.from_row(row)) for row in rows)
+        return found
+
     def _require(self, name: str) -> None:
         """UnknownDataset unless `name` is registered; cheaper than parsing it (`dataset`),
         which matters to a scheduler creating a thousand versions a minute."""
@@ -199,12 +209,13 @@ class Store:
         caller holds each dataset's lock. `queued`: the run starts later (record_start);
         until then an interrupted claim is withdrawn instead of failed."""
         now = self.clock()
+        now_text, stamp, pid = to_text(now), f"{now:%Y%m%dT%H%M%SZ}", os.getpid()
         version_ids: list[str | None] = []
         with self._write() as db:
             for name, trigger, mode in claims:
-                version_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+                version_id = f"{stamp}-{secrets.token_hex(4)}"
                 if trigger.claim_key is not None and not self._claim(
-                    db, name, trigger, version_id, now
+                    db, name, trigger, version_id, now_text
                 ):
                     version_ids.append(None)
                     continue
@@ -221,9 +232,9 @@ class Store:
                         trigger.upstream_dataset,
                         trigger.upstream_version,
                         mode,
-                        to_text(now),
+                        now_text,
                         self.home.output_prefix(name, version_id),
-                        os.getpid(),
+                        pid,
                         int(queued),
                     ),
                 )
@@ -241,13 +252,13 @@ class Store:
 
     @staticmethod
     def _claim(
-        db: sqlite3.Connection, name: str, trigger: Trigger, version_id: str, now: datetime
+        db: sqlite3.Connection, name: str, trigger: Trigger, version_id: str, now: str
     ) -> bool:
         """False when another run already claimed this trigger."""
         cursor = db.execute(
             "INSERT INTO trigger_claims (dataset, kind, claim_key, version_id, claimed_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (name, trigger.kind, trigger.claim_key, version_id, to_text(now)),
+            (name, trigger.kind, trigger.claim_key, version_id, now),
         )
         return cursor.rowcount == 1
 
