@@ -202,7 +202,7 @@ def test_wizard_containerizes_a_notebook(
         field(page, "registry").fill(registry.address)
         page.get_by_test_id("iota-repositories-list").click()
         page.get_by_test_id("iota-repository-iota-container/base").wait_for()
-        field(page, "image.repository").fill("analyses/temperature")
+        field(page, "image.repository").fill("Analyses/Temperature")
         field(page, "image.tag").fill("v1")
         field(page, "image.backend").select_option("oci")
         shot(page, "03-image")
@@ -216,10 +216,19 @@ def test_wizard_containerizes_a_notebook(
         shot(page, "04-trigger")
         next_step(page, "review")
 
-        # 5. Review, then the job.
+        # 5. Review, then the job. The server refuses what the browser let through (a
+        # repository name with capitals) with a 400 shown beside the field, on its step.
         review = page.get_by_test_id("iota-review").inner_text()
-        assert f"{registry.address}/analyses/temperature:v1" in review
+        assert f"{registry.address}/Analyses/Temperature:v1" in review
         shot(page, "05-review")
+        page.get_by_test_id("iota-wizard-submit").click()
+        page.locator("[data-testid=iota-wizard][data-step=image]").wait_for()
+        refused = page.get_by_test_id("error-image.repository").inner_text()
+        assert "Analyses/Temperature" in refused, refused
+        shot(page, "05-review-refused")
+        field(page, "image.repository").fill("analyses/temperature")
+        next_step(page, "trigger")
+        next_step(page, "review")
         page.get_by_test_id("iota-wizard-submit").click()
 
         # 6. Progress, live, to the end.
@@ -241,11 +250,20 @@ def test_wizard_containerizes_a_notebook(
         definition = page.get_by_test_id("iota-result-definition").inner_text()
         assert image == f"{registry.address}/analyses/temperature@{digest}"
 
-        # The jobs panel lists it, after the wizard is closed.
-        page.get_by_test_id("iota-modal-close").click()
+        # Run now: one run through the engine, then its HTML report in a tab.
+        page.get_by_test_id("iota-run-now").click()
+        frame = page.locator("[data-testid=iota-report-frame]")
+        frame.wait_for(state="attached", timeout=240_000)
+        report = frame.get_attribute("srcdoc") or ""
+        assert "threshold 30" in report, report[-2000:]
+        shot(page, "08-report")
+
+        # The jobs panel lists both jobs (the wizard closed to show the report).
+        assert page.get_by_test_id("iota-wizard").count() == 0
         page.locator(".jp-SideBar [data-id=iota-container-jobs]").click()
-        page.locator("[data-testid=iota-job][data-status=succeeded]").first.wait_for()
-        shot(page, "07-jobs-panel")
+        succeeded = page.locator("[data-testid=iota-job][data-status=succeeded]")
+        succeeded.nth(1).wait_for()
+        shot(page, "09-jobs-panel")
     finally:
         page.close()
 

@@ -50,6 +50,7 @@ async function openWizard(
   api: IotaApi,
   panel: NotebookPanel,
   openReport: ReportOpener,
+  reportInTab: boolean,
   jobs: JobsPanel
 ): Promise<void> {
   // The server reads the notebook from disk: what the user sees is what gets built.
@@ -61,7 +62,13 @@ async function openWizard(
     React.createElement(Wizard, {
       api,
       notebook: panel.context.path,
-      openReport,
+      // A report opens in a tab of its own: the wizard would cover it.
+      openReport: async job => {
+        if (reportInTab) {
+          openedWizard?.dispose();
+        }
+        await openReport(job);
+      },
       onJobStarted: () => jobs.refresh()
     })
   );
@@ -102,7 +109,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const panel = panelFor(args['path']);
         if (panel) {
-          await openWizard(api, panel, openReport, jobs);
+          await openWizard(api, panel, openReport, labShell !== null, jobs);
         }
       }
     });
