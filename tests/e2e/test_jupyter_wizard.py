@@ -258,8 +258,10 @@ def test_wizard_containerizes_a_notebook(
         assert "threshold 30" in report, report[-2000:]
         shot(page, "08-report")
 
-        # The jobs panel lists both jobs (the wizard closed to show the report).
+        # The jobs panel lists both jobs (the wizard closed to show the report), also in
+        # a new page: jobs live in the server, not in the page that started them.
         assert page.get_by_test_id("iota-wizard").count() == 0
+        page.reload()
         page.locator(".jp-SideBar [data-id=iota-container-jobs]").click()
         succeeded = page.locator("[data-testid=iota-job][data-status=succeeded]")
         succeeded.nth(1).wait_for()
