@@ -2,11 +2,11 @@
 
     python bench/_noop_scheduler.py HOME WORKERS
 
-The runner claims each trigger through the store (Store.start_version, the transaction
-the engine's runs start with) and finishes the version SUCCEEDED at once: no lock file,
-no subprocess, no output file. What is left to measure is the scheduler itself: its
-loop, the claims, the versions' rows and its JSON log lines, as `iota-container
-scheduler --json-log` writes them. SIGTERM stops it.
+The runner claims what is due the way the engine's runner does (Store.start_versions, one
+transaction for everything due at once) and finishes each version SUCCEEDED when a worker
+takes it: no lock file, no subprocess, no output file. What is left to measure is the
+scheduler itself: its loop, the claims, the versions' rows and its JSON log lines, as
+`iota-container scheduler --json-log` writes them. SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 
 from iota_container.cli.common import configure_logging
 from iota_container.cli.scheduler_commands import JsonLogFormatter
@@ -23,18 +24,31 @@ from iota_container.dataset.scheduler import Scheduler
 from iota_container.dataset.store import Store
 
 
+class NoOpRunner:
+    """A claiming runner (scheduler.Runner) whose runs do nothing."""
+
+    claims_ahead = True
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        return self.store.start_versions([(name, t, MODE_PROCESS) for name, t in requests])
+
+    def run(self, claimed: Version) -> Version:
+        return self.store.finish_version(claimed, SUCCEEDED)
+
+    def withdraw(self, claimed: Version) -> None:
+        self.store.interrupt(claimed)
+
+
 def main() -> None:
     home, workers = sys.argv[1], int(sys.argv[2])
     configure_logging(debug=False)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(JsonLogFormatter())
     with Store(Home.locate(home)) as store:
-
-        def run_nothing(name: str, trigger: Trigger) -> Version:
-            version = store.start_version(name, trigger, MODE_PROCESS)
-            return store.finish_version(version, SUCCEEDED)
-
-        scheduler = Scheduler(store, run_nothing, workers=workers)
+        scheduler = Scheduler(store, NoOpRunner(store), workers=workers)
         signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
         logging.getLogger("iota_container").info("scheduler: no-op runner, %d workers", workers)
         scheduler.run()
