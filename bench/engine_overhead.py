@@ -387,6 +387,7 @@ PROBE = f"""
 import json, time
 t = [time.perf_counter()]
 from iota_container.cli import main
+from iota_container.cli.dataset_commands import dataset
 t.append(time.perf_counter())
 from iota_container.dataset.engine import DatasetEngine
 from iota_container.dataset.store import Store
@@ -394,20 +395,17 @@ t.append(time.perf_counter())
 store = Store.open()
 store.dataset({DATASET!r})
 t.append(time.perf_counter())
-from docker.api.client import APIClient
-from docker.utils import kwargs_from_env
-t.append(time.perf_counter())
-APIClient(timeout=5, **kwargs_from_env()).ping()
+from iota_container.dataset.engine_socket import UnixSocketEngine, local_socket_path
+UnixSocketEngine(local_socket_path(), timeout=5).ping()
 t.append(time.perf_counter())
 store.close()
 print(json.dumps([b - a for a, b in zip(t, t[1:])]))
 """
 PROBE_STEPS = (
-    "CLI modules imported (click, iota_container.cli)",
-    "engine and store modules imported",
+    "CLI modules imported (click, iota_container.cli, its dataset commands)",
+    "engine and store modules imported (the engine's socket client with them)",
     "store opened (SQLite, migrations check, recovery), dataset read",
-    "docker-py imported",
-    "Docker engine client made, ping",
+    "Docker engine client made, ping (engine_socket, the local socket)",
 )
 INTERPRETER = "interpreter start-up and exit (`python -c pass`)"
 
