@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import struct
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -185,26 +186,43 @@ class UnixSocketEngine:
 
 
 class EventStream:
-    """The engine's event stream; close() from another thread ends the iteration."""
+    """The engine's event stream; close() from another thread ends the iteration.
+
+    close() only shuts the socket down: the reader then sees the end of the stream and
+    closes the connection itself, since http.client's objects are not safe to close
+    under a thread reading them."""
 
     def __init__(self, connection: http.client.HTTPConnection, response: Any) -> None:
         self._connection = connection
         self._response = response
+        self._lock = threading.Lock()
+        self._reading = False
+        self._closed = False
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            if self._closed:
+                return
+            self._reading = True
         try:
             for line in self._response:
                 if line.strip():
                     yield json.loads(line)
         except (OSError, ValueError, http.client.HTTPException):
-            return  # closed under the reader
+            return  # shut down under the reader
+        finally:
+            self._connection.close()
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            reading = self._reading
         sock = self._connection.sock
-        if sock is not None:
+        if not reading:
+            self._connection.close()
+        elif sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked in recv
-        self._connection.close()
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the reader blocked in recv
 
 
 def _error(status: int, data: bytes) -> EngineApiError:

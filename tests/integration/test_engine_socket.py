@@ -102,6 +102,8 @@ def test_a_missing_image_is_its_own_error(engine: UnixSocketEngine) -> None:
     assert "iota-container/not-here" in raised.value.explanation
 
 
+# A reader thread that dies of the close (instead of ending its loop) fails the test.
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_an_event_stream_ends_when_closed_from_another_thread(
     engine: UnixSocketEngine, base_image: str, container_names: list[str]
 ) -> None:
