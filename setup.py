@@ -78,9 +78,10 @@ def frontend_data_files() -> list[tuple[str, list[str]]]:
         target = target if folder == "." else f"{target}/{folder}"
         data_files.setdefault(target, []).append(path.relative_to(ROOT).as_posix())
     # install.json tells `jupyter labextension list` which Python package installed it.
-    data_files[f"share/jupyter/labextensions/{EXTENSION_NAME}"].append(
-        (UI / "install.json").relative_to(ROOT).as_posix()
-    )
+    # Skipped and never built: nothing to install (the server extension still is).
+    built = data_files.get(f"share/jupyter/labextensions/{EXTENSION_NAME}")
+    if built is not None:
+        built.append((UI / "install.json").relative_to(ROOT).as_posix())
     if SERVER_CONFIG.exists():
         target = "etc/jupyter/jupyter_server_config.d"
         data_files[target] = [SERVER_CONFIG.relative_to(ROOT).as_posix()]
