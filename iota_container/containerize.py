@@ -24,7 +24,7 @@ from iota_container.dataset.new import (
     NewDataset,
     check_document,
     definition_document,
-    write_definition,
+    write_and_register,
 )
 from iota_container.errors import IotaError
 from iota_container.image.reference import ImageReference, parse_reference
@@ -185,11 +185,13 @@ def containerize(request: Containerize, progress: Progress) -> ContainerizeResul
         progress,
     )
     document = definition_for(request, built.reference)
-    progress.step(f"writing the dataset definition {request.definition_path.name}")
-    written = write_definition(document, request.definition_path, overwrite=True)
-    progress.step(f"registering dataset {document['datasetName']} with the engine")
+    progress.step(
+        f"writing the dataset definition {request.definition_path.name} and registering "
+        f"dataset {document['datasetName']} with the engine"
+    )
     with Store.open(request.home, request.output_root) as store:
-        store.register(written)
+        write_and_register(document, request.definition_path, store, overwrite=True)
+    written = request.definition_path
     return ContainerizeResult(
         image=built.reference,
         digest=built.digest,

@@ -100,7 +100,7 @@ def validate_definition(document: dict[str, Any]) -> list[dict[str, str]]:
 
 def write_dataset(extension: IotaContainerExtension, request: WriteDataset) -> dict[str, Any]:
     """Checked, written inside the root, registered with the engine."""
-    from iota_container.dataset.new import check_document, write_definition
+    from iota_container.dataset.new import check_document, write_and_register
 
     path = resolve_new_file(extension.root_dir, request.path, "path")
     try:
@@ -113,10 +113,11 @@ def write_dataset(extension: IotaContainerExtension, request: WriteDataset) -> d
         raise BadRequest(
             f"{request.path} already exists: choose another path, or overwrite it", "path"
         )
-    written = write_definition(request.definition, path, overwrite=request.overwrite)
     with extension.open_store() as store, blame("definition"):
-        registered = store.register(written)
-    return {"path": relative_to_root(extension.root_dir, written), "name": registered[0].name}
+        registered = write_and_register(
+            request.definition, path, store, overwrite=request.overwrite
+        )
+    return {"path": relative_to_root(extension.root_dir, path), "name": registered.name}
 
 
 def report_html(extension: IotaContainerExtension, name: str, version: str) -> bytes:

@@ -12,12 +12,16 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iota_container.dataset.from_image import to_variables_json
 from iota_container.dataset.problems import DefinitionError
 from iota_container.errors import IotaError
 from iota_container.variables import Variable
+
+if TYPE_CHECKING:
+    from iota_container.dataset.records import RegisteredDataset
+    from iota_container.dataset.store import Store
 
 ROLE_ARN_ENV = "IOTA_EXECUTION_ROLE_ARN"
 # Locally nothing assumes this role; the service needed one, and exports keep the shape.
@@ -106,3 +110,27 @@ def write_definition(document: dict[str, Any], path: Path, overwrite: bool = Fal
         handle.write(text)
     os.replace(handle.name, path)
     return path
+
+
+def write_and_register(
+    document: dict[str, Any], path: Path, store: Store, *, overwrite: bool = False
+) -> RegisteredDataset:
+    """Write the definition and register it with the engine. When the store refuses it
+    (a trigger naming a dataset it does not know, say), the file is put back as it was,
+    so a refused definition leaves nothing half-done behind."""
+    previous = path.read_bytes() if path.exists() else None
+    written = write_definition(document, path, overwrite=overwrite)
+    try:
+        return store.register(written)[0]
+    except BaseException:
+        if previous is None:
+            written.unlink(missing_ok=True)
+        else:
+            _replace_bytes(written, previous)
+        raise
+
+
+def _replace_bytes(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
+        handle.write(data)
+    os.replace(handle.name, path)

@@ -134,3 +134,23 @@ async def test_run_and_report_of_what_does_not_exist(api) -> None:
     assert status == 404 and "nothing" in answer["message"]
     status, answer = await api("GET", "datasets", "nothing", "contents", "v1", "report")
     assert status == 404
+
+
+async def test_a_definition_the_engine_refuses_leaves_no_file_behind(
+    api, jp_root_dir: Path
+) -> None:
+    write_notebook(jp_root_dir / "nb.ipynb", "x = 1")
+    orphan = local_dataset("downstream", "nb.ipynb")
+    orphan["triggers"] = [{"dataset": {"name": "no_such_upstream"}}]
+    status, answer = await api("POST", "datasets", body={"path": "d.yaml", "definition": orphan})
+    assert (status, answer["field"]) == (400, "definition"), answer
+    assert "no_such_upstream" in answer["message"]
+    assert not (jp_root_dir / "d.yaml").exists()
+
+    # Overwriting a good definition with a refused one keeps the good one, byte for byte.
+    good = {"path": "d.yaml", "definition": local_dataset("downstream", "nb.ipynb")}
+    assert (await api("POST", "datasets", body=good))[0] == 201
+    before = (jp_root_dir / "d.yaml").read_bytes()
+    body = {"path": "d.yaml", "definition": orphan, "overwrite": True}
+    assert (await api("POST", "datasets", body=body))[0] == 400
+    assert (jp_root_dir / "d.yaml").read_bytes() == before
