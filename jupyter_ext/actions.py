@@ -9,16 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from iota_container.containerize import dataset_name_for
 from iota_container.dataset.problems import DefinitionError
-from jupyter_ext.models import (
-    BadRequest,
-    CreateJob,
-    WriteDataset,
-    blame,
-    field_of,
-    problem_text,
-    problems_json,
-    variable_json,
-)
+from jupyter_ext.fields import BadRequest, blame, field_of, problem_text, problems_json
+from jupyter_ext.models import CreateJob, WriteDataset, variable_json
 from jupyter_ext.paths import relative_to_root, resolve_file, resolve_new_file
 from jupyter_ext.worker import containerize_spec as encode_containerize
 

@@ -22,9 +22,9 @@ from tornado import web
 from iota_container.dataset.store import UnknownDataset, UnknownVersion
 from iota_container.errors import IotaError
 from jupyter_ext import actions
+from jupyter_ext.fields import BadRequest, blame
 from jupyter_ext.jobs import JobConflict, JobManager, UnknownJob
 from jupyter_ext.models import (
-    BadRequest,
     CreateJob,
     CreateRepository,
     GetVariables,
@@ -33,7 +33,6 @@ from jupyter_ext.models import (
     ReadLog,
     ValidateDataset,
     WriteDataset,
-    blame,
 )
 from jupyter_ext.paths import NoSuchFile
 

@@ -32,17 +32,13 @@ from jupyter_ext.fields import (
     BadRequest,
     blame,
     body_object,
-    field_of,
     flag,
     integer,
     json_object,
     optional_text,
     problem_text,
-    problems_json,
     text,
 )
-
-__all__ = ["BadRequest", "blame", "field_of", "problem_text", "problems_json"]
 
 MAX_PREVIEW = 50
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.servers import free_port
+from tests.servers import free_port, stop_process
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,4 @@ class RegistryServer:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ def require(condition: bool, reason: str) -> None:
     if os.environ.get(REQUIRE_ENV):
         pytest.fail(f"{reason} ({REQUIRE_ENV} is set, so this cannot be skipped)")
     pytest.skip(reason)
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def free_port() -> int:
@@ -100,6 +111,13 @@ class MotoServer:
             region_name=env["AWS_REGION"],
         )
 
+    def new_bucket(self, prefix: str) -> str:
+        """A new bucket with a unique name; the recorder starts afresh after it."""
+        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        self.s3().create_bucket(Bucket=name)
+        self.reset_recording()
+        return name
+
     def reset_recording(self) -> None:
         requests.post(f"{self.endpoint}/moto-api/recorder/reset-recording", timeout=10)
         requests.post(f"{self.endpoint}/moto-api/recorder/start-recording", timeout=10)
@@ -122,11 +140,7 @@ class MotoServer:
         return writes
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 def header(entry: dict[str, Any], name: str) -> str | None:

@@ -71,7 +71,7 @@ def scheduler(
     from iota_container.dataset.due import skip_missed
     from iota_container.dataset.engine import DatasetEngine
     from iota_container.dataset.home import Home
-    from iota_container.dataset.scheduler import Scheduler, engine_runner
+    from iota_container.dataset.scheduler import EngineRunner, Scheduler
     from iota_container.dataset.scheduler_clock import scheduler_clock
     from iota_container.dataset.store import Store
 
@@ -86,7 +86,7 @@ def scheduler(
                     skipped = skip_missed(store, dataset, clock(), "scheduler --latest-only")
                     if skipped.windows or skipped.upstream_versions:
                         log.info("%s", skipped.describe())
-        runner = engine_runner(DatasetEngine(store), use_container)
+        runner = EngineRunner(DatasetEngine(store), use_container)
         loop = Scheduler(store, runner, clock=clock, workers=workers, poll_seconds=poll_seconds)
         _stop_on_signals(loop)
         log.info(

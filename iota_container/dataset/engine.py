@@ -157,7 +157,7 @@ class DatasetEngine:
         """Take each dataset's lock and claim its trigger, all claims in one transaction;
         what could not be claimed (DatasetBusy, TriggerAlreadyClaimed, ...) comes back as
         its error, in order. Every ClaimedRun must go to run_claimed or withdraw."""
-        results: list[ClaimedRun | IotaError | None] = []
+        results: dict[int, ClaimedRun | IotaError] = {}
         locked: list[tuple[int, RegisteredDataset, str, HeldLock]] = []
         registered = self.store.registered([name for name, _ in requests])
         for index, (name, _) in enumerate(requests):
@@ -166,9 +166,8 @@ class DatasetEngine:
                 mode = self._choose_mode(dataset, use_container)
                 lock = take_dataset_lock(self.store.home.lock_path(name), name, wait=wait)
             except IotaError as e:
-                results.append(e)
+                results[index] = e
                 continue
-            results.append(None)
             locked.append((index, dataset, mode, lock))
         try:
             # Holding the locks, any CREATING version of these datasets is an orphan.
@@ -187,7 +186,7 @@ class DatasetEngine:
             else:
                 lock.release()
                 results[index] = version
-        return [result for result in results if result is not None]
+        return [results[index] for index in range(len(requests))]
 
     def run_claimed(
         self, claimed: ClaimedRun, notebook: str | os.PathLike[str] | None = None
@@ -328,16 +327,10 @@ def _connect(*, required: bool) -> ContainerApi | None:
     """A Docker engine client, or None when none answers and none was required: the
     standard-library client for a local socket (engine_socket.py), else docker-py."""
     socket_path = local_socket_path()
+    connect = _connect_docker_py if socket_path is None else lambda: _connect_local(socket_path)
     try:
-        if socket_path is not None:
-            local = UnixSocketEngine(socket_path, timeout=CONNECT_TIMEOUT_SECONDS)
-            local.ping()
-            local.timeout = 600  # long enough for any call; waiting for the run has none
-            return local
-        return _connect_docker_py()
-    except Exception as e:  # no engine: OSError, EngineApiError, docker's DockerException
-        if not isinstance(e, (OSError, EngineApiError)) and not _is_docker_error(e):
-            raise
+        return connect()
+    except _no_engine_errors(local=socket_path is not None) as e:
         if not required:
             log.info("no Docker engine answers: running without a container")
             return None
@@ -346,6 +339,13 @@ def _connect(*, required: bool) -> ContainerApi | None:
             f"a container run needs a Docker engine, and none answers at {address} "
             f"({one_line(engine_reason(e), 160)}): start dockerd, or run with --no-container"
         ) from e
+
+
+def _connect_local(socket_path: str) -> ContainerApi:
+    local = UnixSocketEngine(socket_path, timeout=CONNECT_TIMEOUT_SECONDS)
+    local.ping()
+    local.timeout = 600  # long enough for any call; waiting for the run has none
+    return local
 
 
 def _connect_docker_py() -> ContainerApi:
@@ -358,10 +358,14 @@ def _connect_docker_py() -> ContainerApi:
     return cast(ContainerApi, client)
 
 
-def _is_docker_error(error: Exception) -> bool:
+def _no_engine_errors(*, local: bool) -> tuple[type[Exception], ...]:
+    """What connecting raises when no engine answers; docker-py is imported only when it
+    is the client."""
+    if local:
+        return (OSError, EngineApiError)
     from docker.errors import DockerException
 
-    return isinstance(error, DockerException)
+    return (OSError, DockerException)
 
 
 def _in_process(

@@ -1,6 +1,6 @@
 """`iota-container scheduler`: runs the schedule and dataset triggers of registered datasets.
 
-    scheduler = Scheduler(store, engine_runner(DatasetEngine(store), use_container=None))
+    scheduler = Scheduler(store, EngineRunner(DatasetEngine(store), use_container=None))
     scheduler.run()             # until stop(); run(once=True): what is due now, then return
 
 Decisions (README "Scheduling" says the same to users):
@@ -127,10 +127,6 @@ class FunctionRunner:
 
     def withdraw(self, claimed: tuple[str, Trigger]) -> None:
         pass
-
-
-def engine_runner(engine: DatasetEngine, use_container: bool | None = None) -> EngineRunner:
-    return EngineRunner(engine, use_container)
 
 
 @dataclass
@@ -307,9 +303,11 @@ class Scheduler:
             claims = self.runner.claim([(due.dataset, due.trigger) for due in dues])
         except Exception:  # a locked database: every one of them is tried again later
             log.exception("scheduler: claiming %d triggers failed", len(dues))
-            claims = [ERROR] * len(dues)
+            for due in dues:
+                self._finished(due, ERROR)
+            return
         for due, claimed in zip(dues, claims):
-            if isinstance(claimed, Exception) or claimed is ERROR:
+            if isinstance(claimed, Exception):
                 self._finished(due, self._outcome_of(due, claimed))
             else:
                 self._queue.put((due, claimed))

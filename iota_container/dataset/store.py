@@ -161,13 +161,8 @@ class Store:
 
     def registered(self, names: Sequence[str]) -> dict[str, RegisteredDataset]:
         """Those of `names` that are registered, read in one query a few hundred at a time."""
-        found: dict[str, RegisteredDataset] = {}
-        for start in range(0, len(names), 500):  # under SQLite's bound-variable limit
-            chunk = tuple(names[start : start + 500])
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT * FROM datasets WHERE name IN ({marks})", chunk)
-            found.update((row["name"], RegisteredDataset.from_row(row)) for row in rows)
-        return found
+        rows = self._rows_in("datasets", "name", names)
+        return {row["name"]: RegisteredDataset.from_row(row) for row in rows}
 
     def _require(self, name: str) -> None:
         """UnknownDataset unless `name` is registered; cheaper than parsing it (`dataset`),
@@ -263,13 +258,9 @@ class Store:
         return cursor.rowcount == 1
 
     def _versions_by_id(self, version_ids: Sequence[str]) -> dict[str, Version]:
-        found: dict[str, Version] = {}
-        for start in range(0, len(version_ids), 500):  # under SQLite's bound-variable limit
-            chunk = version_ids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT * FROM versions WHERE id IN ({marks})", tuple(chunk))
-            found.update((row["id"], Version.from_row(row)) for row in rows)
-        return found
+        return {
+            row["id"]: Version.from_row(row) for row in self._rows_in("versions", "id", version_ids)
+        }
 
     def record_start(self, version: Version, *, outputs: dict[str, str], log_path: Path) -> None:
         """The run begins now: its outputs and log are known before it can fail."""
@@ -460,6 +451,16 @@ class Store:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+
+    def _rows_in(self, table: str, column: str, values: Sequence[str]) -> list[sqlite3.Row]:
+        """The rows whose `column` is one of `values`, a few hundred values a query (under
+        SQLite's bound-variable limit). `table` and `column` are this module's own names."""
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(values), 500):
+            chunk = tuple(values[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows += self._all(f"SELECT * FROM {table} WHERE {column} IN ({marks})", chunk)
+        return rows
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
         with self._lock:

@@ -5,7 +5,6 @@ script, with a real Docker engine), run with a params file mounted read-only at
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +45,7 @@ def object_text(moto: MotoServer, uri: str) -> str:
 
 @pytest.fixture
 def bucket(moto: MotoServer) -> str:
-    name = f"e2e-{uuid.uuid4().hex[:12]}"
-    moto.s3().create_bucket(Bucket=name)
-    moto.reset_recording()
-    return name
+    return moto.new_bucket("e2e")
 
 
 def test_container_runs_the_analysis_and_uploads(

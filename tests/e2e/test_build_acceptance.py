@@ -6,7 +6,6 @@ the container uploads its outputs to the moto S3 server."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,9 @@ import nbformat
 import pytest
 
 from iota_container import __version__
-from iota_container.params_file import DEFAULT_PARAMS_PATH, template_params, write_params
+from iota_container.params_file import template_params, write_params
 from tests.conftest import run_cli
+from tests.docker_helpers import run_with_params
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
 from tests.servers import MotoServer, header
@@ -49,9 +49,7 @@ def analysis_notebook(folder: Path) -> Path:
 
 
 def run_pulled_image(docker_client: Any, reference: str, moto: MotoServer, tmp_path: Path) -> str:
-    bucket = f"acc-{uuid.uuid4().hex[:10]}"
-    moto.s3().create_bucket(Bucket=bucket)
-    moto.reset_recording()
+    bucket = moto.new_bucket("acc")
     root = f"s3://{bucket}/v1"
     # No Context.Analysis: the image's own NOTEBOOK_PATH names the notebook.
     params = write_params(
@@ -59,18 +57,7 @@ def run_pulled_image(docker_client: Any, reference: str, moto: MotoServer, tmp_p
         tmp_path / "params",
     )
     docker_client.images.pull(reference)
-    container = docker_client.containers.run(
-        reference,
-        detach=True,
-        network_mode="host",
-        environment=moto.client_env(),
-        volumes={str(params): {"bind": DEFAULT_PARAMS_PATH, "mode": "ro"}},
-    )
-    try:
-        code = container.wait(timeout=300)["StatusCode"]
-        logs = container.logs().decode()
-    finally:
-        container.remove(force=True)
+    code, logs = run_with_params(docker_client, reference, params, moto)
     assert code == 0, logs
     body = moto.s3().get_object(Bucket=bucket, Key="v1/output.ipynb")["Body"].read().decode()
     outputs = json.dumps([c.get("outputs", []) for c in nbformat.reads(body, as_version=4).cells])

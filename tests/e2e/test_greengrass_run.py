@@ -163,10 +163,7 @@ def tes() -> Iterator[TokenExchangeStandIn]:
 
 @pytest.fixture
 def bucket(moto: MotoServer) -> str:
-    name = f"edge-{uuid.uuid4().hex[:10]}"
-    moto.s3().create_bucket(Bucket=name)
-    moto.reset_recording()
-    return name
+    return moto.new_bucket("edge")
 
 
 def built_image(registry: str, tmp_path: Path, name: str) -> str:

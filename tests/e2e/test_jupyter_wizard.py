@@ -22,7 +22,7 @@ from tests.conftest import ROOT, run_cli
 from tests.e2e.test_build_acceptance import registry_with_base  # noqa: F401 (a fixture)
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
-from tests.servers import free_port, require, wait_for_http
+from tests.servers import free_port, require, stop_process, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -87,12 +87,7 @@ class JupyterServer:
         return f"{self.url}/{path}?token={self.token}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process, grace=20)
 
 
 @pytest.fixture

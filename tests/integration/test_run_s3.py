@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def bucket(moto: MotoServer) -> str:
-    name = f"out-{uuid.uuid4().hex[:12]}"
-    moto.s3().create_bucket(Bucket=name)
-    moto.reset_recording()
-    return name
+    return moto.new_bucket("out")
 
 
 def params_for(tmp_path: Path, root: str, **variables: Any) -> Path:

@@ -34,7 +34,7 @@ from iota_container.dataset.records import (
     utc_now,
 )
 from iota_container.dataset.schedule import parse_schedule
-from iota_container.dataset.scheduler import ALREADY_CLAIMED, WITHDRAWN, Scheduler, engine_runner
+from iota_container.dataset.scheduler import ALREADY_CLAIMED, WITHDRAWN, EngineRunner, Scheduler
 from iota_container.dataset.scheduler_clock import CLOCK_FILE_ENV, FileClock, scheduler_clock
 from iota_container.dataset.store import Store
 from iota_container.errors import IotaError
@@ -352,7 +352,7 @@ def test_the_engine_runner_claims_every_due_window_at_once_and_runs_them_on_the_
     register(store, tmp_path, *(scheduled(f"d{i}", EVERY_MINUTE) for i in range(3)))
     clock.advance(minutes=1)
     claimed_at: list[list[datetime]] = []
-    runner = engine_runner(DatasetEngine(store), use_container=False)
+    runner = EngineRunner(DatasetEngine(store), use_container=False)
     original_run = runner.run
 
     def run_and_look(claimed: Any) -> Version:
@@ -377,7 +377,7 @@ def test_stop_withdraws_claims_not_started_and_a_restart_runs_them_once(
         slow["triggers"] = [{"schedule": {"expression": EVERY_MINUTE}}]
         register(store, tmp_path, slow)
     clock.advance(minutes=1)
-    scheduler = Scheduler(store, engine_runner(DatasetEngine(store), False), workers=1)
+    scheduler = Scheduler(store, EngineRunner(DatasetEngine(store), False), workers=1)
     thread = threading.Thread(target=scheduler.run)
     thread.start()
     deadline = time.monotonic() + 20
@@ -388,7 +388,7 @@ def test_stop_withdraws_claims_not_started_and_a_restart_runs_them_once(
     thread.join(20)
     assert scheduler.counts == {SUCCEEDED: 1, WITHDRAWN: 2}
     assert sorted(len(store.versions(name)) for name in names) == [0, 0, 1]
-    again = run_once(store, engine_runner(DatasetEngine(store), False))
+    again = run_once(store, EngineRunner(DatasetEngine(store), False))
     assert again.counts == {SUCCEEDED: 2}
     for name in names:
         (version,) = store.versions(name)
