@@ -47,6 +47,10 @@ class KernelError(IotaError):
     """No usable kernel: the one asked for is not installed, or none is."""
 
 
+class LimitExceeded(IotaError):
+    """A document read from outside is larger or deeper than this project reads."""
+
+
 class AnalysisFailed(IotaError):
     """A cell of the notebook raised: outputs were still exported and uploaded."""
 

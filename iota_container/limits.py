@@ -1,0 +1,147 @@
+"""Size and depth limits for every document read from outside: params files, notebooks,
+definitions, recipes, registry answers, request bodies.
+
+The standard readers have none: `json.loads` of a 1 GB file takes the memory it wants, a
+deeply nested document ends in `RecursionError`, and a YAML alias bomb expands into
+gigabytes once anything walks it. Each reader here refuses such input with one line that
+names what was read, the limit and the fix, before (bytes) or while (depth, YAML nodes)
+it is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from iota_container.errors import LimitExceeded
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of one kind of document is read: `max_bytes` of text, nested at most
+    `max_depth` levels (a scalar is depth 0), at most `max_nodes` YAML nodes once its
+    aliases are expanded."""
+
+    max_bytes: int
+    max_depth: int = 64
+    max_nodes: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if self.max_bytes <= 0 or self.max_depth <= 0 or self.max_nodes <= 0:
+            raise ValueError(f"limits must be positive: {self}")
+
+
+# One place for the numbers. A notebook with embedded plots is often tens of MB; the
+# service itself capped recipes (16,000 bytes) and definitions (its request size).
+PARAMS_LIMITS = Limits(max_bytes=MIB)
+NOTEBOOK_LIMITS = Limits(max_bytes=256 * MIB, max_depth=100)
+DEFINITION_LIMITS = Limits(max_bytes=4 * MIB, max_nodes=200_000)
+RECIPE_LIMITS = Limits(max_bytes=MIB, max_nodes=100_000)
+REGISTRY_DOCUMENT_LIMITS = Limits(max_bytes=4 * MIB)
+REQUEST_BODY_LIMITS = Limits(max_bytes=4 * MIB)
+
+
+def read_bytes_limited(path: str | os.PathLike[str], limits: Limits, what: str) -> bytes:
+    """At most `limits.max_bytes` of a file; a larger one (or an endless one such as
+    /dev/zero) is refused after reading one byte more. OSError is left to the caller,
+    which knows how to word it."""
+    with open(path, "rb") as handle:
+        return read_stream_limited(handle, limits, what, str(path))
+
+
+def read_stream_limited(handle: IO[bytes], limits: Limits, what: str, name: str) -> bytes:
+    data = handle.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise LimitExceeded(
+            f"{what} {name!r} is larger than {_size(limits.max_bytes)}: "
+            f"that is not a {what}; check the path"
+        )
+    return data
+
+
+def check_size(data: bytes | str, limits: Limits, what: str, name: str) -> None:
+    size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    if size > limits.max_bytes:
+        raise LimitExceeded(
+            f"{what} {name!r} is larger than {_size(limits.max_bytes)}: send a smaller one"
+        )
+
+
+def loads_json(
+    data: bytes | str,
+    limits: Limits,
+    what: str,
+    name: str,
+    *,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+    parse_constant: Callable[[str], Any] | None = None,
+) -> Any:
+    """`json.loads` within `limits`; ValueError (bad JSON) is left to the caller."""
+    check_size(data, limits, what, name)
+    try:
+        document = json.loads(
+            data, object_pairs_hook=object_pairs_hook, parse_constant=parse_constant
+        )
+    except RecursionError:
+        raise _too_deep(limits, what, name) from None
+    check_depth(document, limits, what, name)
+    return document
+
+
+def check_depth(document: Any, limits: Limits, what: str, name: str) -> None:
+    """Refuse a parsed document nested deeper than `limits.max_depth` (iteratively, so a
+    deep one cannot exhaust the stack here either)."""
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth + 1 > limits.max_depth:
+            raise _too_deep(limits, what, name)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def check_yaml_node(node: Any, limits: Limits, what: str, name: str) -> None:
+    """Refuse a composed YAML node graph that is too deep, or that holds more than
+    `limits.max_nodes` nodes once every alias is expanded (the "billion laughs": a few
+    hundred bytes whose aliases expand into gigabytes when the result is walked)."""
+    import yaml
+
+    count = 0
+    stack: list[tuple[yaml.Node, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        count += 1
+        if count > limits.max_nodes:
+            raise LimitExceeded(
+                f"{what} {name!r} expands to more than {limits.max_nodes:,} values "
+                "(YAML aliases): write the values out, or use fewer aliases"
+            )
+        if isinstance(current, yaml.SequenceNode):
+            children: list[yaml.Node] = list(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            children = [part for pair in current.value for part in pair]
+        else:
+            continue
+        if depth + 1 > limits.max_depth:
+            raise _too_deep(limits, what, name)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _too_deep(limits: Limits, what: str, name: str) -> LimitExceeded:
+    return LimitExceeded(
+        f"{what} {name!r} is nested deeper than {limits.max_depth} levels: flatten it"
+    )
+
+
+def _size(count: int) -> str:
+    return f"{count // MIB} MiB" if count % MIB == 0 else f"{count:,} bytes"
