@@ -137,6 +137,25 @@ def check_yaml_node(node: Any, limits: Limits, what: str, name: str) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+def load_yaml(text: str, loader_class: Any, limits: Limits, what: str, name: str) -> Any:
+    """One YAML document read with `loader_class` (a PyYAML loader class) within `limits`:
+    its size checked first, its node graph composed and checked (`check_yaml_node`), and
+    only then constructed. None for an empty stream; yaml.YAMLError is left to the caller."""
+    check_size(text, limits, what, name)
+    loader = loader_class(text)
+    try:
+        try:
+            node = loader.get_single_node()  # the composer recurses once per nesting level
+        except RecursionError:
+            raise _too_deep(limits, what, name) from None
+        if node is None:
+            return None
+        check_yaml_node(node, limits, what, name)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _too_deep(limits: Limits, what: str, name: str) -> LimitExceeded:
     return LimitExceeded(
         f"{what} {name!r} is nested deeper than {limits.max_depth} levels: flatten it"
