@@ -28,7 +28,29 @@ def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Pa
     return path
 
 
+# A plot as a data scientist writes it: pyplot on the kernel's default (inline) backend,
+# which turns the figure into the cell's image/png output.
 PLOT_CELL = """\
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots()
+ax.plot([1, 2, 3], [threshold, threshold * 2, threshold * 3])
+plt.show()"""
+
+# The inline backend asked for by name, and the figure shown with display(): also a PNG.
+INLINE_DISPLAY_PLOT_CELL = """\
+%matplotlib inline
+import matplotlib.pyplot as plt
+from IPython.display import display
+fig, ax = plt.subplots()
+ax.plot([1, 2, 3], [threshold, threshold * 2, threshold * 3])
+display(fig)
+plt.close(fig)"""
+
+# What not to write: with the agg backend chosen before pyplot is imported, the inline
+# backend never registers its PNG formatter for figures, so display(fig) emits only
+# text/plain ("<Figure size 640x480 with 1 Axes>") and the report has no plot. Tests use it
+# to prove that the plot checks fail on a missing plot.
+AGG_DISPLAY_PLOT_CELL = """\
 import matplotlib
 matplotlib.use("agg")
 import matplotlib.pyplot as plt
