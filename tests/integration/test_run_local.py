@@ -10,8 +10,14 @@ import nbformat
 import pytest
 
 from iota_container.params_file import template_params, write_params
-from tests.conftest import run_cli
-from tests.notebooks import write_notebook
+from tests.conftest import ROOT, run_cli
+from tests.notebooks import (
+    AGG_DISPLAY_PLOT_CELL,
+    INLINE_DISPLAY_PLOT_CELL,
+    PLOT_CELL,
+    write_notebook,
+)
+from tests.plots import PlotMissing, cell_png, plot_cell, report_cell_png
 
 pytestmark = pytest.mark.integration
 
@@ -224,3 +230,66 @@ def test_a_kernel_that_dies_fails_the_run_instead_of_hanging(tmp_path: Path) -> 
         last_line(result.stderr),
     ), result.stderr
     assert "DeadKernelError" in (tmp_path / "out" / "output.html").read_text()
+
+
+def run_outputs(tmp_path: Path) -> tuple[object, str]:
+    """The executed notebook and the HTML report of a run whose outputs are under out/."""
+    out = tmp_path / "out"
+    return nbformat.read(out / "output.ipynb", as_version=4), (out / "output.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "plot", [PLOT_CELL, INLINE_DISPLAY_PLOT_CELL], ids=["plt.show", "inline-display"]
+)
+def test_the_report_embeds_the_plot_cells_png(tmp_path: Path, plot: str) -> None:
+    notebook = write_notebook(tmp_path / "plot.ipynb", plot, parameters="threshold = 1.0")
+    result = run(tmp_path, "--notebook", str(notebook), params=local_params(tmp_path, threshold=2))
+    assert result.returncode == 0, result.stderr
+    executed, html = run_outputs(tmp_path)
+    assert report_cell_png(html, executed, "plt.subplots()") == cell_png(executed, "plt.subplots()")
+
+
+def test_a_figure_displayed_under_agg_is_no_plot_and_the_checks_say_so(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "agg.ipynb", AGG_DISPLAY_PLOT_CELL, parameters="threshold = 1.0"
+    )
+    result = run(tmp_path, "--notebook", str(notebook))
+    assert result.returncode == 0, result.stderr
+    executed, html = run_outputs(tmp_path)
+    outputs = plot_cell(executed, "plt.subplots()").outputs
+    assert [sorted(output.data) for output in outputs] == [["text/plain"]]  # a repr, no image
+    assert "data:image/png;base64," in html  # the theme's own images, which are no plot
+    with pytest.raises(PlotMissing):
+        cell_png(executed, "plt.subplots()")
+    with pytest.raises(PlotMissing):
+        report_cell_png(html, executed, "plt.subplots()")
+
+
+def test_the_example_report_embeds_its_plot(tmp_path: Path) -> None:
+    # As scripts/demo runs it: params init, then run with file:// outputs.
+    out = tmp_path / "out"
+    init = run_cli(
+        "params",
+        "init",
+        str(out / "params.json"),
+        "--output-root",
+        out.as_uri(),
+        "--var",
+        "threshold=27.5",
+        "--var",
+        f"custom_output={(out / 'alerts.csv').as_uri()}",
+    )
+    assert init.returncode == 0, init.stderr
+    example = ROOT / "examples" / "sensor-report" / "sensor-report.ipynb"
+    result = run(
+        tmp_path,
+        "--notebook",
+        str(example),
+        "--work-dir",
+        str(out / "work"),
+        params=out / "params.json",
+    )
+    assert result.returncode == 0, result.stderr
+    executed, html = run_outputs(tmp_path)
+    assert report_cell_png(html, executed, "plt.show()") == cell_png(executed, "plt.show()")
+    assert (out / "alerts.csv").read_text().startswith("minute,temperature")

@@ -3,7 +3,6 @@ server in its own process, reached through boto3's standard AWS_ENDPOINT_URL).""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from iota_container.params_file import template_params, write_params
 from tests.conftest import run_cli
 from tests.notebooks import PLOT_CELL, write_notebook
+from tests.plots import cell_png, report_cell_png
 from tests.servers import FlakyS3Proxy, MotoServer, header
 
 pytestmark = pytest.mark.integration
@@ -77,9 +77,8 @@ def test_run_uploads_notebook_report_and_custom_output(
     assert "threshold is 2.5 float" in text
     assert "unassigned kept" in text
     html = read_object(moto, f"{root}/output.html").decode()
-    assert "data:image/png;base64," in html  # the plot is embedded in the report
-    png = html.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
-    assert base64.b64decode(png).startswith(b"\x89PNG")
+    # the plot cell's own PNG, and the report embeds that very image in its output
+    assert report_cell_png(html, executed, "plt.show()") == cell_png(executed, "plt.show()")
     assert read_object(moto, f"{root}/custom.csv") == b"a,b\n1,2\n"
 
     # ipynb, html and the custom output: three PutObjects, each with the ACL on the wire.
