@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -42,34 +42,54 @@ PARAMS_LIMITS = Limits(max_bytes=MIB)
 NOTEBOOK_LIMITS = Limits(max_bytes=256 * MIB, max_depth=100)
 DEFINITION_LIMITS = Limits(max_bytes=4 * MIB, max_nodes=200_000)
 RECIPE_LIMITS = Limits(max_bytes=MIB, max_nodes=100_000)
-REGISTRY_DOCUMENT_LIMITS = Limits(max_bytes=4 * MIB)
+REGISTRY_DOCUMENT_LIMITS = Limits(max_bytes=4 * MIB)  # distribution's own manifest cap
 REQUEST_BODY_LIMITS = Limits(max_bytes=4 * MIB)
+CREDENTIAL_LIMITS = Limits(max_bytes=MIB)  # Docker's config.json, a credential helper's answer
+
+# The fix each kind of refusal suggests unless the caller knows a better one.
+_NOT_THAT_KIND = "that is not a {what}; check the path"
+_SEND_SMALLER = "send a smaller one"
+_FLATTEN = "flatten it"
 
 
-def read_bytes_limited(path: str | os.PathLike[str], limits: Limits, what: str) -> bytes:
+def read_bytes_limited(
+    path: str | os.PathLike[str], limits: Limits, what: str, *, fix: str | None = None
+) -> bytes:
     """At most `limits.max_bytes` of a file; a larger one (or an endless one such as
     /dev/zero) is refused after reading one byte more. OSError is left to the caller,
     which knows how to word it."""
     with open(path, "rb") as handle:
-        return read_stream_limited(handle, limits, what, str(path))
+        return read_stream_limited(handle, limits, what, str(path), fix=fix)
 
 
-def read_stream_limited(handle: IO[bytes], limits: Limits, what: str, name: str) -> bytes:
+def read_stream_limited(
+    handle: IO[bytes], limits: Limits, what: str, name: str, *, fix: str | None = None
+) -> bytes:
     data = handle.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:
-        raise LimitExceeded(
-            f"{what} {name!r} is larger than {_size(limits.max_bytes)}: "
-            f"that is not a {what}; check the path"
-        )
+        raise _too_large(limits, what, name, fix or _NOT_THAT_KIND.format(what=what))
     return data
 
 
-def check_size(data: bytes | str, limits: Limits, what: str, name: str) -> None:
+def read_chunks_limited(
+    chunks: Iterable[bytes], limits: Limits, what: str, name: str, *, fix: str | None = None
+) -> bytes:
+    """The chunks joined, refused as soon as they pass `limits.max_bytes` (an HTTP body
+    as it arrives: nothing past the limit is waited for or kept)."""
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if len(data) > limits.max_bytes:
+            raise _too_large(limits, what, name, fix or _NOT_THAT_KIND.format(what=what))
+    return bytes(data)
+
+
+def check_size(
+    data: bytes | str, limits: Limits, what: str, name: str, *, fix: str | None = None
+) -> None:
     size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
     if size > limits.max_bytes:
-        raise LimitExceeded(
-            f"{what} {name!r} is larger than {_size(limits.max_bytes)}: send a smaller one"
-        )
+        raise _too_large(limits, what, name, fix or _SEND_SMALLER)
 
 
 def loads_json(
@@ -80,20 +100,24 @@ def loads_json(
     *,
     object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
     parse_constant: Callable[[str], Any] | None = None,
+    fix: str | None = None,
 ) -> Any:
-    """`json.loads` within `limits`; ValueError (bad JSON) is left to the caller."""
-    check_size(data, limits, what, name)
+    """`json.loads` within `limits`; ValueError (bad JSON) is left to the caller. `fix`
+    replaces the advice of a refusal (the sender of a registry answer cannot "flatten it")."""
+    check_size(data, limits, what, name, fix=fix)
     try:
         document = json.loads(
             data, object_pairs_hook=object_pairs_hook, parse_constant=parse_constant
         )
     except RecursionError:
-        raise _too_deep(limits, what, name) from None
-    check_depth(document, limits, what, name)
+        raise _too_deep(limits, what, name, fix) from None
+    check_depth(document, limits, what, name, fix=fix)
     return document
 
 
-def check_depth(document: Any, limits: Limits, what: str, name: str) -> None:
+def check_depth(
+    document: Any, limits: Limits, what: str, name: str, *, fix: str | None = None
+) -> None:
     """Refuse a parsed document nested deeper than `limits.max_depth` (iteratively, so a
     deep one cannot exhaust the stack here either)."""
     stack: list[tuple[Any, int]] = [(document, 0)]
@@ -106,7 +130,7 @@ def check_depth(document: Any, limits: Limits, what: str, name: str) -> None:
         else:
             continue
         if depth + 1 > limits.max_depth:
-            raise _too_deep(limits, what, name)
+            raise _too_deep(limits, what, name, fix)
         stack.extend((child, depth + 1) for child in children)
 
 
@@ -156,10 +180,14 @@ def load_yaml(text: str, loader_class: Any, limits: Limits, what: str, name: str
         loader.dispose()
 
 
-def _too_deep(limits: Limits, what: str, name: str) -> LimitExceeded:
+def _too_deep(limits: Limits, what: str, name: str, fix: str | None = None) -> LimitExceeded:
     return LimitExceeded(
-        f"{what} {name!r} is nested deeper than {limits.max_depth} levels: flatten it"
+        f"{what} {name!r} is nested deeper than {limits.max_depth} levels: {fix or _FLATTEN}"
     )
+
+
+def _too_large(limits: Limits, what: str, name: str, fix: str) -> LimitExceeded:
+    return LimitExceeded(f"{what} {name!r} is larger than {_size(limits.max_bytes)}: {fix}")
 
 
 def _size(count: int) -> str:
