@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -59,6 +60,27 @@ def configure_logging(debug: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     log.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+class Seconds(click.types.FloatParamType):
+    """A finite number of seconds greater than 0. click's FloatRange lets nan through
+    (every comparison with nan is false), and inf or 0 are no time limit a user means."""
+
+    name = "seconds"
+
+    def __repr__(self) -> str:
+        return "SECONDS"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a number of seconds greater than 0 (e.g. 600)", param, ctx)
+        return seconds
 
 
 # Registry options shared by every command that talks to a registry (defined once).

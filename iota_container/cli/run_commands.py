@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from iota_container.cli.common import IotaGroup, exit_now, json_option, print_json
+from iota_container.cli.common import IotaGroup, Seconds, exit_now, json_option, print_json
 
 
-@click.command()
+@click.command(short_help="Run the analysis a params file describes; upload its outputs.")
 @click.option(
     "--params",
     "params_file",
@@ -35,7 +35,7 @@ from iota_container.cli.common import IotaGroup, exit_now, json_option, print_js
     help="Keep local copies of the executed notebook and report here.",
 )
 @click.option(
-    "--cell-timeout", type=float, help="Fail a cell that runs longer than this many seconds."
+    "--cell-timeout", type=Seconds(), help="Fail a cell that runs longer than this many seconds."
 )
 @json_option
 @click.pass_context
@@ -92,7 +92,7 @@ def _parse_var(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -
     return variables
 
 
-@params.command("init")
+@params.command("init", short_help="Write a template params file (default params.json).")
 @click.argument("file", default="params.json", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--output-root",
@@ -124,7 +124,7 @@ def params_init(
     click.echo(f"wrote {written}", err=True)
 
 
-@params.command("validate")
+@params.command("validate", short_help="Check that a params file follows the contract.")
 @click.argument("file", type=click.Path(dir_okay=False, readable=False))
 @json_option
 def params_validate(file: str, json_output: bool) -> None:
