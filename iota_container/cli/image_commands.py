@@ -55,7 +55,7 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@click.command()
+@click.command(short_help="Build a notebook into an image, push it, print its digest.")
 @click.argument("notebook", type=click.Path(dir_okay=False, readable=False))
 @click.option(
     "--repository",
@@ -170,7 +170,7 @@ def image() -> None:
     """Look at analysis images."""
 
 
-@image.command("inspect")
+@image.command("inspect", short_help="Show an image's notebook, kernel and variables.")
 @click.argument("reference")
 @ca_bundle_option
 @plain_http_option

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("iota_container")
 
 
-@click.command("scheduler")
+@click.command("scheduler", short_help="Run registered datasets' schedules and dataset triggers.")
 @click.option(
     "--once", is_flag=True, help="Run what is due now (missed windows too), wait, and exit."
 )
