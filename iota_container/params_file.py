@@ -6,16 +6,18 @@ front, so that a run never starts (and never uploads anything) with a file it ca
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, Union, cast, overload
 
 from iota_container.errors import ParamsError, VariableError
+from iota_container.limits import PARAMS_LIMITS, loads_json, read_bytes_limited
 from iota_container.storage.uri import parse_output_uri
 
 DEFAULT_PARAMS_PATH = "/opt/ml/input/data/iotanalytics/params"
@@ -117,8 +119,14 @@ def _convert(value: Any, as_type: type[Any]) -> Any:
 def load_params(path: str | os.PathLike[str] | None = None) -> Params:
     """Read and validate the params file (see `params_path` for which one)."""
     file = params_path(path)
+    return parse_params_text(_read_params_text(file), source=str(file))
+
+
+def _read_params_text(file: Path) -> str:
+    """The file's text, at most PARAMS_LIMITS.max_bytes of it: a device such as /dev/zero
+    given by mistake is refused instead of filling the memory."""
     try:
-        text = file.read_text(encoding="utf-8")
+        return read_bytes_limited(file, PARAMS_LIMITS, "params file").decode("utf-8")
     except FileNotFoundError:
         raise ParamsError(
             f"params file {str(file)!r} does not exist: mount it there, or point "
@@ -133,15 +141,57 @@ def load_params(path: str | os.PathLike[str] | None = None) -> Params:
             f"params file {str(file)!r} cannot be read ({type(e).__name__}): "
             f"make it a UTF-8 file readable by uid {os.getuid()}"
         ) from e
-    return parse_params_text(text, source=str(file))
+    except OSError as e:
+        raise ParamsError(_unopenable(file, e)) from e
+
+
+def _unopenable(file: Path, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return (
+            f"params file {str(file)!r} leads into a loop of symbolic links (ELOOP): "
+            "point the link, or the path, at the real params file"
+        )
+    reason = error.strerror or type(error).__name__
+    code = errno.errorcode.get(error.errno or 0, "")
+    return (
+        f"params file {str(file)!r} cannot be opened ({reason}{', ' + code if code else ''}): "
+        "give the path of a readable params file"
+    )
 
 
 def parse_params_text(text: str, source: str = "<params>") -> Params:
     try:
-        document = json.loads(text)
+        document = loads_json(
+            text,
+            PARAMS_LIMITS,
+            "params file",
+            source,
+            object_pairs_hook=_object_refusing_repeated_keys(source),
+            fix="a params file holds Context and Variables a few levels deep; flatten it",
+        )
     except ValueError as e:
         raise ParamsError(f"params file {source!r} is not JSON ({e}): fix the syntax") from e
     return parse_params(document, source)
+
+
+def _object_refusing_repeated_keys(
+    source: str,
+) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """JSON readers disagree on which of two equal keys wins (Python's keeps the last, others
+    the first), so a run could see another value than the author meant: refuse it."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in document:
+                raise ParamsError(
+                    f"params file {source!r} gives the key {key!r} twice in one object: "
+                    "keep one of them"
+                )
+            document[key] = value
+        return document
+
+    return build
 
 
 def parse_params(document: Any, source: str = "<params>") -> Params:
