@@ -41,7 +41,7 @@ def test_a_file_just_under_the_limit_is_read(tmp_path: Path) -> None:
     file = tmp_path / "params"
     text = params_text('{"padding": "%s"}')
     file.write_text(text % ("x" * ((1 << 20) - len(text))))
-    assert len(load_params(file).variables["padding"]) > 1_000_000
+    assert len(str(load_params(file).variables["padding"])) > 1_000_000
 
 
 @pytest.mark.parametrize("depth", [65, 5_000, 200_000])
