@@ -2,7 +2,8 @@
 
 Loading and validation report the same `Problem`, so one run of `dataset validate` lists
 every syntax error, unknown field and broken constraint of every file, instead of
-stopping at the first.
+stopping at the first. A *warning* is a finding that does not make the file invalid: it
+names something this project cannot check, such as a dataset the account may hold.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from dataclasses import asdict, dataclass
 
 from iota_container.errors import IotaError
 
+ERROR = "error"
+WARNING = "warning"
+
 
 @dataclass(frozen=True)
 class Problem:
     """One finding: `file`, where in it (`json_path`), which `rule`, what and how to fix.
 
     `message` is the finding alone (for the service's trigger rules, its exact words);
-    `fix` says what to change.
+    `fix` says what to change; `severity` is ERROR or WARNING.
     """
 
     file: str
@@ -26,6 +30,11 @@ class Problem:
     rule: str
     message: str
     fix: str = ""
+    severity: str = ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
 
     def __str__(self) -> str:
         if not self.fix:
@@ -35,6 +44,10 @@ class Problem:
 
     def to_json(self) -> dict[str, str]:
         return asdict(self)
+
+
+def errors_only(problems: Sequence[Problem]) -> list[Problem]:
+    return [problem for problem in problems if problem.is_error]
 
 
 class DefinitionError(IotaError):
