@@ -144,7 +144,12 @@ def _recipe_format(fmt: str | None, output: str | None) -> str:
 @click.argument("image_ref")
 @click.option("--component-name", required=True, help="e.g. com.example.SensorReport")
 @click.option("--component-version", required=True, help="Strict semantic version, e.g. 1.0.0.")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), help="[default: yaml]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    help="The recipe's format [default: by --output's suffix, else yaml].",
+)
 @click.option("-o", "--output", help="Recipe file to write [default: stdout].")
 @params_options
 @click.option(
@@ -166,7 +171,9 @@ def _recipe_format(fmt: str | None, output: str | None) -> str:
     help="With --image-source s3: write the tarball here (through the Docker engine).",
 )
 @click.option("--upload-image", is_flag=True, help="Upload the saved tarball to its URI.")
-@click.option("--publisher", default="iota-container", show_default=True)
+@click.option(
+    "--publisher", default="iota-container", show_default=True, help="ComponentPublisher."
+)
 @click.option("--description", help="ComponentDescription [default: says what runs how often].")
 @click.option(
     "--policy-out",
@@ -250,21 +257,23 @@ def recipe_command(
 def validate_command(ctx: click.Context, recipes: tuple[Path, ...], json_output: bool) -> None:
     """Check RECIPES against the recipe schema and the device's rules.
 
-    One line per problem: FILE: $.path: rule: message: fix. Exit 2 if any.
+    One line per problem: FILE: $.path: rule: message: fix ("warning: " first for what
+    may be wrong but does not stop the device). Exit 2 on any error.
     """
     from iota_container.greengrass.validate import format_problem, validate_recipe_file
 
     problems = [problem for path in recipes for problem in validate_recipe_file(path)]
+    errors = [problem for problem in problems if problem.is_error]
     if json_output:
-        print_json({"valid": not problems, "problems": [problem.to_json() for problem in problems]})
+        print_json({"valid": not errors, "problems": [problem.to_json() for problem in problems]})
     else:
         for problem in problems:
             click.echo(format_problem(problem))
-        bad = {problem.file for problem in problems}
+        bad = {problem.file for problem in errors}
         for path in recipes:
             if str(path) not in bad:
                 click.echo(f"{path}: valid")
-    if problems:
+    if errors:
         ctx.exit(2)
 
 
@@ -344,7 +353,12 @@ def publish_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="A local file for one of the recipe's s3:// artifacts (e.g. the image tarball).",
 )
-@click.option("--greengrass-root", default="/greengrass/v2", show_default=True)
+@click.option(
+    "--greengrass-root",
+    default="/greengrass/v2",
+    show_default=True,
+    help="The core device's Greengrass root folder, for the printed command.",
+)
 @json_option
 def local_deploy_command(
     recipe: Path,
@@ -374,7 +388,12 @@ def local_deploy_command(
 @click.argument("image_ref")
 @params_options
 @click.option("-o", "--output", help="docker-compose file to write [default: stdout].")
-@click.option("--service-name", default="analysis", show_default=True)
+@click.option(
+    "--service-name",
+    default="analysis",
+    show_default=True,
+    help="The compose file's service that runs the image.",
+)
 @click.option("--s3-bucket", required=True, help="DockerComposeFileS3Bucket.")
 @click.option("--s3-key", required=True, help="DockerComposeFileS3Key.")
 @click.option("--s3-version", help="DockerComposeFileS3Version.")

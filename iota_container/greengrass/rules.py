@@ -1,7 +1,10 @@
 """The device's rules for a recipe, beyond the recipe schema: what the Greengrass nucleus
 refuses or silently misreads. Each finding names the rule it breaks.
 
-Keys are matched without regard to case, as the nucleus reads them.
+Keys are matched without regard to case, as the nucleus reads them. An `s3://` artifact's
+bucket is never refused: the device downloads from whatever bucket is named. A name that
+looks like a placeholder (`DOC-EXAMPLE-BUCKET`, `<bucket>`) or that only a legacy bucket
+can have (uppercase letters, `_`) is a warning.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from iota_container.dataset.problems import Problem
+from iota_container.dataset.problems import ERROR, WARNING, Problem
 from iota_container.greengrass.identity import (
     component_name_problem,
     component_version_problem,
@@ -28,6 +31,8 @@ ARTIFACT_SCHEMES = ("s3", "docker", "greengrass")
 LIFECYCLE_STEPS = ("setenv", "bootstrap", "install", "startup", "run", "shutdown", "recover")
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_LEGACY_BUCKET = re.compile(r"^[A-Za-z0-9._-]{1,255}$")  # us-east-1 before March 2018
+_PLACEHOLDER = re.compile(r"[<>{}$%]|^[A-Z0-9_-]*BUCKET[A-Z0-9_-]*$|^(BUCKET|NAME)$")
 _RECIPE_VARIABLE = re.compile(r"\{(?:([\w.-]+):)?configuration:([^}]*)\}")
 
 
@@ -48,8 +53,10 @@ def value(mapping: Any, name: str, default: Any = None) -> Any:
 def device_problems(recipe: Mapping[str, Any], source: str) -> Iterator[Problem]:
     """Every rule the recipe breaks (the schema is checked separately)."""
 
-    def problem(path: str, rule: str, message: str, fix: str = "") -> Problem:
-        return Problem(source, path, rule, message, fix)
+    def problem(
+        path: str, rule: str, message: str, fix: str = "", severity: str = ERROR
+    ) -> Problem:
+        return Problem(source, path, rule, message, fix, severity)
 
     yield from _scalar_types(recipe, problem)
     name = value(recipe, "ComponentName")
@@ -76,7 +83,8 @@ def device_problems(recipe: Mapping[str, Any], source: str) -> Iterator[Problem]
 
 
 def _scalar_types(recipe: Mapping[str, Any], problem: Any) -> Iterator[Problem]:
-    """Values a YAML loader turned into dates or numbers where the device wants text."""
+    """Values a YAML loader turned into dates or numbers where the device wants text, and
+    a format version the device does not read."""
     fmt = value(recipe, "RecipeFormatVersion")
     if isinstance(fmt, (datetime.date, datetime.datetime)):
         yield problem(
@@ -85,6 +93,14 @@ def _scalar_types(recipe: Mapping[str, Any], problem: Any) -> Iterator[Problem]:
             f"RecipeFormatVersion {fmt.isoformat()} is read as a date, not the text "
             f"{RECIPE_FORMAT_VERSION!r}",
             f"quote it: RecipeFormatVersion: '{RECIPE_FORMAT_VERSION}'",
+        )
+    elif fmt is not None and fmt != RECIPE_FORMAT_VERSION:
+        yield problem(
+            "$.RecipeFormatVersion",
+            "recipe format version",
+            f"RecipeFormatVersion {fmt!r} is not a format the device reads (it reads only "
+            f"{RECIPE_FORMAT_VERSION!r})",
+            f"write RecipeFormatVersion: '{RECIPE_FORMAT_VERSION}'",
         )
     version = value(recipe, "ComponentVersion")
     if version is not None and not isinstance(version, str):
@@ -184,15 +200,39 @@ def _docker_problems(
 
 def _s3_problems(uri: str, rest: str, path: str, problem: Any) -> Iterator[Problem]:
     bucket, _, object_key = rest.removeprefix("//").partition("/")
-    if not rest.startswith("//") or not object_key:
-        yield problem(path, "S3 artifact URI", f"artifact URI {uri!r} is not s3://BUCKET/KEY", "")
-    elif not _BUCKET.match(bucket) or _IP_ADDRESS.match(bucket):
+    if not rest.startswith("//") or not bucket or not object_key:
+        fix = "write s3://BUCKET/KEY, e.g. s3://my-artifacts/app/app.py"
+        yield problem(path, "S3 artifact URI", f"artifact URI {uri!r} is not s3://BUCKET/KEY", fix)
+        return
+    doubt = _bucket_doubt(bucket)
+    if doubt:
+        # Warnings: the device downloads from whatever bucket is named, and buckets made
+        # before March 2018 in us-east-1 may have uppercase letters and underscores.
+        message, fix = doubt
         yield problem(
             path,
             "S3 bucket name",
-            f"artifact URI {uri!r} names bucket {bucket!r}, which S3 does not allow",
-            "use 3 to 63 lowercase letters, digits, '.' and '-' (a placeholder? fill it in)",
+            f"artifact URI {uri!r} names bucket {bucket!r}, {message}",
+            fix,
+            severity=WARNING,
         )
+
+
+def _bucket_doubt(bucket: str) -> tuple[str, str] | None:
+    """Why a bucket name looks wrong, and what to check; None when it follows S3's rules."""
+    if _BUCKET.match(bucket) and not _IP_ADDRESS.match(bucket):
+        return None  # even doc-example-bucket: a real bucket may have that name
+    if _PLACEHOLDER.search(bucket) or "example" in bucket.lower():
+        return "which looks like a placeholder", "fill in the name of your bucket"
+    if _LEGACY_BUCKET.match(bucket):
+        return (
+            "which only a legacy bucket (us-east-1, before March 2018) can be named",
+            "check the name: S3 names buckets in 3 to 63 lowercase letters, digits, '.', '-'",
+        )
+    return (
+        "which S3 does not allow",
+        "use 3 to 63 lowercase letters, digits, '.' and '-'",
+    )
 
 
 def _variable_problems(

@@ -1,4 +1,9 @@
-"""`greengrass validate`: a recipe against the recipe schema and the device's rules."""
+"""`greengrass validate`: a recipe against the recipe schema and the device's rules.
+
+Each finding says what to change; warnings (Problem.severity) name what may be wrong but
+does not stop the device (a bucket name that looks like a placeholder), and never make a
+recipe invalid.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from iota_container.dataset.problems import Problem
 from iota_container.greengrass.documents import MAX_RECIPE_BYTES, parse_recipe, read_recipe_text
 from iota_container.greengrass.errors import RecipeInvalid
+from iota_container.greengrass.recipe import RECIPE_FORMAT_VERSION
 from iota_container.greengrass.rules import device_problems
 
 
@@ -32,8 +38,42 @@ def schema_problems(recipe: Any, source: str) -> list[Problem]:
         path = "$" + "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
         )
-        problems.append(Problem(source, path, "recipe schema", _one_line(error.message)))
+        message = _one_line(error.message)
+        problems.append(Problem(source, path, "recipe schema", message, _schema_fix(error)))
     return problems
+
+
+# The recipe's keys as the documentation writes them, for fixes that name one.
+_KEY_NAMES = {
+    name.lower(): name
+    for name in (
+        "RecipeFormatVersion",
+        "ComponentName",
+        "ComponentVersion",
+        "Manifests",
+        "Lifecycle",
+        "Artifacts",
+        "URI",
+        "Platform",
+    )
+}
+
+
+def _schema_fix(error: Any) -> str:
+    """What to change, by the schema keyword the recipe breaks."""
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        names = [_KEY_NAMES.get(k, k) for k in missing]
+        if names == ["RecipeFormatVersion"]:
+            return f"add RecipeFormatVersion: '{RECIPE_FORMAT_VERSION}'"
+        return f"add {', '.join(names)}" if names else "add the missing keys"
+    if error.validator == "additionalProperties":
+        return "remove it, or fix its spelling (keys are read in any case)"
+    if error.validator == "enum":
+        return "use one of " + ", ".join(repr(v) for v in error.validator_value)
+    if error.validator == "type":
+        return f"write {error.validator_value} here"
+    return "see the recipe reference for this key"
 
 
 def _one_line(message: str) -> str:
@@ -55,7 +95,13 @@ def recipe_problems(recipe: Any, source: str, size: int | None = None) -> list[P
             )
         )
     if not isinstance(recipe, Mapping):
-        return [*problems, Problem(source, "$", "recipe schema", "the recipe is not an object")]
+        kind = "empty" if recipe is None else f"a {type(recipe).__name__}"
+        message = f"the recipe is {kind}, not an object"
+        fix = (
+            "write one mapping with RecipeFormatVersion, ComponentName, ComponentVersion and "
+            "Manifests, such as `iota-container greengrass recipe` writes"
+        )
+        return [*problems, Problem(source, "$", "recipe schema", message, fix)]
     device = list(device_problems(recipe, source))
     typed_paths = {p.json_path.lower() for p in device if p.rule.endswith(("is text", "version"))}
     problems += [p for p in schema_problems(recipe, source) if p.json_path not in typed_paths]
@@ -63,10 +109,11 @@ def recipe_problems(recipe: Any, source: str, size: int | None = None) -> list[P
 
 
 def format_problem(problem: Problem) -> str:
-    """`FILE: $.path: rule: message: fix`, on one line."""
+    """`FILE: $.path: rule: message: fix`, on one line (`warning: ` first for a warning)."""
     fix = f": {problem.fix}" if problem.fix else ""
     message = problem.message.rstrip(".")
-    return f"{problem.file}: {problem.json_path}: {problem.rule}: {message}{fix}"
+    line = f"{problem.file}: {problem.json_path}: {problem.rule}: {message}{fix}"
+    return line if problem.is_error else f"warning: {line}"
 
 
 def validate_recipe_file(path: Path) -> list[Problem]:
@@ -83,7 +130,7 @@ def load_valid_recipe(path: Path) -> tuple[dict[str, Any], bytes]:
     """The decoded recipe and its bytes; RecipeInvalid (first finding) if it breaks a rule."""
     data = read_recipe_text(path)
     recipe = parse_recipe(data, str(path))
-    problems = recipe_problems(recipe, str(path), size=len(data))
+    problems = [p for p in recipe_problems(recipe, str(path), size=len(data)) if p.is_error]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise RecipeInvalid(

@@ -125,6 +125,26 @@ def test_validate_reports_each_problem_with_its_rule(tmp_path: Path) -> None:
     ]
 
 
+def test_validate_warns_of_a_doubtful_bucket_and_passes(tmp_path: Path) -> None:
+    recipe = tmp_path / "legacy.json"
+    made = run_cli(
+        "greengrass", "recipe", IMAGE, *NAME, "--output-root", "s3://b1b/x", "-o", str(recipe)
+    )
+    assert made.returncode == 0, made.stderr
+    document = json.loads(recipe.read_text())
+    document["Manifests"][0]["Artifacts"] = [{"URI": "s3://Legacy_Artifacts/app.tar"}]
+    recipe.write_text(json.dumps(document))
+    checked = run_cli("greengrass", "validate", str(recipe))
+    assert checked.returncode == 0, checked.stdout
+    warning, valid = checked.stdout.splitlines()
+    assert warning.startswith(f"warning: {recipe}: $.Manifests[0].Artifacts[0].URI: S3 bucket ")
+    assert "'Legacy_Artifacts', which only a legacy bucket" in warning
+    assert valid == f"{recipe}: valid"
+    as_json = json.loads(run_cli("greengrass", "validate", str(recipe), "--json").stdout)
+    assert as_json["valid"] is True
+    assert [p["severity"] for p in as_json["problems"]] == ["warning"]
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -208,7 +208,10 @@ def valid_recipe(**changes: object) -> dict[str, object]:
             {"Manifests": [{"Artifacts": [{"URI": "https://example.com/app.py"}]}]},
             [("$.Manifests[0].Artifacts[0].URI", "artifact URI scheme")],
         ),
-        ({"RecipeFormatVersion": "2021-01-01"}, [("$.recipeformatversion", "recipe schema")]),
+        (
+            {"RecipeFormatVersion": "2021-01-01"},
+            [("$.RecipeFormatVersion", "recipe format version")],
+        ),
         ({"Unknown": 1}, [("$", "recipe schema")]),
     ],
 )
@@ -238,3 +241,109 @@ def test_load_valid_recipe_refuses_with_the_first_problem_and_a_count(tmp_path: 
     )
     assert "(and 1 more)" in message
     assert "\n" not in message
+
+
+# --- messages that name the fix --------------------------------------------------------------
+
+
+def test_a_format_version_the_device_does_not_read_names_the_one_it_does(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.json", json.dumps(valid_recipe(RecipeFormatVersion="2021-01-01")))
+    (problem,) = validate_recipe_file(path)
+    assert problem.message == (
+        "RecipeFormatVersion '2021-01-01' is not a format the device reads (it reads only "
+        "'2020-01-25')"
+    )
+    assert problem.fix == "write RecipeFormatVersion: '2020-01-25'"
+    recipe = valid_recipe()
+    del recipe["RecipeFormatVersion"]
+    (missing,) = validate_recipe_file(write(tmp_path, "m.json", json.dumps(recipe)))
+    assert (missing.json_path, missing.fix) == ("$", "add RecipeFormatVersion: '2020-01-25'")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"), [("- a\n- b\n", "a list"), ("just text\n", "a str"), ("", "empty")]
+)
+def test_a_recipe_that_is_not_an_object_says_what_to_write(
+    tmp_path: Path, text: str, kind: str
+) -> None:
+    (problem,) = validate_recipe_file(write(tmp_path, "r.yaml", text))
+    assert problem.message == f"the recipe is {kind}, not an object"
+    assert problem.fix.startswith("write one mapping with RecipeFormatVersion, ComponentName")
+
+
+def test_every_schema_finding_has_a_fix(tmp_path: Path) -> None:
+    recipe = valid_recipe(Unknown=1, ComponentName=5)
+    found = validate_recipe_file(write(tmp_path, "r.json", json.dumps(recipe)))
+    schema = [problem for problem in found if problem.rule == "recipe schema"]
+    assert len(schema) == 2 and all(problem.fix for problem in schema), found
+
+
+# --- bucket names: the device downloads from any bucket ----------------------------------------
+
+
+def artifact_recipe(uri: str) -> dict[str, object]:
+    return valid_recipe(Manifests=[{"Artifacts": [{"URI": uri}], "Lifecycle": {"Run": "x"}}])
+
+
+@pytest.mark.parametrize(
+    ("bucket", "why"),
+    [
+        ("DOC-EXAMPLE-BUCKET", "which looks like a placeholder"),
+        ("<your-bucket>", "which looks like a placeholder"),
+        ("${ArtifactBucket}", "which looks like a placeholder"),
+        ("BUCKET", "which looks like a placeholder"),
+        ("Plant7_Artifacts", "which only a legacy bucket (us-east-1, before March 2018)"),
+        ("my bucket", "which S3 does not allow"),
+    ],
+)
+def test_a_doubtful_bucket_is_a_warning_not_a_rejection(
+    tmp_path: Path, bucket: str, why: str
+) -> None:
+    path = write(tmp_path, "r.json", json.dumps(artifact_recipe(f"s3://{bucket}/app/app.py")))
+    (problem,) = validate_recipe_file(path)
+    assert (problem.rule, problem.severity) == ("S3 bucket name", "warning")
+    assert why in problem.message
+    recipe, _ = load_valid_recipe(path)  # a warning does not stop publishing or deploying
+    assert recipe["ComponentName"] == "com.example.Hello"
+
+
+def test_an_s3_uri_without_bucket_or_key_is_still_an_error(tmp_path: Path) -> None:
+    for uri in ("s3:///app.py", "s3://bucket-only", "s3:/bucket/app.py"):
+        path = write(tmp_path, "r.json", json.dumps(artifact_recipe(uri)))
+        (problem,) = validate_recipe_file(path)
+        assert (problem.rule, problem.severity) == ("S3 artifact URI", "error"), uri
+
+
+# --- bounded reading -------------------------------------------------------------------------
+
+
+def test_a_huge_recipe_is_refused_after_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:  # 106 MB, written without holding it in memory
+        handle.truncate(106 * 1_000_000)
+    (problem,) = validate_recipe_file(path)
+    assert problem.rule == "recipe file"
+    assert problem.message == (
+        f"recipe {str(path)!r} is larger than 1 MiB: that is not a recipe; check the path"
+    )
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    text = "RecipeFormatVersion: '2020-01-25'\n" + "\n".join(lines) + "\n"
+    (problem,) = validate_recipe_file(write(tmp_path, "bomb.yaml", text))
+    assert problem.rule == "recipe file"
+    assert "expands to more than 100,000 values (YAML aliases)" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("deep.json", "[" * 100_000 + "]" * 100_000), ("deep.yaml", "[" * 5_000 + "]" * 5_000)],
+)
+def test_deep_nesting_is_one_finding_not_a_recursion_error(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    (problem,) = validate_recipe_file(write(tmp_path, name, text))
+    assert problem.rule == "recipe file"
+    assert "is nested deeper than 64 levels: flatten it" in problem.message
