@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iota_container import storage
+from iota_container.atomic import write_bytes_atomically
 from iota_container.errors import AnalysisFailed, IotaError, StorageError
 from iota_container.notebook.execute import CellFailure
 from iota_container.params_file import PARAMS_PATH_ENV, Params, load_params, params_path
 from iota_container.steps import StepTimer
+from iota_container.storage.uri import parse_output_uri
 
 log = logging.getLogger("iota_container")
 
 NOTEBOOK_PATH_ENV = "NOTEBOOK_PATH"
+COPY_NAMES = {"ipynb": "output.ipynb", "html": "output.html"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def run_analysis(options: RunOptions) -> RunResult:
                 ", ".join(report.unassigned),
             )
         with timer.step("check outputs") as info:
-            storage.check_writable(params.output_uris.values())
+            check_outputs(params, notebook_path, options)
             info["detail"] = ", ".join(sorted(params.output_uris))
         with timer.step("execute") as info:
             info["detail"] = f"kernel {kernel}"
@@ -141,6 +143,28 @@ def run_analysis(options: RunOptions) -> RunResult:
     return result
 
 
+def check_outputs(params: Params, notebook_path: Path, options: RunOptions) -> None:
+    """Every output checked before any cell runs (see storage.local for the file:// rules):
+    none at the place of another or of the run's own inputs, and the work folder usable."""
+    from iota_container.storage.local import check_folder_writable, resolved_place
+
+    inputs = {
+        "the notebook being run": notebook_path,
+        "the params file": params_path(options.params_path),
+    }
+    for key, uri in params.output_uris.items():
+        path = parse_output_uri(uri).path
+        for what, input_path in inputs.items():
+            if path is not None and resolved_place(path) == resolved_place(input_path.absolute()):
+                raise StorageError(
+                    f"Context.OutputUris.{key} {uri!r} is {what}, which the run would "
+                    "overwrite: choose another output file"
+                )
+    storage.check_writable(params.output_uris.values())
+    if options.work_dir:
+        check_folder_writable(Path(options.work_dir), f"--work-dir {options.work_dir!r}")
+
+
 def _failure_json(failure: CellFailure | None) -> dict[str, Any] | None:
     return asdict(failure) if failure else None
 
@@ -153,24 +177,57 @@ def _store_outputs(
     timer: StepTimer,
     result: RunResult,
 ) -> None:
-    import nbformat
-
-    folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="iota-run-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    copies = {"ipynb": folder / "output.ipynb", "html": folder / "output.html"}
-    nbformat.write(notebook, str(copies["ipynb"]))
-    copies["html"].write_text(html, encoding="utf-8")
+    """Upload the executed notebook and the report from memory, so that a full TMPDIR
+    cannot stop them; local copies go to the work folder when one was asked for, and to
+    a temporary one when an upload failed, so that the run's work is not lost."""
+    payloads = _output_payloads(notebook, html)
     try:
-        for key, path in copies.items():
+        for key, payload in payloads.items():
             with timer.step(f"upload {key}") as info:
                 info["detail"] = params.output_uris[key]
-                storage.put(path, params.output_uris[key])
+                storage.put(payload, params.output_uris[key])
     except StorageError as e:
-        result.local_copies = {key: str(path) for key, path in copies.items()}
-        raise StorageError(
-            f"{e} (the executed notebook and report are kept in {folder})"
-        ).with_result(result) from e
+        kept = _keep_after_failed_upload(payloads, work_dir, result)
+        raise StorageError(f"{e} ({kept})").with_result(result) from e
     if work_dir:
-        result.local_copies = {key: str(path) for key, path in copies.items()}
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            result.local_copies = _write_copies(payloads, Path(work_dir))
+        except OSError as e:
+            raise StorageError(
+                f"the outputs were uploaded, but their copies cannot be kept in "
+                f"{work_dir!r} ({e.strerror or e}): free some space there, or choose another "
+                "--work-dir"
+            ).with_result(result) from e
+
+
+def _output_payloads(notebook: Any, html: str) -> dict[str, bytes]:
+    import nbformat
+
+    text = nbformat.writes(notebook)
+    # What nbformat.write puts in a file: the document and one final newline.
+    return {
+        "ipynb": (text if text.endswith("\n") else text + "\n").encode("utf-8"),
+        "html": html.encode("utf-8"),
+    }
+
+
+def _write_copies(payloads: dict[str, bytes], folder: Path) -> dict[str, str]:
+    """Each payload written whole into `folder` (a failed one leaves no partial file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = {}
+    for key, payload in payloads.items():
+        copies[key] = str(write_bytes_atomically(folder / COPY_NAMES[key], payload))
+    return copies
+
+
+def _keep_after_failed_upload(
+    payloads: dict[str, bytes], work_dir: str | None, result: RunResult
+) -> str:
+    """Where the outputs were kept after a failed upload, as words for the error."""
+    folder: Path | str = work_dir or "a temporary folder"
+    try:
+        folder = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="iota-run-"))
+        result.local_copies = _write_copies(payloads, folder)
+    except OSError as e:
+        return f"and they cannot be kept in {str(folder)!r} either: {e.strerror or e}"
+    return f"the executed notebook and report are kept in {folder}"

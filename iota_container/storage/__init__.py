@@ -79,10 +79,32 @@ def put(source: Source, uri: str | OutputUri) -> OutputUri:
 
 
 def check_writable(uris: Iterable[str | OutputUri]) -> None:
-    """Check every target store before a run starts, one store call per scheme."""
+    """Check every target before a run starts, one store call per scheme: no two of them
+    at one place (they would overwrite each other), and each writable (see the stores)."""
     by_scheme: dict[str, list[OutputUri]] = {}
+    seen: dict[tuple[str, ...], OutputUri] = {}
     for uri in uris:
         target = uri if isinstance(uri, OutputUri) else parse_output_uri(uri)
+        place = _place(target)
+        if place in seen:
+            raise StorageError(_same_place(seen[place], target))
+        seen[place] = target
         by_scheme.setdefault(target.scheme, []).append(target)
     for scheme, targets in by_scheme.items():
         store_for(scheme).check_writable(targets)
+
+
+def _place(target: OutputUri) -> tuple[str, ...]:
+    """What makes two targets one: the object's bucket and key, or the file's real path."""
+    if target.path is not None:
+        from iota_container.storage.local import resolved_place
+
+        return (target.scheme, str(resolved_place(target.path)))
+    if target.scheme == "s3":
+        return (target.scheme, target.bucket, target.key)
+    return (target.scheme, target.uri)
+
+
+def _same_place(first: OutputUri, second: OutputUri) -> str:
+    both = repr(first.uri) if first.uri == second.uri else f"{first.uri!r} and {second.uri!r}"
+    return f"two outputs would be written to one place, {both}: give each output its own file"
