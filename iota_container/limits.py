@@ -10,6 +10,7 @@ it is parsed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -166,11 +167,12 @@ def load_yaml(text: str, loader_class: Any, limits: Limits, what: str, name: str
     its size checked first, its node graph composed and checked (`check_yaml_node`), and
     only then constructed. None for an empty stream; yaml.YAMLError is left to the caller."""
     check_size(text, limits, what, name)
-    loader = loader_class(text)
+    loader = _depth_bounded(loader_class)(text)
+    loader.depth_limit = limits.max_depth
     try:
         try:
-            node = loader.get_single_node()  # the composer recurses once per nesting level
-        except RecursionError:
+            node = loader.get_single_node()
+        except _TooDeep:
             raise _too_deep(limits, what, name) from None
         if node is None:
             return None
@@ -178,6 +180,32 @@ def load_yaml(text: str, loader_class: Any, limits: Limits, what: str, name: str
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+class _TooDeep(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=16)
+def _depth_bounded(loader_class: Any) -> Any:
+    """`loader_class` whose composer stops past `depth_limit` levels. Stopping there, not at
+    a RecursionError, matters: PyYAML's scanner is quadratic in the nesting of flow
+    collections (`[[[[...`), so 5,000 levels cost it seconds before the stack ran out."""
+
+    class DepthBounded(loader_class):  # type: ignore[misc]
+        depth_limit = 64
+        _depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self._depth += 1
+            try:
+                if self._depth > self.depth_limit + 1:  # a scalar at the limit is depth 64
+                    raise _TooDeep
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+    return DepthBounded
 
 
 def _too_deep(limits: Limits, what: str, name: str, fix: str | None = None) -> LimitExceeded:
