@@ -26,6 +26,7 @@ from iota_container.dataset.new import (
     definition_document,
     write_and_register,
 )
+from iota_container.environment.options import PackageOptions
 from iota_container.errors import IotaError
 from iota_container.image.reference import ImageReference, parse_reference
 from iota_container.image.spec import Progress
@@ -176,7 +177,7 @@ def containerize(request: Containerize, progress: Progress) -> ContainerizeResul
             notebook=request.notebook,
             repository=request.repository,
             variables=request.variables,
-            requirements=request.requirements,
+            packages=PackageOptions(requirements_file=request.requirements),
             base=request.base,
             backend=request.backend,
             description=request.description,

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from iota_container.environment.options import PackageOptions
 from iota_container.image.metadata import ANALYSIS_DIR, ImageMetadata
 from iota_container.image.reference import ImageReference, parse_reference
 from iota_container.image.spec import BuildSpec, RegistryCredentials
@@ -83,7 +84,7 @@ def build_spec(
         ),
         target=target,
         base=parse_reference(base),
-        requirements=requirements,
+        packages=PackageOptions(requirements_file=requirements),
     )
 
 

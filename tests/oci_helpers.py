@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iota_container.environment.options import PackageOptions
 from iota_container.image.media_types import (
     DOCKER_CONFIG,
     DOCKER_LAYER_GZIP,
@@ -199,5 +200,5 @@ def make_spec(
         metadata=metadata,
         target=parse_reference(target),
         base=parse_reference(base),
-        requirements=requirements,
+        packages=PackageOptions(requirements_file=requirements),
     )

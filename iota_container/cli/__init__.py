@@ -21,6 +21,7 @@ COMMANDS = {
     "run": "run_commands:run",
     "params": "run_commands:params",
     "variables": "image_commands:variables",
+    "requirements": "requirements_commands:requirements",
     "build": "image_commands:build",
     "image": "image_commands:image",
     "dataset": "dataset_commands:dataset",

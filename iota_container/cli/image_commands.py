@@ -73,7 +73,32 @@ def _short(text: str, limit: int = 40) -> str:
 @click.option(
     "--requirements",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="requirements.txt installed into the image (docker backend).",
+    help="A pip requirements file to install instead of the packages detected from the "
+    "notebook's imports in its kernel (see `iota-container requirements`).",
+)
+@click.option(
+    "--no-requirements",
+    is_flag=True,
+    help="Add no packages: the image has only what the base has.",
+)
+@click.option(
+    "--include",
+    "includes",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A file or folder beside the notebook to copy into the image too (repeatable); "
+    "imported local modules and data files the code names are found by themselves.",
+)
+@click.option(
+    "--python-version",
+    metavar="3.N",
+    help="The base's Python, for a base without the io.iota-container.environment label "
+    "that scripts/build-base-image.sh writes.",
+)
+@click.option(
+    "--platform",
+    metavar="linux/amd64|linux/arm64",
+    help="The base's platform, with --python-version [default: linux/amd64].",
 )
 @click.option(
     "--base",
@@ -113,6 +138,10 @@ def build(
     repository: str,
     variables_file: Path | None,
     requirements: Path | None,
+    no_requirements: bool,
+    includes: tuple[Path, ...],
+    python_version: str | None,
+    platform: str | None,
     base: str | None,
     backend: str | None,
     kernel: str | None,
@@ -127,17 +156,32 @@ def build(
     """Build NOTEBOOK into an analysis image and push it; prints the digest-pinned reference.
 
     The image runs `iota-container run` on the notebook; its labels describe the notebook,
-    kernel and variables, so a dataset definition can be written from the image alone.
+    kernel, variables and packages, so a dataset definition can be written from the image
+    alone.
+
+    \b
+    Packages: what the notebook imports, at the versions installed in its kernel
+    (`iota-container requirements NOTEBOOK` shows them), installed as their own layer;
+    --requirements FILE instead, --no-requirements for none. With --backend oci the wheels
+    are fetched and installed for the base's platform on this machine, no engine needed;
+    the layer is cached and shared by every notebook with the same packages. Nothing is
+    pushed when an import would not resolve in the image.
 
     \b
     Registry credentials, first that answers: --username with --password-stdin or
     IOTA_REGISTRY_PASSWORD; for ECR, GetAuthorizationToken with the AWS credentials; the
     Docker config file (~/.docker/config.json, credential helpers). They stay in memory.
     """
+    from iota_container.environment.options import PackageOptions
+    from iota_container.errors import IotaError
     from iota_container.image.build import BuildOptions, build_image
     from iota_container.image.progress import ConsoleProgress
 
     ctx.meta["json_output"] = json_output
+    if requirements is not None and no_requirements:
+        raise IotaError("--requirements and --no-requirements exclude each other: keep one")
+    if platform and not python_version:
+        raise IotaError("--platform describes a base together with --python-version: add it")
     if password_stdin:
         password: str | None = sys.stdin.read().rstrip("\n")
     else:
@@ -146,7 +190,13 @@ def build(
         notebook=Path(notebook),
         repository=repository,
         variables_file=variables_file,
-        requirements=requirements,
+        packages=PackageOptions(
+            detect=not no_requirements,
+            requirements_file=requirements,
+            includes=includes,
+            python_version=python_version,
+            platform=platform,
+        ),
         base=base,
         backend=backend,
         kernel=kernel,

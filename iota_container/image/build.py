@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iota_container.environment.options import PackageOptions
 from iota_container.errors import IotaError, VariableError
 from iota_container.image.metadata import ImageMetadata
 from iota_container.image.reference import ImageReference, is_ecr_registry, parse_reference
@@ -35,7 +36,7 @@ class BuildOptions:
     repository: str
     variables_file: Path | None = None
     variables: tuple[Variable, ...] | None = None  # as edited (e.g. in the Jupyter wizard)
-    requirements: Path | None = None
+    packages: PackageOptions = field(default_factory=PackageOptions)
     base: str | None = None
     backend: str | None = None  # None: docker when an engine answers, else oci
     kernel: str | None = None
@@ -84,7 +85,8 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
         ),
         target=target,
         base=base,
-        requirements=options.requirements,
+        packages=options.packages,
+        document=notebook,
     )
     ecr = _ecr_for(target)
     credentials = credential_chain(options, target, ecr)
@@ -106,11 +108,6 @@ def choose_backend(options: BuildOptions) -> BuildBackend:
 
         if name == "docker" or engine_available():
             return DockerBackend(ca_bundle=options.ca_bundle)
-    if options.requirements:
-        raise IotaError(
-            "--requirements needs --backend docker (installing packages runs pip in a container); "
-            "the oci backend only adds the notebook layer"
-        )
     from iota_container.image.oci import OciBackend
 
     return OciBackend(

@@ -19,12 +19,18 @@ step's COPY layer, but the image does not trust it at run time (dockerfile.py).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
+from iota_container.environment.detect import Requirements
+from iota_container.environment.packages import plan_packages
+from iota_container.environment.platform import base_environment
+from iota_container.environment.verify import UnresolvedImports
 from iota_container.errors import IotaError
 from iota_container.image.docker_stream import (
     BuildLog,
@@ -34,6 +40,7 @@ from iota_container.image.docker_stream import (
     one_line,
 )
 from iota_container.image.dockerfile import build_context, render_dockerfile, split_labels
+from iota_container.image.metadata import ANALYSIS_DIR
 from iota_container.image.reference import ImageReference
 from iota_container.image.spec import (
     BuildResult,
@@ -95,6 +102,23 @@ class EngineApi(Protocol):
         decode: bool = False,
     ) -> Iterator[dict[str, Any]]: ...
 
+    def create_container(
+        self,
+        image: str,
+        command: list[str] | None = None,
+        entrypoint: list[str] | None = None,
+        working_dir: str | None = None,
+        network_disabled: bool = False,
+    ) -> dict[str, Any]: ...
+
+    def start(self, container: str) -> None: ...
+
+    def wait(self, container: str, timeout: int | None = None) -> dict[str, Any]: ...
+
+    def logs(self, container: str, stdout: bool = True, stderr: bool = True) -> bytes: ...
+
+    def remove_container(self, container: str, force: bool = False) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -151,28 +175,94 @@ class DockerBackend:
         started = time.perf_counter()
         api = self._api or connect_engine()
         try:
-            base_user = ensure_base_image(api, spec.base, credentials, progress)
-            in_file, in_request = split_labels(spec.metadata.labels())
+            inspected = ensure_base_image(api, spec.base, credentials, progress)
+            base_env = base_environment(_labels(inspected))
+            progress.step("detecting the notebook's packages")
+            plan = plan_packages(
+                spec.notebook, spec.document or {}, spec.metadata.kernel, spec.packages, base_env
+            )
+            metadata = replace(spec.metadata, lock=None if plan.empty else plan.lock)
+            in_file, in_request = split_labels(metadata.labels())
             # The CA bundle serves pip only: without requirements it has nothing to do.
-            ca_bundle = self.ca_bundle if spec.requirements is not None else None
-            dockerfile = render_dockerfile(spec, base_user, in_file, ca_bundle is not None)
-            tag = spec.target.tag or "latest"
-            with build_context(spec, dockerfile, ca_bundle) as context:
-                build_image(api, context, f"{spec.target.name}:{tag}", in_request, spec, progress)
-            tally = push_image(api, spec.target, tag, credentials, progress)
+            ca_bundle = self.ca_bundle if not plan.empty else None
+            dockerfile = render_dockerfile(
+                spec, _image_user(inspected), in_file, ca_bundle is not None, not plan.empty
+            )
+            tag = f"{spec.target.name}:{spec.target.tag or 'latest'}"
+            with build_context(spec, dockerfile, ca_bundle, plan, metadata) as context:
+                build_image(api, context, tag, in_request, spec, progress)
+            if plan.requirements is not None:
+                check_imports_in_image(api, tag, plan.requirements, progress)
+            tally = push_image(api, spec.target, spec.target.tag or "latest", credentials, progress)
         finally:
             if self._api is None:
                 api.close()
         return BuildResult(
             reference=spec.target.with_digest(tally.digest).pinned(),
             digest=tally.digest,
-            tag=tag,
+            tag=spec.target.tag or "latest",
             backend=self.name,
             bytes_uploaded=tally.bytes_uploaded,
             blobs_uploaded=tally.blobs_uploaded,
             blobs_reused=tally.blobs_reused,
             seconds=round(time.perf_counter() - started, 3),
+            distributions=tuple(p.requirement for p in plan.lock.pins),
         )
+
+
+# Run in the built image, in the notebook's folder (as the runtime runs the kernel): which
+# of the modules given cannot be found. find_spec locates a module without importing it.
+_FIND_MODULES = (
+    "import importlib.util, json, sys\n"
+    "print(json.dumps([m for m in json.loads(sys.argv[1]) if importlib.util.find_spec(m) is None]))"
+)
+
+
+def check_imports_in_image(
+    api: EngineApi, image: str, requirements: Requirements, progress: Progress
+) -> None:
+    """Before the push: every non-optional import of the notebook must resolve in the
+    image just built, asked of the image's own Python."""
+    from docker.errors import DockerException
+
+    modules = [m.module for m in requirements.modules if not m.optional]
+    if not modules:
+        return
+    progress.step(f"checking {len(modules)} imports in {image}")
+    try:
+        container = api.create_container(
+            image,
+            command=["-c", _FIND_MODULES, json.dumps(modules)],
+            entrypoint=["python"],
+            working_dir=ANALYSIS_DIR,
+            network_disabled=True,
+        )["Id"]
+        try:
+            api.start(container)
+            status = api.wait(container, timeout=300).get("StatusCode")
+            output = api.logs(container, stdout=True, stderr=False).decode("utf-8", "replace")
+        finally:
+            api.remove_container(container, force=True)
+    except DockerException as e:
+        raise _engine_failed(f"check the imports in {image}", e) from e
+    try:
+        missing = json.loads(output.strip().splitlines()[-1]) if status == 0 else None
+    except (ValueError, IndexError):
+        missing = None
+    if missing is None:
+        raise DockerEngineError(
+            f"{image} could not check its imports (exit {status}: {one_line(output, 160)}): "
+            "nothing was pushed; check that the base runs `python`"
+        )
+    if missing:
+        raise UnresolvedImports(
+            f"{image} would not import {', '.join(missing)}: nothing was pushed; install them "
+            "in the notebook's kernel and build again, or give them with --requirements"
+        )
+
+
+def _labels(inspected: Mapping[str, Any]) -> dict[str, str]:
+    return dict((inspected.get("Config") or {}).get("Labels") or {})
 
 
 def check_ca_bundle(path: Path) -> None:
@@ -201,12 +291,12 @@ def auth_config(credentials: RegistryCredentials | None) -> dict[str, str]:
 
 def ensure_base_image(
     api: EngineApi, base: ImageReference, credentials: CredentialSource, progress: Progress
-) -> str:
-    """Pull the base unless the engine has it; returns the user the base runs as."""
+) -> dict[str, Any]:
+    """Pull the base unless the engine has it; returns the engine's description of it."""
     from docker.errors import DockerException, ImageNotFound
 
     try:
-        return _image_user(api.inspect_image(str(base)))
+        return api.inspect_image(str(base))
     except ImageNotFound:
         pass
     except DockerException as e:
@@ -216,7 +306,7 @@ def ensure_base_image(
     failure = _pull(api, base, source, progress)
     if failure is None:
         try:
-            return _image_user(api.inspect_image(str(base)))
+            return api.inspect_image(str(base))
         except DockerException as e:
             failure = engine_reason(e)
     raise DockerEngineError(
@@ -293,8 +383,9 @@ def _build_failure(log: BuildLog, spec: BuildSpec) -> str:
             "pip does not trust the TLS certificate it got: behind a TLS-intercepting proxy, "
             "give the proxy's CA certificates with --ca-bundle"
         )
-    elif "pip install" in log.step and spec.requirements is not None:
-        fix = f"fix {spec.requirements}"
+    elif "pip install" in log.step:
+        given = spec.packages.requirements_file
+        fix = f"fix {given}" if given else "pin versions pip can install with --requirements"
     else:
         fix = "fix the cause shown and build again"
     return f"docker build failed at {log.step} ({error}); last output: {output}; {fix}"

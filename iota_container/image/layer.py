@@ -10,7 +10,7 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
@@ -55,22 +55,37 @@ def metadata_file_bytes(metadata: ImageMetadata) -> bytes:
 
 
 def analysis_layer(
-    notebook_name: str, notebook: bytes, metadata: ImageMetadata, mtime: int | None = None
+    notebook_name: str,
+    notebook: bytes,
+    metadata: ImageMetadata,
+    mtime: int | None = None,
+    beside: Mapping[str, bytes] | None = None,
 ) -> Layer:
-    """`ANALYSIS_DIR/<notebook_name>` and `ANALYSIS_DIR/METADATA_FILE`, owned by the image
-    user: the runtime runs the kernel in the notebook's folder, and a notebook may write
-    files next to itself."""
+    """`ANALYSIS_DIR/<notebook_name>` and `ANALYSIS_DIR/METADATA_FILE`, plus the files
+    `beside` the notebook (POSIX paths relative to its folder: local modules, data files),
+    all owned by the image user: the runtime runs the kernel in the notebook's folder, and
+    a notebook may write files next to itself."""
     if not notebook_name or "/" in notebook_name or notebook_name in (".", ".."):
         raise ValueError(f"notebook name {notebook_name!r} must be a plain file name")
     folder = PurePosixPath(ANALYSIS_DIR.lstrip("/"))
-    files = {
-        str(folder / notebook_name): notebook,
-        str(folder / METADATA_FILE): metadata_file_bytes(metadata),
-    }
+    files = {str(folder / relative): data for relative, data in (beside or {}).items()}
+    files[str(folder / notebook_name)] = notebook
+    files[str(folder / METADATA_FILE)] = metadata_file_bytes(metadata)
     directories = [str(p) for p in reversed(folder.parents) if str(p) != "."] + [str(folder)]
-    tar = _tar(directories, files, source_date_epoch() if mtime is None else mtime)
+    for relative in beside or {}:
+        _check_relative(relative)
+        for parent in reversed(PurePosixPath(relative).parents):
+            if str(parent) != ".":
+                directories.append(str(folder / parent))
+    tar = _tar(sorted(set(directories)), files, source_date_epoch() if mtime is None else mtime)
     data = _gzip(tar)
     return Layer(data, sha256_digest(data), sha256_digest(tar), len(data))
+
+
+def _check_relative(relative: str) -> None:
+    path = PurePosixPath(relative)
+    if path.is_absolute() or ".." in path.parts or not path.parts or relative == METADATA_FILE:
+        raise ValueError(f"file {relative!r} must be a path inside the notebook's folder")
 
 
 def _tar(directories: Iterable[str], files: dict[str, bytes], mtime: int) -> bytes:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from iota_container.environment.lock import Lock
 from iota_container.errors import IotaError
 from iota_container.variables import Variable, check_variables
 
@@ -17,6 +18,7 @@ NOTEBOOK_LABEL = f"{LABEL_PREFIX}.notebook"
 KERNEL_LABEL = f"{LABEL_PREFIX}.kernel"
 VARIABLES_LABEL = f"{LABEL_PREFIX}.variables"
 VERSION_LABEL = f"{LABEL_PREFIX}.version"
+LOCK_LABEL = f"{LABEL_PREFIX}.lock"
 DESCRIPTION_LABEL = "org.opencontainers.image.description"
 TITLE_LABEL = "org.opencontainers.image.title"
 
@@ -35,6 +37,7 @@ class ImageMetadata:
     kernel: str | None
     variables: list[Variable] = field(default_factory=list)
     description: str = ""
+    lock: Lock | None = None  # the distributions the image adds to its base
 
     def labels(self) -> dict[str, str]:
         from iota_container import __version__
@@ -48,6 +51,8 @@ class ImageMetadata:
         }
         if self.kernel:
             labels[KERNEL_LABEL] = self.kernel
+        if self.lock is not None:
+            labels[LOCK_LABEL] = self.lock.to_label()
         # Always set, even empty: otherwise the image inherits the base image's own
         # description and title, and would describe the base instead of the analysis.
         labels[DESCRIPTION_LABEL] = self.description
@@ -60,6 +65,7 @@ class ImageMetadata:
             "kernel": self.kernel,
             "variables": [v.to_json() for v in self.variables],
             "description": self.description,
+            "lock": self.lock.to_json() if self.lock is not None else None,
         }
 
     @classmethod
@@ -82,4 +88,16 @@ class ImageMetadata:
             kernel=labels.get(KERNEL_LABEL),
             variables=variables,
             description=labels.get(DESCRIPTION_LABEL, ""),
+            lock=_lock_from_label(labels.get(LOCK_LABEL), image),
         )
+
+
+def _lock_from_label(text: str | None, image: str) -> Lock | None:
+    if not text:
+        return None
+    try:
+        return Lock.from_json(json.loads(text))
+    except (ValueError, TypeError, KeyError) as e:
+        raise MetadataError(
+            f"image {image}: label {LOCK_LABEL} is not valid ({e}): rebuild the image"
+        ) from e

@@ -1,5 +1,7 @@
-"""The daemonless build backend (`--backend oci`): adds one layer holding the notebook and
-its metadata to a base image, directly in the target registry, with no Docker engine.
+"""The daemonless build backend (`--backend oci`): adds to a base image, directly in the
+target registry and with no Docker engine, a dependency layer (the notebook's packages,
+installed for the base's platform on this machine: environment/packages.py) when the
+notebook needs any, and a layer holding the notebook, the files beside it and its metadata.
 
 Only what the target repository lacks is sent: each base layer is looked up first (HEAD),
 then mounted from the base's repository when both live in the same registry, and copied
@@ -10,17 +12,29 @@ where it was, and blobs already sent are found by the next run's HEAD."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
 
-from iota_container.errors import IotaError, NotebookError
-from iota_container.image.layer import analysis_layer, sha256_digest, source_date_epoch
+from iota_container.environment.dependency_layer import DependencyLayer
+from iota_container.environment.layer_cache import LayerCache
+from iota_container.environment.lock import Lock
+from iota_container.environment.packages import (
+    PackagePlan,
+    dependency_layer,
+    plan_packages,
+    target_platform,
+    verify_image,
+)
+from iota_container.environment.platform import ENVIRONMENT_LABEL, base_environment
+from iota_container.environment.python_env import PythonEnvironment
+from iota_container.errors import NotebookError
+from iota_container.image.layer import Layer, analysis_layer, sha256_digest, source_date_epoch
 from iota_container.image.media_types import OCI_MANIFEST
-from iota_container.image.metadata import ANALYSIS_DIR
+from iota_container.image.metadata import ANALYSIS_DIR, ImageMetadata
 from iota_container.image.oci_image import (
     BASE_DIGEST_ANNOTATION,
     BASE_NAME_ANNOTATION,
@@ -38,10 +52,6 @@ from iota_container.image.registry import (
     RemoteImage,
 )
 from iota_container.image.spec import BuildResult, BuildSpec, CredentialSource, Progress
-
-
-class OciBuildError(IotaError):
-    """A build this backend cannot do."""
 
 
 class OciBackend:
@@ -63,11 +73,6 @@ class OciBackend:
         self, spec: BuildSpec, credentials: CredentialSource, progress: Progress
     ) -> BuildResult:
         started = time.perf_counter()
-        if spec.requirements is not None:
-            raise OciBuildError(
-                f"--requirements {spec.requirements}: the oci backend cannot pip install (it "
-                "runs no container); build with --backend docker, or install them in the base"
-            )
         notebook = _read_notebook(spec.notebook)
         target = self._client(spec.target.registry, credentials)
         source = (
@@ -77,36 +82,48 @@ class OciBackend:
         )
         progress.step(f"reading base image {spec.base}")
         base = _read_base(source, spec.base)
-
-        layer = analysis_layer(spec.notebook_name, notebook, spec.metadata)
+        base_env = base_environment(_labels(base.config))
+        packages = _packages(spec, base_env, progress)
+        metadata = replace(spec.metadata, lock=packages.lock)
+        layers = [*packages.layers, analysis_layer_of(spec, notebook, metadata, packages.plan)]
         created = timestamp(source_date_epoch())
         config = serialize(
             analysis_config(
                 base.config,
-                layer,
-                labels=spec.metadata.labels(),
+                [(layer, added) for layer, added in zip(layers, packages.history(spec))],
+                labels=metadata.labels(),
                 env=_environment(spec),
-                added=f"COPY {spec.notebook_name} {ANALYSIS_DIR}/",
                 created=created,
+                # The base's own description is for builds FROM it; in every analysis
+                # image's config it would be kilobytes pushed again for nothing.
+                dropped_labels=(ENVIRONMENT_LABEL,),
             )
         )
         config_digest = sha256_digest(config)
         annotations = {
-            **spec.metadata.labels(),
+            **metadata.labels(),
             BASE_NAME_ANNOTATION: str(spec.base),
             BASE_DIGEST_ANNOTATION: base.digest,
         }
-        manifest = image_manifest(config, config_digest, _layers(base), layer, annotations)
+        manifest = image_manifest(config, config_digest, _layers(base), layers, annotations)
 
         pusher = _BlobPusher(target, spec.target.repository, progress)
         progress.step(f"pushing blobs to {spec.target.name}")
         for descriptor in _layers(base):
             pusher.ensure_base_layer(source, spec.base.repository, descriptor)
-        pusher.ensure(layer.data, layer.digest, f"layer {spec.notebook_name}")
+        cache = LayerCache()
+        dependency = packages.dependency
+        if dependency is not None:
+            mount_from = cache.pushed_to(dependency.cache_key, spec.target.registry)
+            pusher.ensure(dependency.layer.data, dependency.layer.digest, "dependency layer",
+                          mount_from)  # fmt: skip
+        pusher.ensure(layers[-1].data, layers[-1].digest, f"layer {spec.notebook_name}")
         pusher.ensure(config, config_digest, "image config")
         reference = spec.target.tag or sha256_digest(manifest)
         progress.step(f"pushing manifest {spec.target.name}:{reference}")
         digest = target.put_manifest(spec.target.repository, reference, manifest, OCI_MANIFEST)
+        if dependency is not None:
+            cache.record_push(dependency.cache_key, spec.target.registry, spec.target.repository)
         tally = pusher.tally
         return BuildResult(
             reference=spec.target.with_digest(digest).pinned(),
@@ -117,6 +134,9 @@ class OciBackend:
             blobs_uploaded=tally.blobs_uploaded,
             blobs_reused=tally.blobs_reused,
             seconds=round(time.perf_counter() - started, 3),
+            distributions=tuple(p.requirement for p in packages.lock.pins) if packages.lock else (),
+            dependency_layer_size=dependency.layer.size if dependency else 0,
+            dependency_installed_size=dependency.installed_size if dependency else 0,
         )
 
     def _client(self, registry: str, credentials: CredentialSource) -> RegistryClient:
@@ -146,9 +166,17 @@ class _BlobPusher:
         self.progress = progress
         self.tally = _Tally()
 
-    def ensure(self, data: bytes, digest: str, label: str) -> None:
+    def ensure(self, data: bytes, digest: str, label: str, mount_from: Iterable[str] = ()) -> None:
+        """Upload a blob unless the repository has it, or can mount it from a repository
+        of the same registry that has it."""
         if self._present(digest):
             return
+        for repository in mount_from:
+            if repository != self.repository and self.target.mount_blob(
+                self.repository, digest, repository
+            ):
+                self.tally.blobs_reused += 1
+                return
         self.target.upload_blob(self.repository, data, digest, label, self.progress)
         self._uploaded(len(data))
 
@@ -178,6 +206,64 @@ class _BlobPusher:
     def _uploaded(self, size: int) -> None:
         self.tally.blobs_uploaded += 1
         self.tally.bytes_uploaded += size
+
+
+@dataclass(frozen=True)
+class _Packages:
+    plan: PackagePlan
+    dependency: DependencyLayer | None
+
+    @property
+    def lock(self) -> Lock | None:
+        if self.dependency is not None:
+            return self.dependency.lock
+        return None if self.plan.empty else self.plan.lock
+
+    @property
+    def layers(self) -> list[Layer]:
+        return [self.dependency.layer] if self.dependency is not None else []
+
+    def history(self, spec: BuildSpec) -> list[str]:
+        added = [] if self.dependency is None else [
+            f"install {len(self.dependency.lock.pins)} distributions (iota-container lock)"
+        ]  # fmt: skip
+        files = "".join(f" {f.relative}" for f in self.plan.local_files)
+        return [*added, f"COPY {spec.notebook_name}{files} {ANALYSIS_DIR}/"]
+
+
+def _packages(spec: BuildSpec, base: PythonEnvironment | None, progress: Progress) -> _Packages:
+    """Plan the image's packages against the base, build (or reuse) their layer, and check
+    the image they make before anything is pushed."""
+    progress.step("detecting the notebook's packages")
+    plan = plan_packages(
+        spec.notebook, spec.document or {}, spec.metadata.kernel, spec.packages, base
+    )
+    dependency = None
+    if not plan.empty:
+        platform = target_platform(spec.packages, base, str(spec.base))
+        dependency = dependency_layer(plan, platform, base, source_date_epoch(), progress.step)
+    verify_image(plan, base, dependency, str(spec.target))
+    return _Packages(plan, dependency)
+
+
+def analysis_layer_of(
+    spec: BuildSpec, notebook: bytes, metadata: ImageMetadata, plan: PackagePlan
+) -> Layer:
+    beside = {}
+    for file in plan.local_files:
+        path = plan.notebook_folder / file.relative
+        try:
+            beside[file.relative] = path.read_bytes()
+        except OSError as e:
+            raise NotebookError(
+                f"file {str(path)!r} beside the notebook cannot be read ({e.strerror or e}): "
+                "fix its permissions, or move it away"
+            ) from e
+    return analysis_layer(spec.notebook_name, notebook, metadata, beside=beside)
+
+
+def _labels(config: Mapping[str, Any]) -> dict[str, str]:
+    return dict((config.get("config") or {}).get("Labels") or {})
 
 
 def _read_notebook(path: Path) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,24 +42,31 @@ def timestamp(epoch: int) -> str:
 
 def analysis_config(
     base: Mapping[str, Any],
-    layer: Layer,
+    layers: Sequence[tuple[Layer, str]],
     labels: Mapping[str, str],
     env: Mapping[str, str],
-    added: str,
     created: str,
+    dropped_labels: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The base's config with `layer` appended, `labels` and `env` set, and one history
-    entry saying what was `added`."""
+    """The base's config with `layers` appended (each with a history entry saying what it
+    added), `labels` and `env` set, and the base's `dropped_labels` removed."""
     config = copy.deepcopy(dict(base))
+    # The legacy builder's record of the container it committed the base in: not part of
+    # the OCI config, and it repeats the base's labels (kilobytes) in every derived image.
+    for legacy in ("container", "container_config"):
+        config.pop(legacy, None)
     runtime = dict(config.get("config") or {})
-    runtime["Labels"] = dict(sorted({**(runtime.get("Labels") or {}), **labels}.items()))
+    merged = {**(runtime.get("Labels") or {}), **labels}
+    for name in dropped_labels:
+        merged.pop(name, None)
+    runtime["Labels"] = dict(sorted(merged.items()))
     runtime["Env"] = _set_env(runtime.get("Env") or [], env)
     config["config"] = runtime
     rootfs = dict(config.get("rootfs") or {"type": "layers"})
-    rootfs["diff_ids"] = [*rootfs.get("diff_ids", []), layer.diff_id]
+    rootfs["diff_ids"] = [*rootfs.get("diff_ids", []), *(layer.diff_id for layer, _ in layers)]
     config["rootfs"] = rootfs
-    entry = {"created": created, "created_by": f"{BUILT_BY}: {added}"}
-    config["history"] = [*config.get("history", []), entry]
+    entries = [{"created": created, "created_by": f"{BUILT_BY}: {added}"} for _, added in layers]
+    config["history"] = [*map(_short_history, config.get("history", [])), *entries]
     config["created"] = created
     return config
 
@@ -68,7 +75,7 @@ def image_manifest(
     config: bytes,
     config_digest: str,
     base_layers: list[Mapping[str, Any]],
-    layer: Layer,
+    layers: Sequence[Layer],
     annotations: Mapping[str, str],
 ) -> bytes:
     document = {
@@ -77,11 +84,28 @@ def image_manifest(
         "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config)},
         "layers": [
             *({**d, "mediaType": oci_media_type(str(d["mediaType"]))} for d in base_layers),
-            {"mediaType": OCI_LAYER_GZIP, "digest": layer.digest, "size": layer.size},
+            *(
+                {"mediaType": OCI_LAYER_GZIP, "digest": layer.digest, "size": layer.size}
+                for layer in layers
+            ),
         ],
         "annotations": dict(sorted(annotations.items())),
     }
     return serialize(document)
+
+
+_HISTORY_TEXT_LIMIT = 512
+
+
+def _short_history(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A base history entry whose command is longer than 512 characters, shortened: the
+    base's environment label step records its whole JSON value there, which every
+    analysis image would otherwise push again (history is informational only)."""
+    shortened = dict(entry)
+    text = str(shortened.get("created_by") or "")
+    if len(text) > _HISTORY_TEXT_LIMIT:
+        shortened["created_by"] = f"{text[:200]}… ({len(text):,} characters)"
+    return shortened
 
 
 def _set_env(env: list[str], values: Mapping[str, str]) -> list[str]:

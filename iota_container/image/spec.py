@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from iota_container.environment.options import PackageOptions
 from iota_container.image.metadata import ANALYSIS_DIR, ImageMetadata
 from iota_container.image.reference import ImageReference
 
@@ -41,7 +43,8 @@ class BuildSpec:
     metadata: ImageMetadata
     target: ImageReference
     base: ImageReference
-    requirements: Path | None = None
+    packages: PackageOptions = field(default_factory=PackageOptions)
+    document: Mapping[str, Any] | None = None  # the parsed notebook, for package detection
 
     @property
     def notebook_name(self) -> str:
@@ -62,6 +65,9 @@ class BuildResult:
     blobs_uploaded: int
     blobs_reused: int  # already in the repository, or mounted from another one
     seconds: float
+    distributions: tuple[str, ...] = ()  # NAME==VERSION the image adds to its base
+    dependency_layer_size: int = 0  # compressed bytes (oci backend)
+    dependency_installed_size: int = 0  # the same files uncompressed
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

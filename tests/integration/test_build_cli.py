@@ -130,17 +130,22 @@ def test_refused_credentials(
     assert "wrong password" not in str(getattr(result, "stderr", ""))
 
 
-def test_requirements_need_the_docker_backend(
+def test_requirements_and_no_requirements_exclude_each_other(
     tmp_path: Path, notebook: Path, registry: RegistryServer
 ) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("six\n")
     line = error_line(
         build(
-            str(notebook), "-r", f"{registry.address}/x/y:v1", "--requirements", str(requirements)
+            str(notebook),
+            "-r",
+            f"{registry.address}/x/y:v1",
+            "--requirements",
+            str(requirements),
+            "--no-requirements",
         )
     )
-    assert "--requirements needs --backend docker" in line
+    assert line == "error: --requirements and --no-requirements exclude each other: keep one"
 
 
 def test_docker_backend_without_an_engine(notebook: Path, tmp_path: Path) -> None:

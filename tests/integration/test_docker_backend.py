@@ -253,7 +253,7 @@ def test_a_bad_requirement_fails_at_the_pip_step_in_one_line(
     assert message.startswith("docker build failed at step ")
     assert "pip install" in message and "(exit code 1)" in message
     assert "No matching distribution found for iota-container-no-such-package-anywhere" in message
-    assert message.endswith(f"fix {spec.requirements}")
+    assert message.endswith(f"fix {spec.packages.requirements_file}")
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,25 @@ import gzip
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from iota_container.environment.options import PackageOptions
 from iota_container.image.auth import ChainedCredentials, StaticCredentials
 from iota_container.image.layer import analysis_layer
 from iota_container.image.media_types import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST
 from iota_container.image.metadata import (
     ANALYSIS_DIR,
     KERNEL_LABEL,
+    LOCK_LABEL,
     NOTEBOOK_LABEL,
     VARIABLES_LABEL,
 )
-from iota_container.image.oci import OciBackend, OciBuildError
+from iota_container.image.oci import OciBackend
 from iota_container.image.reference import ImageReference
 from iota_container.image.registry import RegistryClient, RegistryError
 from iota_container.image.spec import BuildResult, BuildSpec, CredentialSource
@@ -320,15 +323,48 @@ def test_a_repository_name_the_registry_rejects(
     )
 
 
-def test_requirements_need_the_docker_backend(registry: RegistryServer, tmp_path: Path) -> None:
+def test_a_requirements_file_becomes_a_dependency_layer_for_the_described_platform(
+    registry: RegistryServer,
+    base: PushedImage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pip resolves and fetches the wheel for CPython 3.11 on linux/amd64 (the tiny base
+    has no environment label, so --python-version describes it), installer lays it out
+    in the base's venv, and the lock label pins what was installed, with its hash."""
+    monkeypatch.setenv("IOTA_CACHE_DIR", str(tmp_path / "cache"))
     notebook = write_notebook(tmp_path / "report.ipynb")
     requirements = tmp_path / "requirements.txt"
-    requirements.write_text("pandas\n")
-    spec = make_spec(
-        notebook,
-        f"{registry.address}/analysis/x:1",
-        f"{registry.address}/base/tiny:1",
-        requirements,
+    requirements.write_text("six==1.17.0\n")
+    spec = make_spec(notebook, f"{registry.address}/analysis/six:1", base_reference(registry))
+    spec = replace(
+        spec, packages=PackageOptions(requirements_file=requirements, python_version="3.11")
     )
-    with pytest.raises(OciBuildError, match="--backend docker"):
-        build(spec)
+    result = build(spec)
+    client = RegistryClient(registry.address, ANONYMOUS)
+    manifest = manifest_of(client, "analysis/six", "1")
+    dependency = manifest["layers"][-2]
+    files = layer_files(client, "analysis/six", dependency["digest"])
+    site = "opt/iota/lib/python3.11/site-packages"
+    assert b"Benjamin Peterson" in files[f"{site}/six.py"]
+    assert files[f"{site}/six-1.17.0.dist-info/INSTALLER"] == b"iota-container\n"
+    lock = json.loads(manifest["annotations"][LOCK_LABEL])
+    (pin,) = lock["distributions"]
+    assert (pin["distribution"], pin["version"]) == ("six", "1.17.0")
+    assert len(pin["sha256"]) == 64 and pin["wheel"].startswith("six-1.17.0-")
+    assert result.distributions == ("six==1.17.0",)
+    assert result.dependency_layer_size == dependency["size"]
+
+
+def base_reference(registry: RegistryServer) -> str:
+    return f"{registry.address}/base/tiny:1"
+
+
+def layer_files(client: RegistryClient, repository: str, digest: str) -> dict[str, bytes]:
+    data = b"".join(client.blob_chunks(repository, digest))
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as archive:
+        return {
+            member.name: archive.extractfile(member).read()  # type: ignore[union-attr]
+            for member in archive.getmembers()
+            if member.isfile()
+        }

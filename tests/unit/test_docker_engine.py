@@ -35,7 +35,9 @@ def test_labels_a_dockerfile_cannot_spell_go_with_the_request() -> None:
 
 def test_dockerfile_without_requirements_copies_the_notebook_last() -> None:
     spec = build_spec(Path("my notebook.ipynb"), TARGET, "iota-container/base:test")
-    dockerfile = render_dockerfile(spec, "iota", {"io.x": "$1"}, with_ca_bundle=False)
+    dockerfile = render_dockerfile(
+        spec, "iota", {"io.x": "$1"}, with_ca_bundle=False, with_requirements=False
+    )
     assert dockerfile.splitlines()[1:] == [
         "FROM docker.io/iota-container/base:test",
         'ENV NOTEBOOK_PATH="/home/iota/analysis/my notebook.ipynb" \\',
@@ -47,7 +49,9 @@ def test_dockerfile_without_requirements_copies_the_notebook_last() -> None:
 
 def test_install_step_runs_as_root_and_trusts_the_ca_bundle_only_there() -> None:
     spec = build_spec(Path("a.ipynb"), TARGET, "base:1", requirements=Path("req.txt"))
-    lines = render_dockerfile(spec, "iota", {}, with_ca_bundle=True).splitlines()
+    lines = render_dockerfile(
+        spec, "iota", {}, with_ca_bundle=True, with_requirements=True
+    ).splitlines()
     assert lines[2:4] == ["USER root", "COPY requirements.txt extra-ca.pem /tmp/iota-build/"]
     assert "export SSL_CERT_FILE=/tmp/iota-build/pip-ca.pem" in lines[4]
     assert lines[4].endswith("python -m pip check; cd /; rm -rf /tmp/iota-build")

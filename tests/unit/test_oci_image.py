@@ -29,10 +29,9 @@ BASE = {
 def build_config() -> dict[str, object]:
     return analysis_config(
         BASE,
-        LAYER,
+        [(LAYER, "COPY a.ipynb /home/iota/analysis/")],
         labels={"io.iota-container.notebook": "/home/iota/analysis/a.ipynb"},
         env={"NOTEBOOK_PATH": "/home/iota/analysis/a.ipynb", "KERNEL_NAME": "python3"},
-        added="COPY a.ipynb /home/iota/analysis/",
         created=timestamp(0),
     )
 
@@ -66,7 +65,7 @@ def test_config_appends_the_layer_and_keeps_the_base() -> None:
 
 def test_manifest_is_oci_with_docker_base_layers_renamed() -> None:
     base_layer = {"mediaType": DOCKER_LAYER_GZIP, "digest": "sha256:" + "3" * 64, "size": 7}
-    body = image_manifest(b"{}", "sha256:" + "4" * 64, [base_layer], LAYER, {"b": "2", "a": "1"})
+    body = image_manifest(b"{}", "sha256:" + "4" * 64, [base_layer], [LAYER], {"b": "2", "a": "1"})
     manifest = json.loads(body)
     assert manifest["mediaType"] == OCI_MANIFEST
     assert manifest["config"] == {
@@ -78,5 +77,5 @@ def test_manifest_is_oci_with_docker_base_layers_renamed() -> None:
     assert manifest["layers"][0]["digest"] == base_layer["digest"]
     assert list(manifest["annotations"]) == ["a", "b"]
     assert body == image_manifest(
-        b"{}", "sha256:" + "4" * 64, [base_layer], LAYER, {"a": "1", "b": "2"}
+        b"{}", "sha256:" + "4" * 64, [base_layer], [LAYER], {"a": "1", "b": "2"}
     )

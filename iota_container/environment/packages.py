@@ -1,0 +1,139 @@
+"""What a build puts in the image besides the notebook, decided once for both backends:
+the lock (detected from the kernel, or a --requirements file), the files beside the
+notebook, and, for the daemonless backend, the dependency layer itself.
+
+Nothing is pushed when a module resolves to nothing, a pin has no wheel for the base's
+platform, or the image's distributions would not fit together: each is one line naming
+the package and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from iota_container.environment.dependency_layer import DependencyLayer, build_dependency_layer
+from iota_container.environment.detect import Requirements, detect_requirements
+from iota_container.environment.layer_cache import LayerCache
+from iota_container.environment.local_files import LocalFile, collect_local_files
+from iota_container.environment.lock import Lock
+from iota_container.environment.options import PackageOptions
+from iota_container.environment.platform import PlatformError, TargetPlatform
+from iota_container.environment.python_env import PythonEnvironment
+from iota_container.environment.verify import check_consistency, check_image_imports
+from iota_container.environment.wheels import fetch_wheels, resolved_lock
+from iota_container.errors import IotaError
+
+
+class RequirementsProblem(IotaError):
+    """What the notebook needs cannot be put in the image as asked."""
+
+
+@dataclass(frozen=True)
+class PackagePlan:
+    """The lock as asked for, and the files to copy beside the notebook."""
+
+    lock: Lock
+    local_files: tuple[LocalFile, ...]
+    notebook_folder: Path
+    requirements: Requirements | None = None  # the detection report, when detected
+
+    @property
+    def empty(self) -> bool:
+        return self.lock.empty
+
+
+def plan_packages(
+    notebook_path: Path,
+    notebook: Any,
+    kernel: str | None,
+    options: PackageOptions,
+    base: PythonEnvironment | None,
+) -> PackagePlan:
+    """Detect (or read) what the image needs; refuse now what a build could not satisfy."""
+    folder = notebook_path.resolve().parent
+    if not options.detect or options.requirements_file is not None:
+        lock = (
+            read_requirements_file(options.requirements_file)
+            if options.requirements_file is not None
+            else Lock()
+        )
+        local = collect_local_files(folder, [], options.includes)
+        return PackagePlan(lock, local, folder)
+    if kernel is None:
+        raise RequirementsProblem(
+            "the notebook names no kernel, so its packages cannot be detected: "
+            "give --kernel, --requirements FILE, or --no-requirements"
+        )
+    found = detect_requirements(notebook_path, notebook, kernel, base, options.includes)
+    if found.problems:
+        more = f" (and {len(found.problems) - 1} more: iota-container requirements " \
+               f"{notebook_path} lists them)" if len(found.problems) > 1 else ""  # fmt: skip
+        raise RequirementsProblem(f"{found.problems[0]}{more}; nothing was pushed")
+    return PackagePlan(found.lock, found.local_files, folder, found)
+
+
+def read_requirements_file(path: Path) -> Lock:
+    """A pip requirements file as a lock with nothing pinned yet (pip reads it as is)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RequirementsProblem(
+            f"--requirements {str(path)!r} cannot be read ({e.strerror or e}): fix the path"
+        ) from e
+    lines = [line.split(" #", 1)[0].strip() for line in text.splitlines()]
+    return Lock(unresolved=tuple(line for line in lines if line and not line.startswith("#")))
+
+
+def target_platform(
+    options: PackageOptions, base: PythonEnvironment | None, image: str
+) -> TargetPlatform:
+    if options.python_version:
+        return TargetPlatform.of_options(options.python_version, options.platform)
+    if base is None:
+        raise PlatformError(
+            f"base image {image} does not say which Python it has (no "
+            "io.iota-container.environment label): rebuild it with scripts/build-base-image.sh, "
+            "or describe it with --python-version (and --platform)"
+        )
+    return TargetPlatform.of_environment(base)
+
+
+def dependency_layer(
+    plan: PackagePlan,
+    platform: TargetPlatform,
+    base: PythonEnvironment | None,
+    mtime: int,
+    on_step: Callable[[str], None],
+    cache: LayerCache | None = None,
+) -> DependencyLayer:
+    """The plan's dependency layer: from the cache, else resolved, fetched and packed."""
+    cache = cache or LayerCache()
+    key = cache.key(plan.lock, platform, base)
+    cached = cache.load(key)
+    if cached is not None:
+        on_step(f"dependency layer from the cache ({len(cached.lock.pins)} distributions)")
+        return replace(cached, cache_key=key)
+    on_step(f"resolving {len(plan.lock.pins) + len(plan.lock.unresolved)} requirements "
+            f"for {platform.describe()}")  # fmt: skip
+    constraints = [f"{d.name}=={d.version}" for d in (base.distributions.values() if base else ())]
+    wheels = fetch_wheels(
+        plan.lock, platform, cache.wheels_folder(platform), constraints, on_line=on_step
+    )
+    on_step(f"installing {len(wheels)} wheels into the dependency layer")
+    layer = build_dependency_layer(
+        wheels, resolved_lock(plan.lock, wheels, platform), platform, base, mtime
+    )
+    cache.save(key, layer)
+    return replace(layer, cache_key=key)
+
+
+def verify_image(
+    plan: PackagePlan, base: PythonEnvironment | None, layer: DependencyLayer | None, image: str
+) -> None:
+    added = layer.distributions if layer is not None else ()
+    if plan.requirements is not None:
+        check_image_imports(plan.requirements, base, added, image)
+    check_consistency(base, added, image)

@@ -1,0 +1,211 @@
+"""Describe a Python environment as JSON: interpreter, platform, installed distributions and
+where given modules come from. Run *by that environment's own interpreter*:
+
+- on the host, in the notebook kernel's Python (which may lack this package: the host
+  sends this file's source with `python -c`), to learn what the notebook imports from;
+- in the base image at build time (`python -m iota_container.environment.probe`), whose
+  answer becomes the base's environment label.
+
+So it imports nothing outside the standard library, runs on Python 3.9+, and finds
+modules with `importlib.util.find_spec`, which locates a top-level module without
+executing it. Input (stdin, JSON, optional): {"modules": [...], "directory": "..."};
+output (stdout): one JSON document. Markers and dependency closures are worked out by
+the caller, with `packaging`, from the raw facts given here.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import sys
+import sysconfig
+from collections.abc import Iterable
+from typing import Any
+
+
+def _marker_environment() -> dict[str, str]:
+    implementation = sys.implementation
+    version = implementation.version
+    full = f"{version.major}.{version.minor}.{version.micro}"
+    if version.releaselevel != "final":
+        full += version.releaselevel[0] + str(version.serial)
+    return {
+        "implementation_name": implementation.name,
+        "implementation_version": full,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
+def _interpreter() -> dict[str, str]:
+    libc, libc_version = platform.libc_ver()
+    paths = sysconfig.get_paths()
+    return {
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "version": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "cache_tag": sys.implementation.cache_tag,
+        "soabi": sysconfig.get_config_var("SOABI") or "",
+        "machine": platform.machine(),
+        "libc": libc,
+        "libc_version": libc_version,
+        "purelib": paths.get("purelib", ""),
+        "platlib": paths.get("platlib", ""),
+        "scripts": paths.get("scripts", ""),
+        "data": paths.get("data", ""),
+        "include": paths.get("include", ""),
+        "pyc_magic": importlib.util.MAGIC_NUMBER.hex(),
+    }
+
+
+def _stdlib_names() -> list[str]:
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is None:  # Python 3.9: the builtins plus what lives in the stdlib folder
+        names = set(sys.builtin_module_names)
+        folder = sysconfig.get_paths()["stdlib"]
+        for entry in os.listdir(folder):
+            stem = entry.split(".", 1)[0]
+            if stem.isidentifier() and entry != "site-packages":
+                names.add(stem)
+    return sorted(names)
+
+
+def _distributions() -> dict[str, dict[str, Any]]:
+    found = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue
+        key = _normalize(name)
+        if key in found:  # an earlier sys.path entry shadows later ones, as for imports
+            continue
+        found[key] = {
+            "name": name,
+            "version": dist.version,
+            "requires": list(dist.requires or []),
+            "top_level": _top_level(dist),
+            "paths": _top_paths(dist),
+            "direct_url": _direct_url(dist),
+            "installer": (dist.read_text("INSTALLER") or "").strip(),
+            "location": str(dist.locate_file("")),
+        }
+    return found
+
+
+def _top_level(dist: importlib.metadata.Distribution) -> list[str]:
+    """Top-level import names and other top-level paths a distribution owns (from its
+    RECORD, else top_level.txt)."""
+    names = set()
+    for file in dist.files or []:
+        parts = file.parts
+        if not parts or parts[0] in ("..", "/") or parts[0].startswith(".."):
+            continue
+        first = parts[0]
+        if len(parts) == 1:
+            if first.endswith(".py") or ".cpython-" in first or first.endswith((".so", ".pyd")):
+                names.add(first.split(".", 1)[0])
+            elif first.endswith(".pth"):
+                continue
+        elif not first.endswith((".dist-info", ".egg-info", ".data")) and first != "__pycache__":
+            names.add(first)
+    if not names:
+        text = dist.read_text("top_level.txt") or ""
+        names.update(line.strip() for line in text.splitlines() if line.strip())
+    return sorted(names)
+
+
+def _top_paths(dist: importlib.metadata.Distribution) -> list[str]:
+    """The first path components of a distribution's files inside its site-packages
+    folder (`yaml`, `six.py`, `PyYAML-6.0.2.dist-info`, `__pycache__/six.cpython-311.pyc`):
+    what a layer must hide to replace this distribution with another version."""
+    paths = set()
+    for file in dist.files or []:
+        parts = file.parts
+        if not parts or parts[0].startswith(".."):
+            continue
+        if parts[0] == "__pycache__" and len(parts) == 2:
+            paths.add("/".join(parts))
+        else:
+            paths.add(parts[0])
+    return sorted(paths)
+
+
+def _direct_url(dist: importlib.metadata.Distribution) -> Any:
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _normalize(name: str) -> str:
+    out = []
+    for char in name.lower():
+        out.append("-" if char in "-_." else char)
+    collapsed = "".join(out)
+    while "--" in collapsed:
+        collapsed = collapsed.replace("--", "-")
+    return collapsed
+
+
+def _module_origin(name: str, directory: str, stdlib: set[str]) -> dict[str, Any]:
+    if name in sys.builtin_module_names:
+        return {"kind": "stdlib", "origin": "built-in"}
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError, AttributeError):
+        spec = None
+    if spec is None:
+        return {"kind": "stdlib" if name in stdlib else "missing", "origin": ""}
+    locations = list(spec.submodule_search_locations or [])
+    origin = spec.origin if spec.origin not in (None, "namespace") else ""
+    path = origin or (locations[0] if locations else "")
+    if directory and path and _inside(path, directory):
+        return {"kind": "local", "origin": path, "package": bool(locations)}
+    if name in stdlib:
+        return {"kind": "stdlib", "origin": path}
+    return {"kind": "installed", "origin": path}
+
+
+def _inside(path: str, directory: str) -> bool:
+    path = os.path.realpath(path)
+    directory = os.path.realpath(directory)
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def describe(modules: Iterable[str] = (), directory: str = "") -> dict[str, Any]:
+    if directory:
+        # As the kernel sees it: it runs in the notebook's folder, which is on its path.
+        sys.path.insert(0, directory)
+    stdlib = _stdlib_names()
+    return {
+        "interpreter": _interpreter(),
+        "markers": _marker_environment(),
+        "stdlib": stdlib,
+        "distributions": _distributions(),
+        "modules": {name: _module_origin(name, directory, set(stdlib)) for name in modules},
+    }
+
+
+def main() -> None:
+    raw = sys.stdin.read() if not sys.stdin.isatty() else ""
+    request = json.loads(raw) if raw.strip() else {}
+    answer = describe(request.get("modules") or (), request.get("directory") or "")
+    sys.stdout.write(json.dumps(answer, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
