@@ -19,6 +19,7 @@ engine's storage driver would have to support quotas.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,8 @@ from iota_container.dataset.engine_socket import EngineApiError, ImageMissing, U
 from iota_container.dataset.spec import ResourceConfiguration
 from iota_container.errors import IotaError
 from iota_container.image.docker_stream import engine_reason, one_line
+
+logger = logging.getLogger("iota_container")
 
 MEMORY_LIMIT_ENV = "IOTA_MEMORY_LIMIT"
 CPU_LIMIT_ENV = "IOTA_CPU_LIMIT"
@@ -188,8 +191,7 @@ def run_container(api: ContainerApi, job: ContainerJob) -> ContainerOutcome:
         exit_code = int(api.wait(container, timeout=None)["StatusCode"])
         duration = time.monotonic() - started
         watch.stop()
-        with job.log_path.open("ab") as log:
-            log.write(api.logs(container, stdout=True, stderr=True))
+        _keep_log(job.log_path, api.logs(container, stdout=True, stderr=True))
         oom_killed = watch.seen
         if exit_code != 0 and not oom_killed:
             oom_killed = bool(api.inspect_container(container)["State"].get("OOMKilled"))
@@ -197,6 +199,16 @@ def run_container(api: ContainerApi, job: ContainerJob) -> ContainerOutcome:
     finally:
         watch.stop()
         api.remove_container(container, force=True)
+
+
+def _keep_log(path: Path, output: bytes) -> None:
+    """Append the container's output to the run's log. A full disk loses the log, not the
+    run: the outputs are stored and the exit code says how the run ended."""
+    try:
+        with path.open("ab") as log:
+            log.write(output)
+    except OSError as e:
+        logger.warning("the container's log cannot be kept in %s (%s)", path, e.strerror or e)
 
 
 class _OutOfMemoryWatch:

@@ -14,11 +14,13 @@ Then versioningConfiguration and retentionPeriod are applied (retention.py).
   version's folder (mode 0644: the image's user reads it), then either
   - the image runs through the Docker engine (container_run.py) with the params file
     mounted read-only at the contract's path, file:// output and input folders mounted at
-    their own paths so file:// URIs mean the same inside, AWS_* and IOTA_* settings passed
-    through, and resourceConfiguration as CPU and memory limits; or
+    their own paths so file:// URIs mean the same inside, the allow-listed AWS and runtime
+    settings passed in (run_environment.py: never the engine's registry credentials or
+    other secrets), and resourceConfiguration as CPU and memory limits; or
   - without a container, `python -m iota_container run` runs the notebook the definition's
     `x-iota-notebook` names (or the caller's `notebook`), as a child process: its log is
-    captured, and a crash of the analysis cannot take the engine down.
+    captured, a crash of the analysis cannot take the engine down, and the engine's own
+    settings and secrets are left out of its environment.
   Without a choice, a container runs when a Docker engine answers, the runtime otherwise.
 
 The engine does not trigger dependent datasets: a scheduler does, with `Trigger.dataset`.
@@ -38,9 +40,6 @@ from typing import Any, cast
 
 from iota_container import storage
 from iota_container.dataset.container_run import (
-    CPU_LIMIT_ENV,
-    MEMORY_LIMIT_ENV,
-    NETWORK_ENV,
     ContainerApi,
     ContainerJob,
     engine_errors,
@@ -52,7 +51,7 @@ from iota_container.dataset.engine_socket import (
     UnixSocketEngine,
     local_socket_path,
 )
-from iota_container.dataset.home import HOME_ENV, LOG_NAME, OUTPUT_ROOT_ENV, PARAMS_NAME
+from iota_container.dataset.home import LOG_NAME, PARAMS_NAME
 from iota_container.dataset.locks import HeldLock, take_dataset_lock
 from iota_container.dataset.query_source import produce_query_content
 from iota_container.dataset.records import (
@@ -66,23 +65,25 @@ from iota_container.dataset.records import (
     Trigger,
     Version,
 )
-from iota_container.dataset.resolve import RunParams, resolve_run_params
+from iota_container.dataset.resolve import RunParams, confine_to_output_root, resolve_run_params
+from iota_container.dataset.run_environment import (
+    container_environment,
+    mounted_files,
+    process_environment,
+)
 from iota_container.dataset.store import Store
+from iota_container.dataset.store_schema import StateDiskFull
 from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
 from iota_container.image.docker_stream import engine_reason, one_line
-from iota_container.params_file import DEFAULT_PARAMS_PATH, PARAMS_PATH_ENV, write_params
-from iota_container.runtime import NOTEBOOK_PATH_ENV
+from iota_container.params_file import DEFAULT_PARAMS_PATH, write_params
 from iota_container.storage.uri import parse_output_uri
 
 log = logging.getLogger("iota_container")
 
 CONNECT_TIMEOUT_SECONDS = 5
+FULL_BELOW_BYTES = 64 * 1024  # less free space than this: a write just ran out of it
 LABEL_DATASET = "io.iota-container.dataset"
 LABEL_VERSION = "io.iota-container.dataset-version"
-# The engine's own settings stay out of the container; other AWS_* and IOTA_* go in.
-_NOT_PASSED = frozenset(
-    (HOME_ENV, OUTPUT_ROOT_ENV, PARAMS_PATH_ENV, MEMORY_LIMIT_ENV, CPU_LIMIT_ENV, NETWORK_ENV)
-)
 
 
 class DatasetRunFailed(IotaError):
@@ -204,11 +205,17 @@ class DatasetEngine:
             except BaseException:  # Ctrl-C or SystemExit: the run did not finish
                 self.store.finish_version(version, FAILED, reason=INTERRUPTED)
                 raise
-            self.store.apply_retention(dataset.name)
+            self._apply_retention(dataset.name)
         finally:
             claimed.lock.release()
         log.info("dataset %s: version %s %s", dataset.name, finished.id, finished.status)
         return finished
+
+    def _apply_retention(self, name: str) -> None:
+        try:
+            self.store.apply_retention(name)
+        except StateDiskFull as e:  # the version is finished: pruning waits for the next run
+            log.warning("dataset %s: versions not pruned: %s", name, e)
 
     def withdraw(self, claimed: ClaimedRun) -> None:
         """Give back a claimed run that will not start: its trigger runs another time."""
@@ -229,20 +236,16 @@ class DatasetEngine:
     def _create_content(
         self, dataset: RegisteredDataset, version: Version, notebook: str | os.PathLike[str] | None
     ) -> Version:
+        """Run the version and finish it; any IotaError (a full disk too) ends it FAILED
+        with that error as its reason."""
         folder = self.store.home.version_dir(dataset.name, version.id)
-        folder.mkdir(parents=True, exist_ok=True)
         log_path = folder / LOG_NAME
-        if version.mode == MODE_QUERY:
-            return self._query(dataset, version, folder, log_path)
         try:
-            run_params = resolve_run_params(
-                dataset.definition, version.output_prefix, self.store, trigger=version.trigger
-            )
-            params_path = write_params(run_params.document, folder / PARAMS_NAME, overwrite=True)
-        except IotaError as e:
-            return self.store.finish_version(version, FAILED, reason=str(e))
-        self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
-        try:
+            _make_folder(folder)
+            if version.mode == MODE_QUERY:
+                return self._query(dataset, version, folder, log_path)
+            run_params, params_path = self._params(dataset, version, folder)
+            self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
             if version.mode == MODE_CONTAINER:
                 ended = self._in_container(dataset, version, run_params, params_path, log_path)
             else:
@@ -259,6 +262,24 @@ class DatasetEngine:
             content_uri=run_params.content_uri,
         )
 
+    def _params(
+        self, dataset: RegisteredDataset, version: Version, folder: Path
+    ) -> tuple[RunParams, Path]:
+        run_params = resolve_run_params(
+            dataset.definition,
+            version.output_prefix,
+            self.store,
+            trigger=version.trigger,
+            output_root=self.store.home.output_root,
+        )
+        target = folder / PARAMS_NAME
+        try:
+            return run_params, write_params(run_params.document, target, overwrite=True)
+        except OSError as e:
+            # write_params leaves its temporary file behind on a full disk.
+            _remove_partial_files(folder, keep=folder / LOG_NAME)
+            raise _home_write_error(target, e) from e
+
     def _query(
         self, dataset: RegisteredDataset, version: Version, folder: Path, log_path: Path
     ) -> Version:
@@ -268,9 +289,16 @@ class DatasetEngine:
             content = produce_query_content(
                 dataset.definition, dataset.source_file, folder, log_path
             )
-            uri = storage.put(content, f"{version.output_prefix}/{content.name}").uri
+            target = f"{version.output_prefix}/{content.name}"
+            root = self.store.home.output_root
+            confine_to_output_root(target, root, f"content of {dataset.name}")
+            uri = storage.put(content, target).uri
         except IotaError as e:
-            return self.store.finish_version(version, FAILED, reason=str(e))
+            full = _disk_full(folder)
+            # A command stopped by a full disk leaves part of its content staged here.
+            _remove_partial_files(folder, keep=log_path)
+            reason = f"{e}; the disk of {folder} is full" if full else str(e)
+            return self.store.finish_version(version, FAILED, reason=reason)
         return self.store.finish_version(
             version, SUCCEEDED, duration_seconds=time.monotonic() - started, content_uri=uri
         )
@@ -286,7 +314,10 @@ class DatasetEngine:
         action = dataset.definition.container_action
         assert action is not None and self._api is not None
         limits = limits_for(action.resource_configuration)
+        environment = container_environment()
         binds = {str(params): {"bind": DEFAULT_PARAMS_PATH, "mode": "ro"}}
+        for file in mounted_files(environment):
+            binds[str(file)] = {"bind": str(file), "mode": "ro"}
         for uri in run_params.inputs.values():
             folder = _local_folder(uri)
             if folder is not None:
@@ -300,7 +331,7 @@ class DatasetEngine:
         job = ContainerJob(
             image=action.image,
             name=f"iota-{dataset.name}-{version.id}",
-            environment=_passed_environment(),
+            environment=environment,
             binds=binds,
             limits=limits,
             labels={LABEL_DATASET: dataset.name, LABEL_VERSION: version.id},
@@ -376,8 +407,7 @@ def _in_process(
 ) -> _Ended:
     path = _notebook_for(dataset, notebook)
     command = [sys.executable, "-m", "iota_container", "run", "--params", str(params)]
-    # The runtime prefers NOTEBOOK_PATH to --notebook: an inherited one must not win.
-    env = {k: v for k, v in os.environ.items() if k not in (NOTEBOOK_PATH_ENV, PARAMS_PATH_ENV)}
+    env = process_environment()
     started = time.monotonic()
     with log_path.open("ab") as log_file:
         code = subprocess.run(
@@ -414,6 +444,44 @@ def _notebook_for(dataset: RegisteredDataset, notebook: str | os.PathLike[str] |
     return path
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _home_write_error(folder, e) from e
+
+
+def _home_write_error(path: Path, error: OSError) -> IotaError:
+    fix = "free some space there" if _disk_full(path) else "make it writable"
+    return IotaError(
+        f"cannot write {str(path)!r} ({error.strerror or error}): {fix}, or point IOTA_HOME "
+        "at another folder"
+    )
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the file system of `path` (or of its nearest existing folder) is full."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        status = os.statvfs(path)
+    except OSError:
+        return False
+    # root may write into the blocks kept for it; others may not.
+    free_blocks = status.f_bfree if os.geteuid() == 0 else status.f_bavail
+    return free_blocks * status.f_frsize < FULL_BELOW_BYTES
+
+
+def _remove_partial_files(folder: Path, keep: Path | None = None) -> None:
+    """Remove what a failed step left in a version folder: staged content, temporary files."""
+    try:
+        leftovers = [p for p in folder.iterdir() if p.is_file() and p != keep]
+    except OSError:
+        return
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+
+
 def _failure_reason(ended: _Ended, log_path: Path) -> str:
     """The run's own one-line error (`error: ...`), else its last log line."""
     text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
@@ -430,11 +498,3 @@ def _local_folder(uri: str) -> Path | None:
         return None
     path = parse_output_uri(uri).path
     return path.parent if path is not None else None
-
-
-def _passed_environment() -> dict[str, str]:
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key.startswith(("AWS_", "IOTA_")) and key not in _NOT_PASSED
-    }
