@@ -2,6 +2,7 @@
 
     ~/.iota-container/                 IOTA_HOME (default)
       state.db                         registered definitions, versions, trigger claims
+      state.db.reserve                 space kept for ending a version on a full disk
       locks/NAME.lock                  held while a version of NAME is being created
       datasets/NAME/VERSION/           params, run.log, a SQL dataset's staged content
       outputs/NAME/VERSION/FILE        IOTA_OUTPUT_ROOT (default file://<home>/outputs)
@@ -25,6 +26,7 @@ HOME_ENV = "IOTA_HOME"
 OUTPUT_ROOT_ENV = "IOTA_OUTPUT_ROOT"
 DEFAULT_HOME = "~/.iota-container"
 DATABASE_NAME = "state.db"
+RESERVE_NAME = "state.db.reserve"
 PARAMS_NAME = "params"
 LOG_NAME = "run.log"
 
@@ -47,6 +49,10 @@ class Home:
     @property
     def database(self) -> Path:
         return self.root / DATABASE_NAME
+
+    @property
+    def reserve(self) -> Path:
+        return self.root / RESERVE_NAME
 
     def lock_path(self, dataset: str) -> Path:
         return self.root / "locks" / f"{dataset}.lock"

@@ -14,17 +14,25 @@ URI; `iota_container.dataset.content.dataset_content("var")` gives a local path 
 `Context.OutputUris` (ipynb, html) go under the same version prefix. `Context.Analysis` is
 set only when the caller knows the notebook's path (the image's NOTEBOOK_PATH names it
 otherwise; finding it out would cost an inspect of the image on every run).
+
+Under a `file://` output root, every output must really lie inside the root: symlinks
+and `..` are resolved, so a link planted in the root's tree (outputs/report -> /etc) or a
+fileName of `..` cannot make an engine or scheduler run write outside it
+(`confine_to_output_root`). S3 keys have no such tree: there, a key is only a name.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from iota_container.dataset.records import DATASET, LATEST_SUCCEEDED, Trigger, Version
 from iota_container.dataset.spec import DatasetDefinition, DatasetVariable
 from iota_container.errors import IotaError
 from iota_container.params_file import JsonValue, parse_params
+from iota_container.storage.uri import parse_output_uri
 
 NOTEBOOK_FILE = "output.ipynb"
 REPORT_FILE = "output.html"
@@ -58,8 +66,10 @@ def resolve_run_params(
     *,
     trigger: Trigger | None = None,
     analysis: str | None = None,
+    output_root: str | None = None,
 ) -> RunParams:
-    """The params of one run of a container dataset whose outputs go under `output_prefix`."""
+    """The params of one run of a container dataset whose outputs go under `output_prefix`
+    (inside `output_root`, when given: see confine_to_output_root)."""
     action = definition.container_action
     if action is None:
         raise ValueError(f"dataset {definition.dataset_name} has no containerAction to run")
@@ -89,7 +99,27 @@ def resolve_run_params(
         context["Analysis"] = analysis
     document = {"Context": context, "Variables": variables}
     parse_params(document, source=f"params of dataset {definition.dataset_name}")
+    if output_root is not None:
+        for name, uri in outputs.items():
+            confine_to_output_root(uri, output_root, f"output {name} of {definition.dataset_name}")
     return RunParams(document, outputs, content_uri, inputs, upstream)
+
+
+def confine_to_output_root(uri: str, output_root: str, what: str) -> None:
+    """ResolveError unless the file:// `uri` lies inside the file:// `output_root` once
+    symlinks and `..` are resolved (as far as its folders exist). Other URIs pass."""
+    path = parse_output_uri(uri, what=what).path
+    root = parse_output_uri(f"{output_root}/_", what="output root").path
+    if path is None or root is None:
+        return
+    real_root = Path(os.path.realpath(root.parent))
+    real_path = Path(os.path.realpath(path))
+    if real_root not in real_path.parents:
+        raise ResolveError(
+            f"{what} is {uri!r}, which is {str(real_path)!r} once links and '..' are "
+            f"resolved: outside the output root {str(real_root)!r}; remove the link (or fix "
+            "the file name), or choose another output root"
+        )
 
 
 def _content_version(

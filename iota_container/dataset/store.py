@@ -7,6 +7,12 @@ never between. A version left CREATING by a process that is gone (its dataset lo
 free: see locks.py) is marked FAILED, "interrupted: the process running it stopped",
 whenever a store is opened and before each run of that dataset.
 
+A full disk: writes fail with StateDiskFull (one line). So that a run that fails for a
+full disk still ends FAILED with that reason, and not "interrupted" at the next open, the
+store keeps a small reserve file beside the database (`Home.reserve`), and gives it up
+for the one write that ends a version when nothing else can be written; the reserve is
+made again at the next open that finds space.
+
 Scheduler hooks: `start_version` claims a schedule window or an upstream version and
 creates the version in one transaction (TriggerAlreadyClaimed when it was claimed
 before); `last_schedule_window` and `is_claimed` say what already ran; `skip_triggers`
@@ -27,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from iota_container.atomic import atomic_file
 from iota_container.dataset.home import Home
 from iota_container.dataset.locks import dataset_lock, lock_if_free
 from iota_container.dataset.problems import DefinitionError, Problem
@@ -50,11 +57,19 @@ from iota_container.dataset.spec import (
     DatasetDefinition,
     load_definition,
 )
-from iota_container.dataset.store_schema import MIGRATIONS, Migration, connect
+from iota_container.dataset.store_schema import (
+    MIGRATIONS,
+    Migration,
+    StateDiskFull,
+    connect,
+    is_disk_full,
+    rollback,
+)
 from iota_container.dataset.validate import validate_definitions
 from iota_container.errors import IotaError
 
 Clock = Callable[[], datetime]
+RESERVE_BYTES = 256 * 1024  # a few dozen commits' worth of WAL frames
 
 
 class UnknownDataset(IotaError):
@@ -82,6 +97,7 @@ class Store:
         self.clock = clock
         self._connection = connect(home.database, migrations)
         self._lock = threading.RLock()  # one connection, shared by the threads of a scheduler
+        self._keep_reserve()
         self.recover_interrupted()
 
     @classmethod
@@ -281,8 +297,29 @@ class Store:
         duration_seconds: float | None = None,
         content_uri: str | None = None,
     ) -> Version:
+        """End a CREATING version. On a full disk the reserve is given up for this write:
+        a version must not stay CREATING because its run filled the disk."""
         if status not in (SUCCEEDED, FAILED):
             raise ValueError(f"a version finishes SUCCEEDED or FAILED, not {status!r}")
+        ending = (status, reason, exit_code, duration_seconds, content_uri)
+        try:
+            self._write_finish(version, *ending)
+        except StateDiskFull:
+            if not self._release_reserve():
+                raise
+            self._write_finish(version, *ending)
+            self._keep_reserve()
+        return self.version(version.dataset, version.id)
+
+    def _write_finish(
+        self,
+        version: Version,
+        status: str,
+        reason: str | None,
+        exit_code: int | None,
+        duration_seconds: float | None,
+        content_uri: str | None,
+    ) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE versions SET status = ?, reason = ?, exit_code = ?,"
@@ -298,7 +335,6 @@ class Store:
                     version.id,
                 ),
             )
-        return self.version(version.dataset, version.id)
 
     def version(self, name: str, selector: str = LATEST) -> Version:
         """A version by id, or `$LATEST` (any status) or `$LATEST_SUCCEEDED`."""
@@ -444,13 +480,38 @@ class Store:
         # IMMEDIATE takes the write lock up front: two writers never both read, then
         # deadlock upgrading to write (SQLite would fail one with "database is locked").
         with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
             try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
+                self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._connection
+                    # In WAL mode the pages reach the disk here: a full disk fails COMMIT.
+                    self._connection.execute("COMMIT")
+                except BaseException:
+                    rollback(self._connection)
+                    raise
+            except sqlite3.OperationalError as e:
+                if is_disk_full(e):
+                    raise StateDiskFull(self.home.database) from e
                 raise
-            self._connection.execute("COMMIT")
+
+    def _keep_reserve(self) -> None:
+        """Make the reserve file if it is missing; on a full disk, go on without one."""
+        path = self.home.reserve
+        if path.exists():
+            return
+        try:
+            with atomic_file(path, 0o600) as out:
+                os.posix_fallocate(out.fileno(), 0, RESERVE_BYTES)
+        except OSError:
+            pass
+
+    def _release_reserve(self) -> bool:
+        """Free the reserve's space; False when there was none to give."""
+        try:
+            self.home.reserve.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def _rows_in(self, table: str, column: str, values: Sequence[str]) -> list[sqlite3.Row]:
         """The rows whose `column` is one of `values`, a few hundred values a query (under

@@ -104,6 +104,22 @@ class StateError(IotaError):
     """The state database cannot be opened, or was written by a newer version."""
 
 
+class StateDiskFull(StateError):
+    """A write to the state database failed: its disk is full."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"the state database {str(path)!r} cannot be written: its disk is full; free "
+            "some space there, or point IOTA_HOME at another folder"
+        )
+
+
+def is_disk_full(error: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of space (SQLITE_FULL)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(error)
+
+
 def connect(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> sqlite3.Connection:
     """An autocommit connection (transactions are explicit) to an up-to-date database."""
     try:
@@ -117,6 +133,8 @@ def connect(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> sqlite3
         connection.execute("PRAGMA foreign_keys = ON")
         migrate(connection, migrations, path)
     except sqlite3.DatabaseError as e:
+        if is_disk_full(e):
+            raise StateDiskFull(path) from e
         raise StateError(
             f"cannot open the state database {str(path)!r} ({e}): check the file, or point "
             "IOTA_HOME at another folder"
@@ -149,8 +167,14 @@ def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration], pat
                 )
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            rollback(connection)
             raise
+
+
+def rollback(connection: sqlite3.Connection) -> None:
+    """Roll back what is still open: SQLite may have rolled back itself (a full disk)."""
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
 
 
 def schema_version(connection: sqlite3.Connection) -> int:
