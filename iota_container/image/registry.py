@@ -9,44 +9,56 @@ what is pushed is not the caller's, which a reproducible build needs; it uploads
 paths only, without progress or streaming from another registry; it has no https-to-http
 fallback for loopback registries, raises bare ValueErrors and ships no type information.
 
-Scheme: https, or plain http when asked (`plain_http=True`), or, like Docker, for a loopback
-registry (localhost, 127.0.0.0/8, ::1) whose https port does not speak TLS. A certificate
-that fails verification never falls back: that is an error naming the CA option."""
+How it talks HTTP (scheme, timeouts, retries, bounded answers) is `registry_transport.py`;
+how one blob is pushed, `registry_upload.py`."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import ipaddress
-import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from iota_container.image.media_types import IMAGE_MANIFESTS, INDEXES, MANIFEST_ACCEPT
-from iota_container.image.reference import DOCKER_HUB, ImageReference
-from iota_container.image.registry_auth import RegistryAuth, repository_scope
+from iota_container.image.reference import ImageReference
+from iota_container.image.registry_auth import repository_scope
 from iota_container.image.registry_errors import (
+    ConnectionFailed,
     ImageNotFound,
     RegistryError,
-    is_certificate_failure,
-    response_error,
     transport_error,
 )
+from iota_container.image.registry_transport import (
+    CONNECTION_ATTEMPTS,
+    RegistryTransport,
+    is_loopback,
+    retrying_session,
+)
+from iota_container.image.registry_upload import (
+    BlobUploader,
+    Pieces,
+    digest_of,
+    hasher_for,
+    location_of,
+)
 from iota_container.image.spec import CredentialSource, Progress
+from iota_container.limits import REGISTRY_DOCUMENT_LIMITS, loads_json, read_chunks_limited
 
-__all__ = ["ImageNotFound", "RegistryClient", "RegistryError", "RemoteImage", "fetch_image_config"]
+__all__ = [
+    "ImageNotFound",
+    "RegistryClient",
+    "RegistryError",
+    "RemoteImage",
+    "fetch_image_config",
+    "is_loopback",
+    "retrying_session",
+]
 
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024  # ECR wants chunks of 5 MiB or more, all but the last
 LINUX_AMD64 = ("linux", "amd64")
-_TIMEOUT = (10, 300)  # seconds to connect, seconds between bytes
-_DOCKER_HUB_API = "registry-1.docker.io"  # where `docker.io` references are served
-_OCTETS = "application/octet-stream"
 CATALOG_SCOPE = "registry:catalog:*"  # what a token server asks for the catalog
 
 
@@ -69,16 +81,25 @@ class RegistryClient:
         plain_http: bool | None = None,
         session: requests.Session | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeout: float | None = None,
     ) -> None:
+        """`timeout`: seconds to wait for a connection and between bytes of an answer
+        (default: $IOTA_REGISTRY_TIMEOUT, else 30)."""
         self.registry = registry
         self.chunk_size = chunk_size
-        self._host = _DOCKER_HUB_API if registry == DOCKER_HUB else registry
-        self._plain_http = plain_http
-        self._session = session if session is not None else retrying_session()
-        # An explicit bundle wins over REQUESTS_CA_BUNDLE; True lets requests read that.
-        self._verify: str | bool = ca_bundle or True
-        self._auth = RegistryAuth(registry, credentials, self._session, self._verify)
-        self._base_url: str | None = None
+        self._transport = RegistryTransport(
+            registry, credentials, ca_bundle, plain_http, session, timeout
+        )
+        self._request = self._transport.request
+        self._uploader = BlobUploader(self._transport, chunk_size)
+
+    @property
+    def timeout(self) -> float:
+        return self._transport.timeout
+
+    def base_url(self) -> str:
+        """`scheme://host`, settled by the first request."""
+        return self._transport.base_url()
 
     # -- manifests -------------------------------------------------------------------------
 
@@ -98,14 +119,16 @@ class RegistryClient:
         if response.status_code == 404:
             raise ImageNotFound(f"image {name} does not exist: push it, or check its name")
         body = response.content
-        digest = _digest_of(body, reference if ":" in reference else "sha256:")
+        digest = digest_of(body, reference if ":" in reference else "sha256:")
         if ":" in reference and digest != reference:
             raise RegistryError(
                 f"registry {self.registry} sent a manifest for {name} whose digest is {digest}: "
                 "the registry or a proxy altered it; retry, or report it to the registry's owner"
             )
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        return body, media_type or str(_json_object(body, name).get("mediaType", "")), digest
+        if not media_type:
+            media_type = str(_json_object(body, "manifest", name).get("mediaType", ""))
+        return body, media_type, digest
 
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         """Store a manifest under a tag (or its digest); returns its digest."""
@@ -119,7 +142,7 @@ class RegistryClient:
             data=body,
             headers={"Content-Type": media_type},
         )
-        digest = _digest_of(body, "sha256:")
+        digest = digest_of(body, "sha256:")
         stored = response.headers.get("Docker-Content-Digest")
         if stored and stored != digest:
             raise RegistryError(
@@ -135,49 +158,50 @@ class RegistryClient:
         `platform`."""
         name = _display_name(self.registry, repository, reference)
         body, media_type, digest = self.get_manifest(repository, reference)
-        manifest = _json_object(body, name)
+        manifest = _json_object(body, "manifest", name)
         if media_type in INDEXES:
             chosen = select_platform(manifest, platform, name)
             body, media_type, digest = self.get_manifest(repository, chosen, accept=IMAGE_MANIFESTS)
-            manifest = _json_object(body, name)
+            manifest = _json_object(body, "manifest", name)
         if media_type not in IMAGE_MANIFESTS:
             raise RegistryError(
                 f"image {name} has a manifest of type {media_type or 'unknown'!r}, which cannot "
                 "be built on: re-push it as an OCI or Docker schema 2 image"
             )
-        config_digest = str(manifest.get("config", {}).get("digest", ""))
-        config = _json_object(self.get_blob(repository, config_digest), f"config of {name}")
+        config_digest = str(_mapping(manifest.get("config")).get("digest", ""))
+        config = _json_object(self._get_document(repository, config_digest), "config", name)
         return RemoteImage(manifest, media_type, digest, config)
+
+    def _get_document(self, repository: str, digest: str) -> bytes:
+        """A small blob (an image config), refused as soon as it outgrows one."""
+        return read_chunks_limited(
+            self.blob_chunks(repository, digest),
+            REGISTRY_DOCUMENT_LIMITS,
+            "image config",
+            f"{self.registry}/{repository}@{digest}",
+            fix="the manifest points at a layer, not a config; re-push the image",
+        )
 
     # -- blobs -----------------------------------------------------------------------------
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         return b"".join(self.blob_chunks(repository, digest))
 
-    def blob_chunks(self, repository: str, digest: str) -> Iterator[bytes]:
-        """A blob as it arrives, up to `chunk_size` bytes at a time; checked against its
-        digest once all has arrived."""
-        response = self._request(
+    def blob_chunks(self, repository: str, digest: str) -> BlobDownload:
+        """A blob as it arrives, up to `chunk_size` bytes at a time (see BlobDownload)."""
+        return BlobDownload(self, repository, digest)
+
+    def open_blob(self, repository: str, digest: str, offset: int) -> requests.Response:
+        """The streamed answer to GET of a blob, from byte `offset` on (206) when not 0."""
+        return self._request(
             "GET",
             repository,
             f"blobs/{digest}",
             action=f"download of blob {digest}",
-            ok=(200,),
+            ok=(200, 206) if offset else (200,),
             stream=True,
+            headers={"Range": f"bytes={offset}-"} if offset else {},
         )
-        hasher = _hasher(digest)
-        with response:
-            try:
-                for chunk in response.iter_content(self.chunk_size):
-                    hasher.update(chunk)
-                    yield chunk
-            except requests.RequestException as e:
-                raise transport_error(self.registry, e) from e
-        if f"{hasher.name}:{hasher.hexdigest()}" != digest:
-            raise RegistryError(
-                f"blob {digest} from {self.registry}/{repository} arrived with other content: "
-                "the registry's storage is damaged; push the base image again"
-            )
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         response = self._request(
@@ -201,7 +225,7 @@ class RegistryClient:
         if response.status_code == 201:
             return True
         # 202: the registry opened an ordinary upload instead; close it, it is not needed.
-        self._cancel_upload(repository, _location(response))
+        self._uploader.cancel(repository, location_of(response))
         return False
 
     def upload_blob(
@@ -212,12 +236,12 @@ class RegistryClient:
         progress_label: str = "",
         progress: Progress | None = None,
     ) -> None:
-        if _digest_of(data, digest) != digest:
+        if digest_of(data, digest) != digest:
             raise RegistryError(
                 f"blob to push to {self.registry}/{repository} does not match its digest "
                 f"{digest}: this is a bug in iota-container, please report it"
             )
-        pieces = (data[i : i + self.chunk_size] for i in range(0, len(data), self.chunk_size))
+        pieces = Pieces(data, self.chunk_size)
         self.upload_blob_chunks(repository, pieces, len(data), digest, progress_label, progress)
 
     def upload_blob_chunks(
@@ -229,82 +253,10 @@ class RegistryClient:
         progress_label: str = "",
         progress: Progress | None = None,
     ) -> None:
-        """One PUT for a blob up to `chunk_size`, else a PATCH per chunk and a closing PUT.
-        The digest is checked before the PUT that commits the blob; an upload that fails is
-        cancelled, so the registry does not keep it open until it expires."""
+        """Push a blob (see registry_upload.py). Chunks that can be iterated again (bytes
+        in memory, a BlobDownload) let an upload whose connection was cut start over."""
         label = progress_label or digest
-        location = self._start_upload(repository, digest)
-        hasher = _hasher(digest)
-        sent = 0
-        if progress:
-            progress.transfer(label, 0, size)
-        try:
-            if size <= self.chunk_size:
-                body = b"".join(chunks)
-                hasher.update(body)
-            else:
-                body = b""
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    location = self._patch(repository, location, chunk, sent, digest)
-                    sent += len(chunk)
-                    if progress:
-                        progress.transfer(label, sent, size)
-            if f"{hasher.name}:{hasher.hexdigest()}" != digest:
-                raise RegistryError(
-                    f"blob {digest} for {self.registry}/{repository} had other content when "
-                    "sent: its source changed during the push; run the build again"
-                )
-            self._request(
-                "PUT",
-                repository,
-                _with_query(location, digest=digest),
-                action=f"upload of blob {digest}",
-                push=True,
-                ok=(201,),
-                data=body,
-                headers={"Content-Type": _OCTETS},
-            )
-        except Exception:
-            self._cancel_upload(repository, location)
-            raise
-        if progress:
-            progress.transfer(label, size, size)
-
-    def _start_upload(self, repository: str, digest: str) -> str:
-        response = self._request(
-            "POST",
-            repository,
-            "blobs/uploads/",
-            action=f"upload of blob {digest}",
-            push=True,
-            ok=(202,),
-            headers={"Content-Length": "0"},
-        )
-        return _location(response)
-
-    def _patch(self, repository: str, location: str, chunk: bytes, offset: int, digest: str) -> str:
-        response = self._request(
-            "PATCH",
-            repository,
-            location,
-            action=f"upload of blob {digest}",
-            push=True,
-            ok=(202,),
-            data=chunk,
-            headers={
-                "Content-Type": _OCTETS,
-                "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
-            },
-        )
-        return _location(response)
-
-    def _cancel_upload(self, repository: str, location: str) -> None:
-        """Best effort: an upload left open only costs the registry until it expires."""
-        with contextlib.suppress(RegistryError):
-            self._request(
-                "DELETE", repository, location, action="cancel of upload", push=True, ok=(204, 404)
-            )
+        self._uploader.upload(repository, chunks, size, digest, label, progress)
 
     # -- repositories ----------------------------------------------------------------------
 
@@ -320,87 +272,11 @@ class RegistryClient:
             ok=(200,),
             scopes=(CATALOG_SCOPE,),
         )
-        names = _json_object(response.content, "the repository catalog").get("repositories")
+        catalog = _json_object(response.content, "repository catalog", self.registry)
+        names = catalog.get("repositories")
         following = response.links.get("next", {}).get("url")
         after = parse_qs(urlsplit(following).query).get("last", [""])[0] if following else ""
         return [str(name) for name in names or []], after or None
-
-    # -- transport -------------------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        repository: str,
-        path: str,
-        *,
-        action: str,
-        ok: Sequence[int],
-        push: bool = False,
-        also: tuple[str, ...] = (),
-        headers: dict[str, str] | None = None,
-        scopes: tuple[str, ...] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """A request under /v2/REPOSITORY/ (or to an upload location the registry gave),
-        authenticated as the registry asks; an answer outside `ok` becomes a RegistryError."""
-        base = self.base_url()
-        url = path if "://" in path else f"{base}/v2/{repository}/{path}"
-        scopes = scopes or (repository_scope(repository, push), *also)
-        # Credentials go only to the registry itself, not to a host a Location points to.
-        ours = urlsplit(url).netloc == urlsplit(base).netloc
-        auth = self._auth.headers(scopes, repository) if ours else {}
-        response = self._send(method, url, {**(headers or {}), **auth}, **kwargs)
-        if response.status_code == 401 and ours:
-            response.close()
-            auth = self._auth.answer(response.headers.get("WWW-Authenticate"), scopes, repository)
-            response = self._send(method, url, {**(headers or {}), **auth}, **kwargs)
-            if response.status_code == 401:
-                raise self._auth.refused(repository)
-        if response.status_code not in ok:
-            raise response_error(self.registry, repository, action, response)
-        return response
-
-    def _send(
-        self, method: str, url: str, headers: dict[str, str], **kwargs: Any
-    ) -> requests.Response:
-        try:
-            return self._session.request(
-                method, url, headers=headers, verify=self._verify, timeout=_TIMEOUT, **kwargs
-            )
-        except requests.RequestException as e:
-            raise transport_error(self.registry, e) from e
-
-    def base_url(self) -> str:
-        """`scheme://host`, settled by the first `GET /v2/` (which also shows whether and how
-        the registry wants authentication)."""
-        if self._base_url is None:
-            self._base_url = self._ping()
-        return self._base_url
-
-    def _ping(self) -> str:
-        if self._plain_http:
-            schemes = ["http"]
-        elif self._plain_http is None and is_loopback(self._host):
-            schemes = ["https", "http"]
-        else:
-            schemes = ["https"]
-        for scheme in schemes:
-            url = f"{scheme}://{self._host}"
-            try:
-                response = self._session.get(f"{url}/v2/", verify=self._verify, timeout=_TIMEOUT)
-            except requests.RequestException as e:
-                if scheme == schemes[-1] or is_certificate_failure(e):
-                    raise transport_error(self.registry, e) from e
-                continue
-            if response.status_code == 401:
-                self._auth.learn(response.headers.get("WWW-Authenticate"))
-            elif response.status_code != 200:
-                raise RegistryError(
-                    f"{url}/v2/ answered HTTP {response.status_code}: {self.registry} does not "
-                    "look like an image registry; check the address"
-                )
-            return url
-        raise AssertionError("unreachable: the last scheme raises")
 
 
 def fetch_image_config(
@@ -409,9 +285,12 @@ def fetch_image_config(
     ca_bundle: str | None = None,
     plain_http: bool | None = None,
     session: requests.Session | None = None,
+    timeout: float | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """(config, manifest, manifest digest) of an image, for linux/amd64."""
-    client = RegistryClient(reference.registry, credentials, ca_bundle, plain_http, session)
+    client = RegistryClient(
+        reference.registry, credentials, ca_bundle, plain_http, session, timeout=timeout
+    )
     image = client.get_image(reference.repository, reference.digest or reference.tag or "latest")
     return image.config, image.manifest, image.digest
 
@@ -419,8 +298,8 @@ def fetch_image_config(
 def select_platform(index: dict[str, Any], platform: tuple[str, str], name: str) -> str:
     """The digest of the manifest for `platform` (os, architecture) in an image index."""
     offered = []
-    for entry in index.get("manifests", []):
-        found = entry.get("platform", {})
+    for entry in _sequence(index.get("manifests")):
+        found = _mapping(_mapping(entry).get("platform"))
         pair = (found.get("os"), found.get("architecture"))
         if pair == platform:
             return str(entry["digest"])
@@ -432,85 +311,86 @@ def select_platform(index: dict[str, Any], platform: tuple[str, str], name: str)
     )
 
 
-def retrying_session() -> requests.Session:
-    """Retries busy (429) and failing (5xx) answers with backoff, honouring Retry-After.
-    PATCH is left out: a chunk the registry may have half-taken cannot simply be sent again.
-    TLS failures (`other`) are not retried: they do not heal by themselves."""
-    retry = Retry(
-        total=5,
-        connect=2,
-        read=2,
-        other=0,
-        status=4,
-        backoff_factor=0.5,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"}),
-        raise_on_status=False,
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+class BlobDownload:
+    """A blob's bytes as they arrive, checked against its digest once all are in. Each
+    iteration downloads it again (an upload that starts over reads its source again); a
+    connection cut mid-way is resumed from the byte where it broke (a Range request)."""
+
+    def __init__(self, client: RegistryClient, repository: str, digest: str) -> None:
+        self._client = client
+        self.repository = repository
+        self.digest = digest
+
+    def __iter__(self) -> Iterator[bytes]:
+        hasher = hasher_for(self.digest)
+        received = 0
+        for attempt in range(1, CONNECTION_ATTEMPTS + 1):
+            try:
+                for chunk in self._from(received):
+                    hasher.update(chunk)
+                    received += len(chunk)
+                    yield chunk
+                break
+            except requests.RequestException as e:
+                error = transport_error(
+                    self._client.registry, e, f"download of blob {self.digest}", attempt
+                )
+                if attempt == CONNECTION_ATTEMPTS or not isinstance(error, ConnectionFailed):
+                    raise error from e
+                time.sleep(0.5 * attempt)
+        if f"{hasher.name}:{hasher.hexdigest()}" != self.digest:
+            raise RegistryError(
+                f"blob {self.digest} from {self._client.registry}/{self.repository} arrived "
+                "with other content: the registry's storage is damaged; push the base image again"
+            )
+
+    def _from(self, offset: int) -> Iterator[bytes]:
+        response = self._client.open_blob(self.repository, self.digest, offset)
+        with response:
+            chunks = response.iter_content(self._client.chunk_size)
+            if offset and response.status_code == 200:  # the Range was ignored: skip ahead
+                chunks = _skip(chunks, offset)
+            yield from chunks
 
 
-def is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1, with or without a port."""
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
-    name = name.strip("[]")
-    if name == "localhost":
-        return True
+def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
+    for chunk in chunks:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:]
+        count = 0
+
+
+def _json_object(body: bytes, what: str, name: str) -> dict[str, Any]:
+    """A registry document (`what` of `name`: "manifest", "config", "repository catalog")."""
     try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _location(response: requests.Response) -> str:
-    location = response.headers.get("Location")
-    if not location:
-        raise RegistryError(
-            f"registry at {response.url} answered {response.status_code} without a Location "
-            "for the upload: it does not follow the distribution API; use --backend docker"
+        document = loads_json(
+            body,
+            REGISTRY_DOCUMENT_LIMITS,
+            what,
+            name,
+            fix=f"the registry sent no {what}; check the address and any proxy",
         )
-    return urljoin(response.url, location)
-
-
-def _with_query(url: str, **params: str) -> str:
-    parts = urlsplit(url)
-    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
-    return urlunsplit(parts._replace(query=query))
-
-
-def _hasher(digest: str) -> hashlib._Hash:
-    algorithm = digest.split(":", 1)[0]
-    if algorithm not in ("sha256", "sha512"):
-        raise RegistryError(
-            f"digest {digest!r} uses an algorithm other than sha256/sha512: this registry "
-            "client cannot check it; use --backend docker"
-        )
-    return hashlib.new(algorithm)
-
-
-def _digest_of(data: bytes, like: str) -> str:
-    """The digest of `data` by the algorithm of `like` (a digest, or just 'sha256:')."""
-    hasher = _hasher(like)
-    hasher.update(data)
-    return f"{hasher.name}:{hasher.hexdigest()}"
-
-
-def _json_object(body: bytes, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
     except ValueError as e:
         raise RegistryError(
-            f"{what}: the registry sent something that is not JSON ({e}): check the address"
+            f"{what} of {name}: the registry sent something that is not JSON ({e}): "
+            "check the address"
         ) from e
     if not isinstance(document, dict):
         raise RegistryError(
-            f"{what}: the registry sent JSON that is not an object: check the address"
+            f"{what} of {name}: the registry sent JSON that is not an object: check the address"
         )
     return document
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A registry document's object field, or {} when the registry sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _display_name(registry: str, repository: str, reference: str) -> str:

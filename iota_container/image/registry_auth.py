@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -17,9 +19,13 @@ from iota_container.image.registry_errors import (
     RegistryError,
     credentials_refused,
     registry_error,
-    transport_error,
 )
 from iota_container.image.spec import CredentialSource, RegistryCredentials
+from iota_container.limits import REGISTRY_DOCUMENT_LIMITS, loads_json
+
+# How a token request goes out: (method, url, **requests options) → the answer, its body
+# read within limits; connection failures already raised as RegistryError.
+TokenSender = Callable[..., requests.Response]
 
 # auth-param = token "=" ( token / quoted-string ), RFC 7235.
 _PARAM = re.compile(r'([\w.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
@@ -57,17 +63,10 @@ def repository_scope(repository: str, push: bool) -> str:
 class RegistryAuth:
     """The Authorization header for each request to one registry."""
 
-    def __init__(
-        self,
-        registry: str,
-        credentials: CredentialSource,
-        session: requests.Session,
-        verify: str | bool,
-    ) -> None:
+    def __init__(self, registry: str, credentials: CredentialSource, send: TokenSender) -> None:
         self.registry = registry
         self._source = credentials
-        self._session = session
-        self._verify = verify
+        self._send = send
         self._challenge: Challenge | None = None
         self._credentials: RegistryCredentials | None = None
         self._looked_up = False
@@ -130,13 +129,10 @@ class RegistryAuth:
                 "service (no realm): check the registry's auth configuration"
             )
         credentials = self._lookup()
-        try:
-            response = self._request_token(realm, challenge.params.get("service"), scopes)
-        except requests.RequestException as e:
-            raise transport_error(realm, e) from e
+        response = self._request_token(realm, challenge.params.get("service"), scopes)
         if response.status_code in (401, 403):
             raise credentials_refused(self.registry, repository, credentials is not None)
-        body = _json_object(response) if response.ok else {}
+        body = _json_object(response, realm) if response.ok else {}
         token = body.get("token") or body.get("access_token")
         if not isinstance(token, str) or not token:
             code, message = registry_error(response)
@@ -161,7 +157,7 @@ class RegistryAuth:
                 "scope": " ".join(scopes),
                 **({"service": service} if service else {}),
             }
-            return self._session.post(realm, data=form, verify=self._verify, timeout=60)
+            return self._send("POST", realm, data=form)
         query = [("scope", scope) for scope in scopes]
         if service:
             query.append(("service", service))
@@ -170,7 +166,7 @@ class RegistryAuth:
             if credentials is not None and credentials.username and credentials.password
             else None  # an anonymous token: public repositories give one
         )
-        return self._session.get(realm, params=query, auth=auth, verify=self._verify, timeout=60)
+        return self._send("GET", realm, params=query, auth=auth)
 
 
 def _basic(credentials: RegistryCredentials) -> dict[str, str]:
@@ -178,9 +174,16 @@ def _basic(credentials: RegistryCredentials) -> dict[str, str]:
     return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
 
 
-def _json_object(response: requests.Response) -> dict[str, object]:
+def _json_object(response: requests.Response, realm: str) -> dict[str, Any]:
+    """The token answer; {} when it is not a JSON object (the caller says no token came)."""
     try:
-        body = response.json()
+        body = loads_json(
+            response.content,
+            REGISTRY_DOCUMENT_LIMITS,
+            "token answer",
+            realm,
+            fix="the token service sent no token; check the registry's auth configuration",
+        )
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

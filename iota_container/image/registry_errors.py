@@ -1,19 +1,32 @@
 """What went wrong talking to a registry, as one line naming the registry, the repository and
-the fix: transport failures (unreachable, untrusted TLS) and the registry's own error codes
-(the distribution spec's `{"errors": [{"code", "message"}]}` body)."""
+the fix: transport failures (unreachable, silent, cut off, untrusted TLS) and the registry's
+own error codes (the distribution spec's `{"errors": [{"code", "message"}]}` body)."""
 
 from __future__ import annotations
 
+import http.client
 import ssl
 from collections.abc import Iterator
 
 import requests
+import urllib3.exceptions
 
-from iota_container.errors import IotaError
+from iota_container.errors import IotaError, LimitExceeded
 from iota_container.image.auth import PASSWORD_ENV, USERNAME_ENV
+from iota_container.limits import REGISTRY_DOCUMENT_LIMITS, loads_json
 
 CA_BUNDLE_OPTION = "--ca-bundle"
+REGISTRY_TIMEOUT_ENV = "IOTA_REGISTRY_TIMEOUT"
 _MAX_DETAIL = 200
+# What a connection that was open and then cut looks like, from the socket up to requests.
+_BROKEN = (
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    http.client.IncompleteRead,
+    urllib3.exceptions.ProtocolError,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 class RegistryError(IotaError):
@@ -24,8 +37,23 @@ class ImageNotFound(RegistryError):
     """The manifest asked for is not in the registry."""
 
 
-def transport_error(host: str, error: requests.RequestException) -> RegistryError:
-    """No HTTP answer at all: a refused or timed-out connection, or a TLS failure."""
+class ConnectionFailed(RegistryError):
+    """The connection was refused, or broke before the answer was in: trying again may
+    work (the registry restarted, a proxy dropped a connection)."""
+
+
+class RegistryTimedOut(RegistryError):
+    """The registry took the connection, or the request, and kept silent too long."""
+
+
+def transport_error(
+    host: str,
+    error: requests.RequestException,
+    action: str = "",
+    attempts: int = 1,
+    timeout: float | None = None,
+) -> RegistryError:
+    """No HTTP answer at all: a refused, silent or cut connection, or a TLS failure."""
     for cause in _causes(error):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return RegistryError(
@@ -33,12 +61,23 @@ def transport_error(host: str, error: requests.RequestException) -> RegistryErro
                 f"({cause.verify_message}): pass its CA certificate with {CA_BUNDLE_OPTION} PATH "
                 "(or set REQUESTS_CA_BUNDLE)"
             )
-    if isinstance(error, requests.Timeout):
-        return RegistryError(
-            f"registry {host} did not answer in time: check the address, the network and "
-            "any proxy (HTTPS_PROXY, NO_PROXY)"
+    during = f" during the {action}" if action else ""
+    if is_timeout(error):
+        waited = f"within {timeout:g} s" if timeout else "in time"
+        return RegistryTimedOut(
+            f"registry {host} did not answer {waited}{during}: check the address, the network "
+            f"and any proxy (HTTPS_PROXY, NO_PROXY), or set {REGISTRY_TIMEOUT_ENV} to wait longer"
         )
-    return RegistryError(
+    causes = list(_causes(error))
+    connected = not any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes)
+    if connected and any(isinstance(c, _BROKEN) for c in causes):
+        tried = f"; tried {attempts} times" if attempts > 1 else ""
+        return ConnectionFailed(
+            f"registry {host} cut the connection{during} ({_reason(error)}{tried}): check "
+            "the network, any proxy (HTTPS_PROXY, NO_PROXY) and the registry's log, then retry"
+        )
+    refused = any(isinstance(c, ConnectionRefusedError) for c in causes)
+    return (ConnectionFailed if refused else RegistryError)(
         f"registry {host} is unreachable ({_reason(error)}): check the address, that the "
         "registry is running, and any proxy (HTTPS_PROXY, NO_PROXY)"
     )
@@ -48,8 +87,20 @@ def is_certificate_failure(error: requests.RequestException) -> bool:
     return any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(error))
 
 
+def is_timeout(error: requests.RequestException) -> bool:
+    """A connect or read that waited out its timeout. Not every urllib3 timeout class: a
+    refused connection (NewConnectionError) is one of them by inheritance."""
+    return isinstance(error, requests.Timeout) or any(
+        isinstance(cause, (TimeoutError, urllib3.exceptions.ReadTimeoutError))
+        for cause in _causes(error)
+    )
+
+
 def credentials_refused(registry: str, repository: str, had_credentials: bool) -> RegistryError:
-    where = f"--username/--password, {USERNAME_ENV}/{PASSWORD_ENV}, or `docker login {registry}`"
+    where = (
+        f"{USERNAME_ENV} and {PASSWORD_ENV}, `docker login {registry}`, or (build) "
+        "--username with --password-stdin"
+    )
     if had_credentials:
         return RegistryError(
             f"registry {registry} refused the credentials for {repository}: check the user "
@@ -95,19 +146,25 @@ def response_error(
 
 
 def registry_error(response: requests.Response) -> tuple[str, str]:
-    """The first (code, message) of a registry's error body; ("", text) when it has none."""
+    """The first (code, message) of a registry's error body; ("", text) when it has none.
+    The body was read within limits by the transport; a deep one is no error body."""
     try:
-        errors = response.json().get("errors") or []
-        first = errors[0]
+        document = loads_json(response.content, REGISTRY_DOCUMENT_LIMITS, "error", response.url)
+        first = (document.get("errors") or [])[0]
         return str(first.get("code", "")), _one_line(str(first.get("message", "")))
-    except (ValueError, AttributeError, IndexError, TypeError):
-        return "", _one_line(response.text)
+    except (ValueError, AttributeError, IndexError, TypeError, KeyError, LimitExceeded):
+        return "", _one_line(response.content[: _MAX_DETAIL * 4].decode("utf-8", "replace"))
 
 
 def _reason(error: BaseException) -> str:
-    """The innermost operating-system reason, e.g. 'Connection refused'."""
-    reasons = [c.strerror for c in _causes(error) if isinstance(c, OSError) and c.strerror]
-    return _one_line(reasons[-1]) if reasons else type(error).__name__
+    """The innermost operating-system reason, e.g. 'Connection refused', else what
+    http.client said ('Remote end closed connection without response')."""
+    causes = list(_causes(error))
+    reasons = [c.strerror for c in causes if isinstance(c, OSError) and c.strerror]
+    if reasons:
+        return _one_line(reasons[-1])
+    said = [str(c) for c in causes if isinstance(c, (http.client.HTTPException, OSError))]
+    return _one_line(said[-1]) if said and said[-1] else type(error).__name__
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
