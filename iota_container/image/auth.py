@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import contextlib
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from iota_container.errors import IotaError
+from iota_container.errors import IotaError, LimitExceeded
 from iota_container.image.reference import DOCKER_HUB
 from iota_container.image.spec import CredentialSource, RegistryCredentials
+from iota_container.limits import (
+    CREDENTIAL_LIMITS,
+    loads_json,
+    read_bytes_limited,
+    read_stream_limited,
+)
 
 USERNAME_ENV = "IOTA_REGISTRY_USERNAME"
 PASSWORD_ENV = "IOTA_REGISTRY_PASSWORD"
@@ -44,7 +51,7 @@ class StaticCredentials:
         if not username or not password:
             raise CredentialError(
                 "a registry user name needs its password and the other way round: give both "
-                "--username and --password, or neither"
+                f"--username and --password-stdin (or set {PASSWORD_ENV}), or neither"
             )
         self._credentials = RegistryCredentials(username=username, password=password)
         self._registry = registry
@@ -107,10 +114,10 @@ class DockerConfigCredentials:
     def _load(self) -> dict[str, Any]:
         if self._config is None:
             try:
-                loaded = json.loads(self.config_path.read_text(encoding="utf-8"))
+                loaded = _read_config(self.config_path)
             except FileNotFoundError:
                 loaded = {}
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, LimitExceeded) as e:
                 raise CredentialError(
                     f"Docker config {self.config_path} cannot be read ({e}): fix it, or point "
                     "DOCKER_CONFIG at another folder"
@@ -122,6 +129,12 @@ class DockerConfigCredentials:
                 )
             self._config = loaded
         return self._config
+
+
+def _read_config(path: Path) -> Any:
+    fix = "that is no Docker config; fix it, or point DOCKER_CONFIG at another folder"
+    text = read_bytes_limited(path, CREDENTIAL_LIMITS, "Docker config", fix=fix)
+    return loads_json(text, CREDENTIAL_LIMITS, "Docker config", str(path), fix=fix)
 
 
 class ChainedCredentials:
@@ -148,36 +161,109 @@ def run_credential_helper(helper: str, server_url: str) -> RegistryCredentials |
             "config's credsStore/credHelpers"
         )
     try:
-        answer = subprocess.run(
-            [executable, "get"],
-            input=server_url,
-            capture_output=True,
-            text=True,
-            timeout=HELPER_TIMEOUT_SECONDS,
-        )
+        returncode, stdout, stderr = _run_helper(executable, server_url)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise CredentialError(
             f"credential helper docker-credential-{helper} did not answer for {server_url} "
             f"({type(e).__name__}): check it works with `docker-credential-{helper} get`"
         ) from e
-    if answer.returncode != 0:
+    except LimitExceeded as e:
+        raise CredentialError(
+            f"credential helper docker-credential-{helper} answered more than "
+            f"{CREDENTIAL_LIMITS.max_bytes:,} bytes for {server_url}: check it with "
+            f"`docker-credential-{helper} get`"
+        ) from e
+    if returncode != 0:
         # A helper prints its error message on stdout; the first line names the problem.
-        said = (answer.stdout.strip() or answer.stderr.strip()).splitlines()
-        reason = said[0][:200] if said else f"exit code {answer.returncode}"
+        said = (stdout.strip() or stderr.strip()).splitlines()
+        reason = said[0][:200] if said else f"exit code {returncode}"
         if _HELPER_NOT_FOUND in reason.lower():
             return None
         raise CredentialError(
             f"credential helper docker-credential-{helper} failed for {server_url} ({reason}): "
             f"run `docker login {server_url}` again"
         )
-    return _parse_helper_answer(answer.stdout, helper, server_url)
+    return _parse_helper_answer(stdout, helper, server_url)
+
+
+def _run_helper(executable: str, server_url: str) -> tuple[int, str, str]:
+    """`HELPER get` with the server URL on stdin: (exit code, stdout, stderr), each stream
+    read within CREDENTIAL_LIMITS (the answer is a secret: it stays in memory, never in a
+    file), the helper killed after HELPER_TIMEOUT_SECONDS."""
+    timed_out = threading.Event()
+    with subprocess.Popen(
+        [executable, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+
+        def give_up() -> None:
+            timed_out.set()
+            process.kill()
+
+        deadline = threading.Timer(HELPER_TIMEOUT_SECONDS, give_up)
+        deadline.start()
+        try:
+            errors = _BackgroundReader(_pipe(process.stderr))
+            _write_input(_pipe(process.stdin), server_url)
+            answer = read_stream_limited(
+                _pipe(process.stdout), CREDENTIAL_LIMITS, "answer", executable
+            )
+            returncode = process.wait()
+            said = errors.result()
+        except LimitExceeded:
+            process.kill()
+            raise
+        finally:
+            deadline.cancel()
+    if timed_out.is_set():
+        raise subprocess.TimeoutExpired([executable, "get"], HELPER_TIMEOUT_SECONDS)
+    return returncode, _text(answer), _text(said)
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    if stream is None:
+        raise AssertionError("unreachable: the helper runs with all three streams piped")
+    return stream
+
+
+def _write_input(stdin: IO[bytes], text: str) -> None:
+    try:
+        stdin.write(text.encode())
+        stdin.close()
+    except BrokenPipeError:
+        pass  # it did not read its input: its exit code and output say why
+
+
+class _BackgroundReader:
+    """Reads a stream to its end in a thread (a helper that fills its stderr pipe must not
+    block while stdout is read), keeping only the first CREDENTIAL_LIMITS bytes."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._kept = b""
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        # A helper killed for answering too much has its pipes closed under this thread.
+        with contextlib.suppress(OSError, ValueError):
+            self._kept = self._stream.read(CREDENTIAL_LIMITS.max_bytes)
+            while self._stream.read(64 * 1024):
+                pass
+
+    def result(self) -> bytes:
+        self._thread.join(HELPER_TIMEOUT_SECONDS)
+        return self._kept
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _parse_helper_answer(stdout: str, helper: str, server_url: str) -> RegistryCredentials:
     try:
-        document = json.loads(stdout)
+        document = loads_json(stdout, CREDENTIAL_LIMITS, "answer", f"docker-credential-{helper}")
         username, secret = str(document["Username"]), str(document["Secret"])
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, LimitExceeded) as e:
         raise CredentialError(
             f"credential helper docker-credential-{helper} gave no Username and Secret for "
             f"{server_url}: check it with `docker-credential-{helper} get`"
