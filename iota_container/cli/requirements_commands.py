@@ -40,11 +40,12 @@ def requirements(
         print_json(found.to_json())
     else:
         _print_report(found)
+    if len(found.problems) == 1:
+        raise IotaError(found.problems[0])
     if found.problems:
-        raise IotaError(
-            f"{len(found.problems)} problem(s): {found.problems[0]}"
-            + ("" if len(found.problems) == 1 else " (and more above)")
-        )
+        for problem in found.problems:
+            click.echo(f"problem: {problem}", err=True)
+        raise IotaError(f"{len(found.problems)} problems (above): an image would not run this")
 
 
 def _print_report(found: object) -> None:
@@ -71,8 +72,6 @@ def _print_report(found: object) -> None:
             click.echo(f"  {file.relative}  ({file.reason})")
     for note in found.notes:
         click.echo(f"note: {note}")
-    for problem in found.problems:
-        click.echo(f"problem: {problem}", err=True)
 
 
 def _table(rows: list[tuple[str, str, str]]) -> None:

@@ -11,11 +11,12 @@ reported, not swapped. Modules nothing provides come back with a fix.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 
 from iota_container.environment.closure import Closure, Dependency, closure, satisfies
 from iota_container.environment.imports import NotebookImports, PipInstall, notebook_imports
@@ -72,7 +73,7 @@ class ModuleSource:
             "module": self.module,
             "provider": self.provider,
             "optional": self.optional,
-            "cells": list(self.cells),
+            "cells": [cell + 1 for cell in self.cells],  # as Jupyter numbers them
         }
         for key in ("distributions", "path", "fix"):
             value = getattr(self, key)
@@ -123,12 +124,14 @@ def detect_requirements(
     includes: Iterable[Path] = (),
 ) -> Requirements:
     """Trace every import of `notebook` through kernel `kernel`'s environment. `base`: the
-    image's base environment, when known (its label); without it, nothing counts as the
-    base's."""
+    image's base environment, when known (its label); without it, the runtime's own
+    distributions count as the base's (every base built from Dockerfile.base has them)."""
     folder = notebook_path.resolve().parent
     imports = notebook_imports(notebook)
     python = kernel_python(kernel)
     environment = probe_environment(python.argv, imports.names(), folder, python.env)
+    if base is None:
+        base = runtime_distributions(environment)
     markers = base.markers if base is not None else environment.markers
     tracer = _Tracer(environment, base, folder)
     sources = tuple(tracer.trace(module) for module in imports.modules)
@@ -160,6 +163,29 @@ def detect_requirements(
         problems=tuple(problems),
         notes=tuple([*notes, *_unparsed_notes(imports)]),
         base_distributions=tuple(sorted(kept)),
+    )
+
+
+RUNTIME_DISTRIBUTION = "iota-container"
+
+
+def runtime_distributions(kernel: PythonEnvironment) -> PythonEnvironment:
+    """This project's runtime and what it requires, as a stand-in for a base whose
+    environment is not known: from the kernel's environment when the runtime is installed
+    there, else from this interpreter's own."""
+    environment = kernel
+    if kernel.distribution(RUNTIME_DISTRIBUTION) is None:
+        from iota_container.environment.probe import describe
+
+        environment = PythonEnvironment.from_json(describe())
+    root = Dependency(normalize(RUNTIME_DISTRIBUTION), None, SpecifierSet())
+    reached = closure([root], environment, environment.markers)
+    return replace(
+        environment,
+        distributions={
+            key: d for key, d in environment.distributions.items() if key in reached.needs
+        },
+        modules={},
     )
 
 
