@@ -8,7 +8,8 @@ Quartz; ranges must run forwards (write 22-23,0-2 for a range across midnight), 
 is at most the field's largest value. Names (JAN-DEC, SUN-SAT) are case-insensitive.
 
 Every problem becomes one `ScheduleError` line that quotes the expression, names the
-field and the rule, and shows the fix.
+field and the rule, and shows the fix; so does an expression that can never fire
+(`cron(0 0 30 2 ? *)`), which AWS accepted and never ran.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from iota_container.dataset.cron_days import (
     NthWeekdayOf,
     Weekdays,
 )
+from iota_container.dataset.schedule_text import MONTH_NAMES, value_list
 from iota_container.errors import IotaError
 
 FIELD_ORDER = "Minutes Hours Day-of-month Month Day-of-week Year"
@@ -92,7 +94,7 @@ def parse_cron_fields(expression: str, body: str) -> CronFields:
         )
     _check_day_fields(expression, texts)
     try:
-        return CronFields(
+        fields = CronFields(
             minutes=_values(texts[0], MINUTES),
             hours=_values(texts[1], HOURS),
             days=_day_of_week(texts[4]) if texts[2] == "?" else _day_of_month(texts[2]),
@@ -101,6 +103,24 @@ def parse_cron_fields(expression: str, body: str) -> CronFields:
         )
     except _FieldError as e:
         raise ScheduleError(f"{expression}: {e}") from e
+    _check_fires(expression, fields)
+    return fields
+
+
+def _check_fires(expression: str, fields: CronFields) -> None:
+    """Refuse an expression no date of its months and years matches (day 30 of February,
+    the 31st of a 30-day month, a fifth Monday in a year's Februaries without one): AWS
+    accepted it, and it never ran. One month that has a matching day ends the search, so
+    a usual expression costs one month; an impossible one, every month up to 2199."""
+    if any(fields.days.days_in(year, month) for year in fields.years for month in fields.months):
+        return
+    months = value_list(fields.months, lambda month: MONTH_NAMES[month - 1])
+    years = "any year" if fields.every_year else f"{value_list(fields.years)}"
+    raise ScheduleError(
+        f"{expression}: can never fire: no day in {months} of {years} is "
+        f"{fields.days.describe().removeprefix('on ')}; change the day or the months so that "
+        "they meet (L is the last day of any month)"
+    )
 
 
 def _check_day_fields(expression: str, texts: list[str]) -> None:

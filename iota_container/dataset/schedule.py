@@ -23,8 +23,9 @@ both, writes AWS's `6L` (last Friday) as `L5`, and has `W` only in recent releas
 translation layer plus AWS's own validation and messages would be as long as the small
 matcher here, whose search walks sorted tuples of allowed values: about 7 microseconds
 per `next_after`, 5 to 20 times less than croniter 7.0's `get_next` side by side, and no
-dependency. An expression that can never fire again (cron(0 0 30 2 ? *)) is accepted, as
-AWS does, and costs one scan to 2199 (0.2-0.4 ms) before `next_after` says None.
+dependency. An expression that can never fire at all (cron(0 0 30 2 ? *)) is refused
+with a ScheduleError that says so, where AWS accepted it and never ran it; one whose last
+fire time has passed (cron(0 0 1 1 ? 2020)) parses, and `next_after` says None.
 """
 
 from __future__ import annotations
