@@ -20,6 +20,8 @@ _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 MAX_NAME_LENGTH = 255
 _ECR_REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+PLAIN_HTTP_OPTION = "--plain-http"
 
 
 class ImageReferenceError(IotaError):
@@ -65,6 +67,7 @@ def parse_reference(text: str, default_tag: str | None = "latest") -> ImageRefer
         raise ImageReferenceError(
             f"image reference {original!r} is empty or has spaces: write REGISTRY/REPO[:TAG]"
         )
+    _refuse_url(original)
     digest = None
     if "@" in text:
         text, digest = text.split("@", 1)
@@ -102,6 +105,23 @@ def parse_reference(text: str, default_tag: str | None = "latest") -> ImageRefer
     if tag is None and digest is None:
         tag = default_tag
     return ImageReference(registry=registry, repository=path, tag=tag, digest=digest)
+
+
+def _refuse_url(text: str) -> None:
+    """`https://host/repo` is a URL, not a reference (Docker refuses it too): say what to
+    write instead, and how a registry that speaks only HTTP is reached."""
+    scheme = _URL_SCHEME.match(text)
+    if scheme is None:
+        return
+    bare = text[scheme.end() :]
+    advice = {
+        "http": f", with {PLAIN_HTTP_OPTION} for a registry that speaks only HTTP "
+        "(a loopback one needs none)",
+        "https": " (https is the default)",
+    }.get(scheme.group(1).lower(), "")
+    raise ImageReferenceError(
+        f"image reference {text!r} is a URL: drop the scheme and write {bare!r}{advice}"
+    )
 
 
 def _split_registry(text: str) -> tuple[str, str]:
