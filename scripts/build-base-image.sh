@@ -21,6 +21,8 @@ set -Eeuo pipefail
 readonly PROG="${0##*/}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO_ROOT
+# shellcheck source=scripts/lib/progress.sh
+source "$REPO_ROOT/scripts/lib/progress.sh"
 readonly DEBOOTSTRAP_IMAGE="iota-container/debian:bookworm-minbase"
 readonly DEBOOTSTRAP_PACKAGES="python3,python3-venv,ca-certificates"
 readonly HOST_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt"
@@ -231,14 +233,15 @@ make_debootstrap_base() {
     log="/var/tmp/iota-debootstrap.log"
 
     step_begin "debootstrap ($mirror)"
-    debootstrap --variant=minbase --include="$DEBOOTSTRAP_PACKAGES" \
-        bookworm "$rootfs" "$mirror" >"$log" 2>&1 \
+    : >"$log"
+    run_with_heartbeat "debootstrap" --log "$log" \
+        debootstrap --variant=minbase --include="$DEBOOTSTRAP_PACKAGES" bookworm "$rootfs" "$mirror" \
         || die "debootstrap failed: $(tail -n 1 "$log") (full log: $log)"
     step_end
 
     step_begin "apt upgrade (updates, security)"
     configure_rootfs_apt "$rootfs" "$mirror" "$security_mirror"
-    upgrade_rootfs "$rootfs" "$log"
+    run_with_heartbeat "apt upgrade in the rootfs" upgrade_rootfs "$rootfs" "$log"
     slim_rootfs "$rootfs"
     step_end
 
