@@ -15,6 +15,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import requests
 
 from iota_container.image.docker_engine import DockerBackend, DockerEngineError, engine_available
 from iota_container.image.metadata import (
@@ -27,8 +28,9 @@ from iota_container.image.reference import ImageReference, parse_reference
 from iota_container.image.spec import BuildSpec
 from iota_container.params_file import template_params, write_params
 from iota_container.variables import variable_from_default
-from tests.conftest import REGISTRY_USER
+from tests.conftest import REGISTRY_USER, run_cli
 from tests.docker_helpers import (
+    MANIFEST_TYPES,
     Anonymous,
     Login,
     build_spec,
@@ -374,3 +376,55 @@ def test_no_engine_is_one_line_with_the_fix(
 
 def test_engine_available_when_one_answers(docker_client: Any) -> None:
     assert engine_available() is True
+
+
+def test_detected_packages_install_in_their_own_layer_before_the_notebook(
+    registry: RegistryServer, base_image: str, engine_images: list[str], tmp_path: Path
+) -> None:
+    """`cycler` is installed in the kernel's environment and not in the base: the lock
+    pins it, pip installs it in a layer of its own, the image's Python finds it before the
+    push, and a notebook edit reuses that layer (the engine's cache) instead of
+    reinstalling it."""
+    target = unique_target(registry, "detected/analysis")
+    engine_images.append(str(target))
+    notebook = write_notebook(tmp_path / "a.ipynb", "import cycler\nprint(cycler.__version__)")
+    first = build_with_cli(notebook, target, base_image)
+    assert any(d.startswith("cycler==") for d in first["distributions"]), first
+
+    write_notebook(tmp_path / "a.ipynb", "import cycler\nprint('edited', cycler.__version__)")
+    second = build_with_cli(notebook, target, base_image)
+    layers = [served_layers(registry, target, result["digest"]) for result in (first, second)]
+    assert layers[0][:-1] == layers[1][:-1]  # the pip layer and everything below: the same
+    assert layers[0][-1] != layers[1][-1]  # only the notebook's layer is new
+
+
+def test_an_import_the_kernel_lacks_is_refused_before_the_engine_builds(
+    registry: RegistryServer, base_image: str, tmp_path: Path
+) -> None:
+    notebook = write_notebook(tmp_path / "a.ipynb", "import iota_no_such_module_anywhere")
+    target = unique_target(registry, "refused/analysis")
+    result = run_cli("build", str(notebook), "-r", str(target), "--backend", "docker",
+                     "--base", base_image)  # fmt: skip
+    assert result.returncode == 2
+    line = result.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert line.startswith("error: module iota_no_such_module_anywhere (cell 1) is not installed")
+    assert "nothing was pushed" in line and "\n" not in line
+
+
+def build_with_cli(notebook: Path, target: ImageReference, base: str) -> dict[str, Any]:
+    result = run_cli(
+        "build", str(notebook), "-r", str(target), "--backend", "docker", "--base", base,
+        "--json", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def served_layers(registry: RegistryServer, target: ImageReference, digest: str) -> list[str]:
+    answer = requests.get(
+        f"{registry.url}/v2/{target.repository}/manifests/{digest}",
+        headers={"Accept": MANIFEST_TYPES},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return [layer["digest"] for layer in answer.json()["layers"]]
