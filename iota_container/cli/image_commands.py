@@ -229,7 +229,8 @@ def image_inspect(
     reference: str, ca_bundle: Path | None, plain_http: bool | None, json_output: bool
 ) -> None:
     """Show what an image built by `iota-container build` says about itself: notebook,
-    kernel and variables, read from the registry (no Docker engine needed)."""
+    kernel, variables and the packages it adds to its base (its lock), read from the
+    registry (no Docker engine needed)."""
     from iota_container.image.build import inspect_image
 
     described = inspect_image(
@@ -247,3 +248,6 @@ def image_inspect(
             f"variable:  {variable['name']} ({variable['dataset_type']}, default "
             f"{variable['default']!r}) {variable['description']}".rstrip()
         )
+    for pin in (described.get("lock") or {}).get("distributions", []):
+        modules = f" (imports {', '.join(pin['modules'])})" if pin["modules"] else ""
+        click.echo(f"package:   {pin['distribution']}=={pin['version']}{modules}")
