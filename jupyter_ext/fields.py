@@ -66,23 +66,32 @@ def optional_text(data: Mapping[str, Any], key: str, field: str) -> str | None:
     return text(data, key, field, required=False) or None
 
 
+_WHOLE_NUMBER = re.compile(r"^\s*-?[0-9]{1,18}\s*$")  # int() of longer text is slow, or refused
+
+
 def integer(
     data: Mapping[str, Any], key: str, field: str, default: int, low: int, high: int
 ) -> int:
     value = data.get(key, default)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE_NUMBER.match(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{field} must be a whole number, not {value!r}", field)
+        raise BadRequest(f"{field} must be a whole number, not {shown(value)}", field)
     if not low <= value <= high:
-        raise BadRequest(f"{field} {value} is out of range: use {low} to {high}", field)
+        raise BadRequest(f"{field} {shown(value)} is out of range: use {low} to {high}", field)
     return value
+
+
+def shown(value: Any, most: int = 40) -> str:
+    """`repr(value)`, cut short: a message quotes the bad value, not all of a huge one."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[: most - 1]}…"
 
 
 def flag(data: Mapping[str, Any], key: str, field: str, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        raise BadRequest(f"{field} must be true or false, not {value!r}", field)
+        raise BadRequest(f"{field} must be true or false, not {shown(value)}", field)
     return value
 
 

@@ -21,6 +21,7 @@ from tornado import web
 
 from iota_container.dataset.store import UnknownDataset, UnknownVersion
 from iota_container.errors import IotaError
+from iota_container.limits import REQUEST_BODY_LIMITS, loads_json
 from jupyter_ext import actions
 from jupyter_ext.fields import BadRequest, blame
 from jupyter_ext.jobs import JobConflict, JobManager, UnknownJob
@@ -90,8 +91,16 @@ class IotaHandler(ExtensionHandlerMixin, APIHandler):
         return {key: self.get_query_argument(key) for key in self.request.query_arguments}
 
     def body(self) -> Any:
+        """The decoded JSON body, within REQUEST_BODY_LIMITS: a deeply nested body would
+        otherwise end in a RecursionError (a 500) here or in the code that walks it."""
         try:
-            return json.loads(self.request.body or b"{}")
+            return loads_json(
+                self.request.body or b"{}",
+                REQUEST_BODY_LIMITS,
+                "the request body of",
+                f"{self.request.method} {self.request.path}",
+                fix="send the fields docs/jupyter-api.md describes",
+            )
         except ValueError as e:
             raise BadRequest(f"the request body is not JSON ({e})", None) from e
 
