@@ -237,8 +237,21 @@ class EcrRegistry:
             import boto3
 
             with _aws_errors("client set-up", "ECR", "set AWS_REGION"):
-                self._clients[region] = boto3.client("ecr", region_name=region)
+                self._clients[region] = boto3.client(
+                    "ecr", region_name=region, config=_bounded_waits()
+                )
         return self._clients[region]
+
+
+def _bounded_waits() -> Any:
+    """The registry's timeout (IOTA_REGISTRY_TIMEOUT) for the ECR API too, instead of
+    botocore's 60 s per wait. Its retries stay as the user's AWS configuration says."""
+    from botocore.config import Config
+
+    from iota_container.image.registry_transport import registry_timeout
+
+    seconds = registry_timeout()
+    return Config(connect_timeout=seconds, read_timeout=seconds)
 
 
 def decode_authorization_token(token: str, region: str) -> RegistryCredentials:

@@ -201,3 +201,20 @@ def test_resets_that_do_not_stop_end_in_one_line_that_says_so(registry: Registry
     )
     assert "tried 3 times" in message and "unreachable" not in message and "\n" not in message
     assert len(proxy.resets) == 3
+
+
+def test_the_ecr_api_waits_the_registry_timeout_too(
+    silent: SilentServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iota_container.image.ecr import EcrError, EcrRegistry
+
+    monkeypatch.setenv("IOTA_REGISTRY_TIMEOUT", "1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{silent.address}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    started = time.monotonic()
+    with pytest.raises(EcrError, match="Read timeout on endpoint URL"):
+        EcrRegistry.for_registry(registry).credentials_for(registry)
+    assert time.monotonic() - started < DOES_NOT_HANG  # botocore alone: 60 s per attempt
