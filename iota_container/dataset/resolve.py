@@ -84,6 +84,7 @@ def resolve_run_params(
     for variable in action.variables:
         if variable.output_file_uri_value is not None:
             uri = f"{output_prefix}/{variable.output_file_uri_value.file_name}"
+            _refuse_shared_output(definition, variable, uri, outputs)
             variables[variable.name] = outputs[variable.name] = uri
             content_uri = content_uri or uri
         elif variable.dataset_content_version_value is not None:
@@ -103,6 +104,20 @@ def resolve_run_params(
         for name, uri in outputs.items():
             confine_to_output_root(uri, output_root, f"output {name} of {definition.dataset_name}")
     return RunParams(document, outputs, content_uri, inputs, upstream)
+
+
+def _refuse_shared_output(
+    definition: DatasetDefinition, variable: DatasetVariable, uri: str, outputs: dict[str, str]
+) -> None:
+    """Two outputs at one URI would overwrite each other (the report and a fileName
+    `output.html`, or two variables with one fileName)."""
+    for name, taken in outputs.items():
+        if taken == uri:
+            owner = f"variable {name}" if name not in ("ipynb", "html") else f"the {name} output"
+            raise ResolveError(
+                f"variable {variable.name} of dataset {definition.dataset_name!r} has the "
+                f"fileName of {owner} ({uri.rsplit('/', 1)[-1]!r}): give it another fileName"
+            )
 
 
 def confine_to_output_root(uri: str, output_root: str, what: str) -> None:

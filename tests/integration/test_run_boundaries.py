@@ -219,3 +219,31 @@ def test_a_link_inside_the_output_root_is_followed(tmp_path: Path) -> None:
 
     assert version.status == SUCCEEDED, version.reason
     assert (tmp_path / "outputs" / "real" / version.id / "output.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            [output_var("notes", "output.html")],
+            "variable notes of dataset 'report' has the fileName of the html output "
+            "('output.html'): give it another fileName",
+        ),
+        (
+            [output_var("first", "a.csv"), output_var("second", "a.csv")],
+            "variable second of dataset 'report' has the fileName of variable first ('a.csv')",
+        ),
+    ],
+)
+def test_two_outputs_of_an_engine_run_at_one_place_are_refused(
+    tmp_path: Path, variables: list[dict[str, object]], message: str
+) -> None:
+    store = Store(Home.locate(tmp_path / "home"))
+    notebook, marker = marked_notebook(tmp_path)
+    store.register(write_definition(tmp_path / "defs", container_dataset("report", *variables)))
+
+    version = DatasetEngine(store).run("report", use_container=False, notebook=notebook)
+
+    assert version.status == FAILED
+    assert str(version.reason).startswith(message), version.reason
+    assert not marker.exists()
