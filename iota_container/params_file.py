@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, Union, cast, overload
 
-from iota_container.errors import ParamsError, VariableError
+from iota_container.errors import LimitExceeded, ParamsError, VariableError
 from iota_container.limits import PARAMS_LIMITS, loads_json, read_bytes_limited
 from iota_container.storage.uri import parse_output_uri
 
@@ -84,20 +84,27 @@ def coerce_variable(name: str, value: JsonValue, as_type: type[T], source: str) 
     converted = _convert(value, as_type)
     if converted is _NO_MATCH and isinstance(value, str) and as_type is not str:
         try:
-            decoded = json.loads(value)
-        except ValueError:
+            decoded = loads_json(value, PARAMS_LIMITS, "variable", name)
+        except (ValueError, LimitExceeded):
             decoded = _NO_MATCH
         if decoded is not _NO_MATCH:
             converted = _convert(decoded, as_type)
     if converted is _NO_MATCH:
         raise VariableError(
-            f"variable {name!r} is {value!r} ({type(value).__name__}), not {as_type.__name__}: "
-            f"set Variables.{name} in {source} to a {as_type.__name__} value"
+            f"variable {name!r} is {_shown(value)} ({type(value).__name__}), "
+            f"not {as_type.__name__}: set Variables.{name} in {source} to a "
+            f"{as_type.__name__} value"
         )
     return cast(T, converted)
 
 
 _NO_MATCH: Any = object()
+
+
+def _shown(value: Any, most: int = 80) -> str:
+    """`repr(value)` cut short: the message quotes a bad value, not all of a long one."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[: most - 1]}…"
 
 
 def _convert(value: Any, as_type: type[Any]) -> Any:

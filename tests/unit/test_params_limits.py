@@ -3,12 +3,13 @@ links. Each is one line naming the file and the fix, through the CLI as users me
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from iota_container.errors import LimitExceeded, ParamsError
+from iota_container.errors import LimitExceeded, ParamsError, VariableError
 from iota_container.params_file import load_params, parse_params_text
 from tests.conftest import run_cli
 from tests.notebooks import write_notebook
@@ -125,3 +126,15 @@ def test_a_limit_error_is_an_input_error() -> None:
     with pytest.raises(LimitExceeded) as error:
         load_params(os.devnull.replace("null", "zero"))
     assert error.value.exit_code == 2
+
+
+def test_a_deep_json_string_is_no_list_for_the_notebook() -> None:
+    """A variable carrying JSON (dataset variables are strings) is decoded on request."""
+    deep = "[" * 100_000 + "]" * 100_000
+    params = parse_params_text(params_text(json.dumps({"shape": deep, "flat": "[1, 2]"})))
+    assert params.variable("flat", list) == [1, 2]
+    with pytest.raises(VariableError) as error:
+        params.variable("shape", list)
+    assert str(error.value).startswith("variable 'shape' is '[[[[")
+    assert "… (str), not list: set Variables.shape in <params> to a list value" in str(error.value)
+    assert len(str(error.value)) < 200
