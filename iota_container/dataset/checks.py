@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from iota_container.dataset.problems import Problem
+from iota_container.dataset.problems import ERROR, Problem
 from iota_container.dataset.schema import render_path
 from iota_container.dataset.spec import DatasetDefinition
 
@@ -27,16 +27,6 @@ class TextPattern:
     fix: str
 
 
-WORD = TextPattern(
-    re.compile(r"[a-zA-Z0-9_]+\Z"), "^[a-zA-Z0-9_]+$", "use only letters, digits and _"
-)
-# The names of datasets (CreateDataset.datasetName, TriggeringDataset.name,
-# DatasetContentVersionValue.datasetName) share one rule in the AWS IoT Analytics API
-# Reference: length 1..128, pattern `(^(?!_{2}))(^[a-zA-Z0-9_]+$)`: letters, digits and _,
-# not starting with two underscores (checked apart, for a message that says so).
-DATASET_NAME_LENGTH = (1, 128)
-
-
 class Findings:
     """The problems of one definition, from every rule that looks at it."""
 
@@ -45,7 +35,7 @@ class Findings:
         self.definition = definition
         self.problems: list[Problem] = []
 
-    def add(self, at: At, rule: str, message: str, fix: str = "") -> None:
+    def add(self, at: At, rule: str, message: str, fix: str = "", *, severity: str = ERROR) -> None:
         origin = self.definition.origin
         path = render_path(
             DatasetDefinition,
@@ -53,18 +43,19 @@ class Findings:
             cloudformation=bool(origin and origin.cloudformation),
             root=origin.root if origin else "$",
         )
-        self.problems.append(Problem(self.file, path, rule, message, fix))
+        self.problems.append(Problem(self.file, path, rule, message, fix, severity))
 
-    def _length(self, at: At, value: str, lo: int, hi: int, fix: str = "shorten it") -> None:
+    def _length(
+        self, at: At, value: str, lo: int | None, hi: int | None, fix: str = "shorten it"
+    ) -> None:
         name = label(at)
-        bounds = f"({name} {lo}..{hi} characters)"
-        if len(value) > hi:
-            shown = value if len(value) <= 40 else value[:37] + "..."
-            message = f"{shown!r} is {len(value)} characters long, more than {hi} {bounds}"
+        bounds = f"({name} {_span(lo, hi)} characters)"
+        if hi is not None and len(value) > hi:
+            message = f"{_text(value)} is {len(value)} characters long, more than {hi} {bounds}"
             self.add(at, f"{name}.length", message, fix)
-        elif not value and lo > 0:
+        elif not value and lo:
             self.add(at, f"{name}.length", f"{name} is empty {bounds}", "give it a value")
-        elif len(value) < lo:
+        elif lo is not None and len(value) < lo:
             message = f"{value!r} is {len(value)} characters long, fewer than {lo} {bounds}"
             self.add(at, f"{name}.length", message, "lengthen it")
 
@@ -72,39 +63,47 @@ class Findings:
         self,
         at: At,
         value: str,
-        bounds: tuple[int, int],
+        lo: int | None,
+        hi: int | None,
         pattern: TextPattern | None = None,
         fix: str = "shorten it",
     ) -> None:
-        """A string's length within `bounds`, and its characters `pattern`'s."""
-        self._length(at, value, *bounds, fix=fix)
-        if pattern and value and not pattern.regex.match(value):
+        """A string's length within `lo`..`hi` (None: no bound), matching all of `pattern`."""
+        self._length(at, value, lo, hi, fix=fix)
+        if pattern and value and not pattern.regex.fullmatch(value):
             name = label(at)
-            message = f"{value!r} does not match {pattern.shown} ({name})"
+            message = f"{_text(value)} does not match {pattern.shown} ({name})"
             self.add(at, f"{name}.pattern", message, pattern.fix)
 
-    def dataset_name(self, at: At, value: str) -> None:
-        if value.startswith("__"):
-            self._length(at, value, *DATASET_NAME_LENGTH)
-            message = f"{value!r} starts with two underscores ({label(at)})"
-            self.add(at, f"{label(at)}.pattern", message, "drop the leading underscores")
-        else:
-            self.text(at, value, DATASET_NAME_LENGTH, WORD)
-
-    def range(self, at: At, value: int, lo: int, hi: int | None = None, fix: str = "") -> None:
+    def range(
+        self, at: At, value: float, lo: float | None, hi: float | None = None, fix: str = ""
+    ) -> None:
         name = label(at)
-        bounds = f"({name} {lo}..{hi})" if hi is not None else f"({name} {lo} or more)"
-        fix = fix or (f"use {lo} to {hi}" if hi is not None else f"use {lo} or more")
-        if value < lo:
-            self.add(at, f"{name}.range", f"{value} is less than {lo} {bounds}", fix)
+        bounds = f"({name} {_span(lo, hi, more='or more')})"
+        fix = fix or f"use {_span(lo, hi, more='or more', to=' to ')}"
+        if lo is not None and value < lo:
+            self.add(at, f"{name}.range", f"{_number(value)} is less than {lo} {bounds}", fix)
         elif hi is not None and value > hi:
-            self.add(at, f"{name}.range", f"{value} is more than {hi} {bounds}", fix)
+            self.add(at, f"{name}.range", f"{_number(value)} is more than {hi} {bounds}", fix)
 
-    def count(self, at: At, count: int, most: int, fix: str) -> None:
+    def count(
+        self,
+        at: At,
+        count: int,
+        lo: int | None,
+        hi: int | None,
+        *,
+        too_few: str = "add some",
+        too_many: str = "drop some",
+    ) -> None:
         name = label(at)
-        if count > most:
-            message = f"{count} {name}, more than {most} ({name}: at most {most})"
-            self.add(at, f"{name}.count", message, fix)
+        span = f"exactly {lo}" if lo is not None and lo == hi else _span(lo or None, hi, to=" to ")
+        if hi is not None and count > hi:
+            message = f"{count} {name}, more than {hi} ({name}: {span})"
+            self.add(at, f"{name}.count", message, too_many)
+        elif lo is not None and count < lo:
+            message = f"{count} {name}, fewer than {lo} ({name}: {span})"
+            self.add(at, f"{name}.count", message, too_few)
 
     def exactly_one(self, at: At, present: dict[str, bool], what: str) -> list[str]:
         """Adds a problem unless exactly one of `present` is true; returns those that are."""
@@ -114,6 +113,24 @@ class Findings:
             fix = f"give exactly one of {', '.join(present)}"
             self.add(at, f"{label(at)}.one-of", f"{what} has {has}", fix)
         return given
+
+
+def _span(lo: float | None, hi: float | None, *, more: str = "", to: str = "..") -> str:
+    """`1..50`, `at most 255`, `at least 20` (or `1 or more`)."""
+    if lo is not None and hi is not None:
+        return f"{lo}{to}{hi}"
+    if hi is not None:
+        return f"at most {hi}"
+    return f"{lo} {more}" if more else f"at least {lo}"
+
+
+def _text(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def _number(value: float) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def label(at: At) -> str:

@@ -5,6 +5,10 @@ True, `0123` into 83 and `1:30` into 90. A definition is a request to an API who
 fields are strings unless the API says otherwise, so this loader resolves no plain
 scalar but null: every other unquoted scalar stays the text the author wrote (a
 `PlainScalar`), and the model's field kinds decide which fields are numbers or booleans.
+
+Both readers stay within `DEFINITION_LIMITS` (limits.py): a definition larger or deeper
+than any real one, or a YAML alias bomb, is one problem instead of gigabytes or a
+RecursionError.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from typing import Any
 
 from iota_container.dataset.problems import DefinitionError, Problem
 from iota_container.dataset.schema import KeyedMapping
+from iota_container.errors import LimitExceeded
+from iota_container.limits import DEFINITION_LIMITS, loads_json
+
+WHAT = "dataset definition"  # how the limits' messages name what was read
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -49,7 +57,16 @@ def parse_text(text: str, *, file: str, syntax: str) -> Any:
 
         return parse_yaml(text, file=file)
     try:
-        return json.loads(text, object_pairs_hook=_json_object, parse_constant=_refuse_constant)
+        return loads_json(
+            text,
+            DEFINITION_LIMITS,
+            WHAT,
+            file,
+            object_pairs_hook=_json_object,
+            parse_constant=_refuse_constant,
+        )
+    except LimitExceeded as e:
+        raise limit_error(file, e) from e
     except json.JSONDecodeError as e:
         where = f"line {e.lineno}, column {e.colno}"
         raise syntax_error(file, f"not valid JSON at {where} ({e.msg})") from e
@@ -69,3 +86,8 @@ def syntax_for(file: str, text: str) -> str:
 
 def syntax_error(file: str, message: str) -> DefinitionError:
     return DefinitionError([Problem(file, "$", "syntax", message, "fix the syntax")])
+
+
+def limit_error(file: str, error: LimitExceeded) -> DefinitionError:
+    # The limit's message names the file, the limit and the fix already.
+    return DefinitionError([Problem(file, "$", "limit", str(error))])

@@ -13,8 +13,12 @@ there recognises them (messages quoted in DESIGN.md):
 
 This project's own, which the service checked against what an account held and a set of
 files must check among themselves: a dataset that triggers itself, a cycle, a trigger or
-a datasetContentVersionValue naming a dataset no definition defines, and one name
-defined twice.
+a datasetContentVersionValue naming a dataset no definition defines (an error for the
+datasets registered here, which are all this engine has; a warning for files, whose
+account may hold it), and one name defined twice.
+
+The first rule also holds across a dataset's triggers: schedules and a triggering dataset
+together get "Exactly one trigger type should be provided", as the documentation says.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 from iota_container.dataset.checks import At, Findings
+from iota_container.dataset.problems import ERROR, WARNING
 from iota_container.errors import IotaError
 
 ScheduleChecker = Callable[[str], object]
 """Parses a schedule expression, raising an IotaError with a one-line message."""
 
-MAX_TRIGGERS = 5  # CreateDataset.triggers: 0..5 items (API reference)
 MAX_DEPENDENTS = 10  # datasets one SQL dataset may trigger (the service's limit, DESIGN.md)
 
 EXACTLY_ONE_TYPE = "Exactly one trigger type should be provided"
@@ -46,9 +50,9 @@ def parse_schedule_expression(expression: str) -> object:
 
 
 def check_trigger_shapes(f: Findings, check_schedule: ScheduleChecker) -> None:
-    """The rules one definition's triggers obey on their own."""
+    """The rules one definition's triggers obey on their own (their count and names are the
+    model's: model_rules.py)."""
     d = f.definition
-    f.count(("triggers",), len(d.triggers), MAX_TRIGGERS, "keep at most 5 triggers")
     dataset_triggers = []
     for i, trigger in enumerate(d.triggers):
         if (trigger.schedule is None) == (trigger.dataset is None):
@@ -59,7 +63,6 @@ def check_trigger_shapes(f: Findings, check_schedule: ScheduleChecker) -> None:
                 f, ("triggers", i, "schedule"), trigger.schedule.expression, check_schedule
             )
         if trigger.dataset:
-            f.dataset_name(("triggers", i, "dataset", "name"), trigger.dataset.name)
             dataset_triggers.append(i)
     if dataset_triggers and not d.is_container:
         fix = "trigger this SQL dataset on a schedule, and let its content trigger containers"
@@ -69,6 +72,10 @@ def check_trigger_shapes(f: Findings, check_schedule: ScheduleChecker) -> None:
             ONLY_ON_CONTAINER,
             fix,
         )
+    elif dataset_triggers and any(t.schedule and t.dataset is None for t in d.triggers):
+        # Schedules and a dataset together: the service's rule holds across the triggers.
+        fix = "trigger it on schedules or on one dataset, not both"
+        f.add(("triggers",), "trigger.one-type", EXACTLY_ONE_TYPE, fix)
     for i in dataset_triggers[1:]:
         fix = "keep one dataset trigger"
         f.add(("triggers", i, "dataset"), "trigger.one-dataset", ONLY_ONE_DATASET, fix)
@@ -77,6 +84,9 @@ def check_trigger_shapes(f: Findings, check_schedule: ScheduleChecker) -> None:
 def _check_schedule(
     f: Findings, at: At, expression: str | None, check_schedule: ScheduleChecker
 ) -> None:
+    origin = f.definition.origin
+    if expression is None and origin and origin.cloudformation:
+        return  # the resource schema requires ScheduleExpression: model_rules.py says so
     if expression is None:
         f.add(
             at,
@@ -91,8 +101,14 @@ def _check_schedule(
         f.add((*at, "expression"), "schedule.syntax", str(e))
 
 
-def check_across(findings: Sequence[Findings], also_defined: Collection[str] = ()) -> None:
-    """The rules between definitions; `also_defined`: names from files that did not load."""
+def check_across(
+    findings: Sequence[Findings],
+    also_defined: Collection[str] = (),
+    *,
+    undefined_severity: str = ERROR,
+) -> None:
+    """The rules between definitions; `also_defined`: names from files that did not load;
+    `undefined_severity`: of a reference to a dataset none of them defines."""
     by_name: dict[str, Findings] = {}
     for finding in findings:
         name = finding.definition.dataset_name
@@ -105,13 +121,17 @@ def check_across(findings: Sequence[Findings], also_defined: Collection[str] = (
     known = set(by_name) | set(also_defined)
     dependents: dict[str, int] = {}
     for finding in findings:
-        _check_triggering_dataset(finding, by_name, known, dependents)
-        _check_content_versions(finding, known)
+        _check_triggering_dataset(finding, by_name, known, dependents, undefined_severity)
+        _check_content_versions(finding, known, undefined_severity)
     _check_cycles(findings, by_name)
 
 
 def _check_triggering_dataset(
-    f: Findings, by_name: dict[str, Findings], known: set[str], dependents: dict[str, int]
+    f: Findings,
+    by_name: dict[str, Findings],
+    known: set[str],
+    dependents: dict[str, int],
+    undefined_severity: str,
 ) -> None:
     d = f.definition
     for i, trigger in enumerate(d.triggers):
@@ -131,8 +151,9 @@ def _check_triggering_dataset(
             f.add(
                 at,
                 "trigger.defined",
-                f"triggering dataset {name!r} is not defined",
-                "add its definition to the set, or fix the name",
+                f"triggering dataset {name!r} is not defined{_where(undefined_severity)}",
+                _undefined_fix(undefined_severity),
+                severity=undefined_severity,
             )
         if upstream is None:
             continue
@@ -152,7 +173,17 @@ def _check_triggering_dataset(
                 f.add(at, "trigger.dependents", message, fix)
 
 
-def _check_content_versions(f: Findings, known: set[str]) -> None:
+def _where(severity: str) -> str:
+    return " in these files" if severity == WARNING else ""
+
+
+def _undefined_fix(severity: str) -> str:
+    if severity == WARNING:
+        return "fine if the account holds it; else add its definition, or fix the name"
+    return "add its definition to the set, or fix the name"
+
+
+def _check_content_versions(f: Findings, known: set[str], undefined_severity: str) -> None:
     action = f.definition.container_action
     for i, variable in enumerate(action.variables if action else ()):
         value = variable.dataset_content_version_value
@@ -167,12 +198,13 @@ def _check_content_versions(f: Findings, known: set[str]) -> None:
                 "datasetContentVersionValue",
                 "datasetName",
             )
-            message = f"dataset {value.dataset_name!r} is not defined"
+            message = f"dataset {value.dataset_name!r} is not defined{_where(undefined_severity)}"
             f.add(
                 at,
                 "datasetContentVersionValue.defined",
                 message,
-                "add its definition to the set, or fix the name",
+                _undefined_fix(undefined_severity),
+                severity=undefined_severity,
             )
 
 

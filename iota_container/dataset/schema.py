@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # octal, `1_000`, `1:30` sexagesimal, `.inf`) are refused rather than guessed.
 _JSON_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)\Z")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?\Z")
+INTEGER_RANGE = (-(2**31), 2**31 - 1)  # the API's `integer` shapes are Java ints
 _BOOLEANS = {
     **dict.fromkeys(("true", "True", "TRUE"), True),
     **dict.fromkeys(("false", "False", "FALSE"), False),
@@ -202,8 +204,9 @@ class DocumentReader:
     def _read_one(self, kind: str | type[Any], value: Any, path: str) -> Any:
         function = _intrinsic_function(value)
         if function:
-            message = f"CloudFormation function {function} is not resolved here"
-            self.add(path, "unresolved-function", message, "write the value it stands for")
+            message = f"CloudFormation function {function} cannot be resolved here"
+            fix = "write the value it stands for (a Ref to a parameter needs its Default)"
+            self.add(path, "unresolved-function", message, fix)
             return None
         if isinstance(kind, type):
             return self.read(kind, value, path)
@@ -224,11 +227,14 @@ class DocumentReader:
 
 
 def _intrinsic_function(value: Any) -> str | None:
-    """`Ref` or `Fn::Sub` when `value` is `{"Ref": ...}` or `{"Fn::Sub": ...}`."""
+    """`Ref 'Role'` or `Fn::Sub '...'` when `value` is `{"Ref": ...}` or `{"Fn::Sub": ...}`."""
     if isinstance(value, dict) and len(value) == 1:
-        (key,) = value
+        ((key, argument),) = value.items()
         if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")):
-            return str(key)
+            shown = (
+                repr(argument) if isinstance(argument, str) else json.dumps(argument, default=str)
+            )
+            return f"{key} {shown if len(shown) <= 60 else shown[:57] + '...'}"
     return None
 
 
@@ -277,22 +283,36 @@ def _read_number(value: Any) -> int | float:
         raise _Rejected(f"{value!r} is a string, not a number", fix)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Rejected(_mismatch(value, "a number"), "write a number")
-    if not math.isfinite(value):
-        raise _Rejected(f"{value} is not a finite number", "write a finite number")
     return value
 
 
 def _read_integer(value: Any) -> int:
     number = _read_number(value)
     if isinstance(number, float):
+        if not math.isfinite(number):  # `1e400` reads as infinity
+            raise _Rejected(f"{_show(value)} is not a finite number", "write a finite number")
         if not number.is_integer():
             raise _Rejected(f"{number} is not a whole number", "write a whole number")
-        return int(number)
+        number = int(number)
+    # The API's integers are 32-bit (Java's int); a larger one is no count of anything here,
+    # and Python's would be an OverflowError wherever it met a float or SQLite.
+    if not INTEGER_RANGE[0] <= number <= INTEGER_RANGE[1]:
+        lo, hi = INTEGER_RANGE
+        message = f"{_show(number)} is outside the API's integer range ({lo}..{hi})"
+        raise _Rejected(message, "write a smaller number")
     return number
 
 
 def _read_double(value: Any) -> float:
-    return float(_read_number(value))
+    number = _read_number(value)
+    try:
+        result = float(number)  # an int of 400 digits does not fit
+    except OverflowError:
+        result = math.inf
+    if not math.isfinite(result):
+        message = f"{_show(value)} is not a finite number of the API's range (a double)"
+        raise _Rejected(message, "write a smaller number")
+    return result
 
 
 _SCALAR_READERS = {

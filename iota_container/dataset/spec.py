@@ -6,10 +6,13 @@ Definitions keep the request's shape and keys, so existing ones load unchanged:
 - the `Properties` of an `AWS::IoTAnalytics::Dataset` CloudFormation resource (PascalCase,
   with its own names for four keys: `VariableName`, `Schedule.ScheduleExpression`,
   `TriggeringDataset.DatasetName`), alone, as the whole resource (`Type` +
-  `Properties`), or as a template holding one such resource;
+  `Properties`), or in a template holding one or more such resources (see
+  cloudformation.py: what resolves, and the names of datasets without a DatasetName);
 
-in JSON or YAML (read without YAML 1.1's type guessing: see documents.py). Unknown keys
-are refused with their JSON path and a did-you-mean.
+in JSON or YAML (read without YAML 1.1's type guessing: see documents.py), no larger or
+deeper than `DEFINITION_LIMITS`. Unknown keys are refused with their JSON path and a
+did-you-mean. `load_definitions` reads every definition of a file; `load_definition` the
+one a file holds, or `FILE#LogicalId`: one resource of a template that holds several.
 
 One extension: a *SQL dataset* (a `queryAction`) has no IoT Analytics data store to query
 here, so its content comes from where `x-iota-source` on the queryAction says, exactly
@@ -23,8 +26,8 @@ A container dataset may name its notebook with `x-iota-notebook` (relative to th
 definition file), for runs without a container (`dataset run --no-container`).
 `to_create_dataset_request` leaves extensions out, so an export is a valid request.
 
-Only structure is checked here (keys, types, required fields); the documented limits and
-the rules across definitions are validate.py's.
+Only structure is checked here (keys, types, required fields); the service model's limits
+and the rules across definitions are validate.py's.
 """
 
 from __future__ import annotations
@@ -32,10 +35,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from iota_container.dataset.documents import parse_text, syntax_for
+from iota_container.dataset.cloudformation import (
+    CLOUDFORMATION_TYPE,
+    LOGICAL_ID,
+    DatasetResource,
+    TemplateShapeError,
+    dataset_resources,
+)
+from iota_container.dataset.documents import WHAT, limit_error, parse_text, syntax_for
 from iota_container.dataset.problems import DefinitionError, Problem
 from iota_container.dataset.schema import (
     BOOLEAN,
@@ -43,12 +52,11 @@ from iota_container.dataset.schema import (
     INTEGER,
     STRING,
     DocumentReader,
-    child_path,
     dump,
     meta,
 )
-
-CLOUDFORMATION_TYPE = "AWS::IoTAnalytics::Dataset"
+from iota_container.errors import LimitExceeded
+from iota_container.limits import DEFINITION_LIMITS, read_bytes_limited
 
 
 @dataclass(frozen=True)
@@ -244,6 +252,7 @@ class Origin:
     file: str
     cloudformation: bool = False
     root: str = "$"  # `$.Properties` for a whole CloudFormation resource
+    resource: str | None = None  # the resource's logical ID in a template
 
 
 @dataclass(frozen=True)
@@ -262,10 +271,11 @@ class DatasetDefinition:
     retention_period: RetentionPeriod | None = field(
         default=None, metadata=meta("retentionPeriod", RetentionPeriod)
     )
-    late_data_rules: tuple[LateDataRule, ...] = field(
-        default=(), metadata=meta("lateDataRules", LateDataRule, many=True)
+    # None when left out: the model wants at least one item in a list that is given.
+    late_data_rules: tuple[LateDataRule, ...] | None = field(
+        default=None, metadata=meta("lateDataRules", LateDataRule, many=True)
     )
-    tags: tuple[Tag, ...] = field(default=(), metadata=meta("tags", Tag, many=True))
+    tags: tuple[Tag, ...] | None = field(default=None, metadata=meta("tags", Tag, many=True))
     origin: Origin | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -305,17 +315,78 @@ def to_cloudformation_properties(definition: DatasetDefinition) -> dict[str, Any
     return dump(definition, cloudformation=True, extensions=False)
 
 
-def load_definition(path: str | os.PathLike[str]) -> DatasetDefinition:
-    """Read a definition file (JSON or YAML); DefinitionError lists every problem."""
-    file = str(path)
+@dataclass(frozen=True)
+class DefinitionFile:
+    """What one file defines: the definitions that could be read, and the problems of those
+    that could not (a template's other datasets still load when one of them is wrong)."""
+
+    file: str
+    definitions: tuple[DatasetDefinition, ...] = ()
+    errors: tuple[DefinitionError, ...] = ()
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [problem for error in self.errors for problem in error.problems]
+
+
+def read_definitions(path: str | os.PathLike[str]) -> DefinitionFile:
+    """Every definition in a file (JSON or YAML; a template may hold several); never raises
+    DefinitionError, which `errors` holds instead. `FILE#LogicalId` reads one resource."""
+    file, selected = split_selection(str(path))
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = read_bytes_limited(file, DEFINITION_LIMITS, WHAT)
+        text = data.decode("utf-8")
+    except LimitExceeded as e:
+        return DefinitionFile(file, errors=(limit_error(file, e),))
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
         fix = "give the path of a readable UTF-8 JSON or YAML file"
         problem = Problem(file, "$", "unreadable", f"cannot be read ({reason})", fix)
-        raise DefinitionError([problem]) from e
-    return parse_definition(text, file=file)
+        return DefinitionFile(file, errors=(DefinitionError([problem]),))
+    try:
+        document = parse_text(text, file=file, syntax=syntax_for(file, text))
+    except DefinitionError as e:
+        return DefinitionFile(file, errors=(e,))
+    return definitions_in_document(document, file=file, selected=selected)
+
+
+def load_definitions(path: str | os.PathLike[str]) -> list[DatasetDefinition]:
+    """Every definition in a file; DefinitionError lists every problem of all of them."""
+    loaded = read_definitions(path)
+    if loaded.errors:
+        names = [e.dataset_name for e in loaded.errors if e.dataset_name]
+        raise DefinitionError(loaded.problems, names[0] if names else None)
+    return list(loaded.definitions)
+
+
+def load_definition(path: str | os.PathLike[str]) -> DatasetDefinition:
+    """The one definition of a file, or of `FILE#LogicalId` (one resource of a template
+    that holds several); DefinitionError lists every problem."""
+    definitions = load_definitions(path)
+    if len(definitions) == 1:
+        return definitions[0]
+    file = split_selection(str(path))[0]
+    ids = ", ".join(f"{file}#{d.origin.resource}" for d in definitions if d.origin)
+    message = f"the template has {len(definitions)} {CLOUDFORMATION_TYPE} resources, not 1"
+    fix = f"give one of them ({ids}), or the whole file to `dataset validate` or `register`"
+    raise DefinitionError([Problem(file, "$.Resources", "shape", message, fix)])
+
+
+def registration_paths(path: str | os.PathLike[str]) -> list[str]:
+    """The paths that register each definition of a file: the file itself when it holds
+    one (or cannot be read: registering it reports why), else `FILE#LogicalId` each."""
+    loaded = read_definitions(path)
+    if loaded.errors or len(loaded.definitions) <= 1:
+        return [str(path)]
+    return [f"{path}#{d.origin.resource}" for d in loaded.definitions if d.origin]
+
+
+def split_selection(path: str) -> tuple[str, str | None]:
+    """(`FILE`, `LogicalId`) for `FILE#LogicalId` when FILE is a file and the whole path is
+    not; (path, None) otherwise."""
+    file, hash_sign, logical_id = path.rpartition("#")
+    selects = hash_sign and LOGICAL_ID.match(logical_id) and not os.path.exists(path)
+    return (file, logical_id) if selects and os.path.isfile(file) else (path, None)
 
 
 def parse_definition(
@@ -327,49 +398,61 @@ def parse_definition(
 
 
 def definition_from_document(document: Any, *, file: str = "<document>") -> DatasetDefinition:
-    """A definition from a decoded document, in either the API's or CloudFormation's shape."""
-    properties, root = _unwrap_cloudformation(document, file)
+    """The one definition of a decoded document, in the API's or CloudFormation's shape."""
+    found = definitions_in_document(document, file=file)
+    count = len(found.definitions) + len(found.errors)
+    if count > 1:
+        message = f"the template has {count} {CLOUDFORMATION_TYPE} resources, not 1"
+        fix = "give each dataset a document of its own, or read them all (load_definitions)"
+        raise DefinitionError([Problem(file, "$.Resources", "shape", message, fix)])
+    if found.errors:
+        raise found.errors[0]
+    return found.definitions[0]
+
+
+def definitions_in_document(
+    document: Any, *, file: str = "<document>", selected: str | None = None
+) -> DefinitionFile:
+    """Every definition of a decoded document (only resource `selected`, when given)."""
+    if not isinstance(document, dict):
+        kind = "empty" if document is None else f"a {type(document).__name__}"
+        fix = "write one dataset definition: an object with datasetName and actions"
+        problem = Problem(file, "$", "shape", f"the document is {kind}, not an object", fix)
+        return DefinitionFile(file, errors=(DefinitionError([problem]),))
+    try:
+        resources = dataset_resources(document)
+    except TemplateShapeError as e:
+        problem = Problem(file, e.path, "shape", e.message, e.fix)
+        return DefinitionFile(file, errors=(DefinitionError([problem]),))
+    if selected is not None:
+        chosen = [r for r in resources if r.logical_id == selected]
+        if not chosen:
+            names = ", ".join(str(r.logical_id) for r in resources)
+            message = f"the template has no {CLOUDFORMATION_TYPE} resource {selected!r}"
+            problem = Problem(file, "$.Resources", "shape", message, f"give one of: {names}")
+            return DefinitionFile(file, errors=(DefinitionError([problem]),))
+        resources = chosen
+    definitions, errors = [], []
+    for resource in resources:
+        try:
+            definitions.append(_read_resource(resource, file))
+        except DefinitionError as e:
+            errors.append(e)
+    return DefinitionFile(file, tuple(definitions), tuple(errors))
+
+
+def _read_resource(resource: DatasetResource, file: str) -> DatasetDefinition:
+    properties, root = resource.properties, resource.root
     cloudformation = root != "$" or _looks_like_cloudformation(properties)
     reader = DocumentReader(file, cloudformation=cloudformation)
     definition = reader.read(DatasetDefinition, properties, root)
     if reader.problems or not isinstance(definition, DatasetDefinition):
         name = properties.get("DatasetName" if cloudformation else "datasetName")
         raise DefinitionError(reader.problems, name if isinstance(name, str) else None)
-    return dataclasses.replace(definition, origin=Origin(file, cloudformation, root))
+    origin = Origin(file, cloudformation, root, resource.logical_id)
+    return dataclasses.replace(definition, origin=origin)
 
 
 def _looks_like_cloudformation(properties: dict[str, Any]) -> bool:
     keys = [k for k in properties if isinstance(k, str)]
     return sum(k[:1].isupper() for k in keys) > sum(k[:1].islower() for k in keys)
-
-
-def _unwrap_cloudformation(document: Any, file: str) -> tuple[dict[str, Any], str]:
-    """The definition's properties and their JSON path in the document."""
-
-    def fail(path: str, message: str, fix: str) -> DefinitionError:
-        return DefinitionError([Problem(file, path, "shape", message, fix)])
-
-    if not isinstance(document, dict):
-        kind = "empty" if document is None else f"a {type(document).__name__}"
-        fix = "write one dataset definition: an object with datasetName and actions"
-        raise fail("$", f"the document is {kind}, not an object", fix)
-    root = "$"
-    if isinstance(document.get("Resources"), dict):
-        datasets = [
-            name
-            for name, resource in document["Resources"].items()
-            if isinstance(resource, dict) and resource.get("Type") == CLOUDFORMATION_TYPE
-        ]
-        if len(datasets) != 1:
-            message = f"the template has {len(datasets)} {CLOUDFORMATION_TYPE} resources, not 1"
-            raise fail("$.Resources", message, "give each dataset a file of its own")
-        root = child_path("$.Resources", datasets[0])
-        document = document["Resources"][datasets[0]]
-    if "Type" in document and "Properties" in document:
-        if document["Type"] != CLOUDFORMATION_TYPE:
-            message = f"resource type {document['Type']!r} is not {CLOUDFORMATION_TYPE}"
-            raise fail(f"{root}.Type", message, "give the dataset's resource")
-        if not isinstance(document["Properties"], dict):
-            raise fail(f"{root}.Properties", "Properties is not an object", "write an object")
-        return document["Properties"], f"{root}.Properties"
-    return document, root

@@ -1,6 +1,13 @@
 """YAML definitions read without YAML 1.1's type guessing (see documents.py for why).
 
 Kept apart from documents.py so that PyYAML is imported only when a YAML file is read.
+The document is composed, checked against `DEFINITION_LIMITS` (size, depth, alias
+expansion) and only then constructed, so an alias bomb never grows into memory.
+
+CloudFormation's short-form functions (`!Ref Name`, `!Sub '...'`, `!GetAtt A.B`) read as
+their long forms (`{"Ref": "Name"}`, `{"Fn::Sub": "..."}`, `{"Fn::GetAtt": ["A", "B"]}`),
+as CloudFormation reads them: a template is valid wherever they stand, and the reader
+says which value could not be resolved only where a dataset uses one.
 """
 
 from __future__ import annotations
@@ -11,14 +18,40 @@ from typing import Any
 
 import yaml
 
-from iota_container.dataset.documents import repeated_keys, syntax_error
+from iota_container.dataset.documents import WHAT, limit_error, repeated_keys, syntax_error
 from iota_container.dataset.problems import DefinitionError, Problem
 from iota_container.dataset.schema import KeyedMapping, PlainScalar
+from iota_container.errors import LimitExceeded
+from iota_container.limits import DEFINITION_LIMITS, load_yaml
+
+# The intrinsic functions and condition functions that have a YAML short form.
+CLOUDFORMATION_FUNCTIONS = (
+    "Base64",
+    "Cidr",
+    "FindInMap",
+    "GetAtt",
+    "GetAZs",
+    "ImportValue",
+    "Join",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+    "And",
+    "Equals",
+    "If",
+    "Not",
+    "Or",
+    "Length",
+    "ToJsonString",
+)
 
 
 def parse_yaml(text: str, *, file: str) -> Any:
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
+        return load_yaml(text, _StrictLoader, DEFINITION_LIMITS, WHAT, file)  # a SafeLoader
+    except LimitExceeded as e:
+        raise limit_error(file, e) from e
     except yaml.constructor.ConstructorError as e:
         raise _yaml_tag_error(file, e) from e
     except yaml.YAMLError as e:
@@ -55,17 +88,40 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Itera
     data.duplicates = repeated_keys(own_keys)
 
 
+def _long_form(key: str) -> Any:
+    """The constructor of one short form: `!Sub x` becomes {"Fn::Sub": x}."""
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> KeyedMapping:
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = _construct_string(loader, node)
+            if key == "Fn::GetAtt":  # `!GetAtt Resource.Attribute`
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return KeyedMapping({key: value})
+
+    return construct
+
+
 _StrictLoader.add_constructor("tag:yaml.org,2002:str", _construct_string)
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+for _name, _key in [
+    ("Ref", "Ref"),
+    ("Condition", "Condition"),
+    *((name, f"Fn::{name}") for name in CLOUDFORMATION_FUNCTIONS),
+]:
+    _StrictLoader.add_constructor(f"!{_name}", _long_form(_key))
 
 
 def _yaml_tag_error(file: str, error: yaml.constructor.ConstructorError) -> DefinitionError:
     tag = re.search(r"tag '([^']+)'", str(error.problem))
     if tag and tag.group(1).startswith("!") and not tag.group(1).startswith("!!"):
-        # `!Ref`, `!Sub`, `!GetAtt`: CloudFormation's short-form functions.
-        message = f"CloudFormation function {tag.group(1)} is not resolved here{_yaml_where(error)}"
-        fix = "write the value it stands for (or deploy the template and export the dataset)"
-        return DefinitionError([Problem(file, "$", "unresolved-function", message, fix)])
+        message = f"{tag.group(1)} is not a CloudFormation function{_yaml_where(error)}"
+        fix = "use !Ref, !Sub, !GetAtt or another intrinsic function, or write the value"
+        return DefinitionError([Problem(file, "$", "unknown-tag", message, fix)])
     return syntax_error(file, f"not valid YAML{_yaml_where(error)} ({_yaml_problem(error)})")
 
 

@@ -85,7 +85,10 @@ def test_cli_input_json_loads_every_field() -> None:
     assert s3 is not None and s3.bucket == "plant-7-analytics"
     assert d.versioning_configuration is not None
     assert d.versioning_configuration.max_versions == 30
-    assert [(t.key, t.value) for t in d.tags] == [("team", "reliability"), ("cost-center", "4711")]
+    assert [(t.key, t.value) for t in d.tags or ()] == [
+        ("team", "reliability"),
+        ("cost-center", "4711"),
+    ]
     assert d.origin is not None and not d.origin.cloudformation
 
 
@@ -98,6 +101,7 @@ def test_sql_dataset_in_yaml_with_its_local_source() -> None:
     assert query.filters[0].delta_time is not None
     assert query.filters[0].delta_time.offset_seconds == -60
     assert d.schedule_expressions == ("cron(0 * * * ? *)",)
+    assert d.late_data_rules is not None
     assert d.late_data_rules[0].rule_configuration.delta_time_session_window is not None
     assert d.retention_period is not None and d.retention_period.unlimited is False
 
@@ -144,24 +148,34 @@ def test_cloudformation_shapes_that_are_not_one_dataset() -> None:
     two = {"Resources": {"A": resource, "B": resource}}
     assert problems_of(two) == [
         "def.json: $.Resources: the template has 2 AWS::IoTAnalytics::Dataset resources, "
-        "not 1: give each dataset a file of its own"
+        "not 1: give each dataset a document of its own, or read them all (load_definitions)"
     ]
     assert problems_of({"Type": "AWS::IoTAnalytics::Channel", "Properties": {}}) == [
         "def.json: $.Type: resource type 'AWS::IoTAnalytics::Channel' is not "
         "AWS::IoTAnalytics::Dataset: give the dataset's resource"
     ]
+    assert problems_of({"Resources": {"Role": {"Type": "AWS::IAM::Role"}}}) == [
+        "def.json: $.Resources: the template has no AWS::IoTAnalytics::Dataset resource: "
+        "add the dataset's resource"
+    ]
 
 
-def test_cloudformation_functions_are_named_not_misread() -> None:
+def test_cloudformation_functions_are_named_where_they_are_used() -> None:
     text = YAML_CONTAINER.replace("VOLUME", "!Ref VolumeSize")
     assert problems(text) == [
-        "def.yaml: $: CloudFormation function !Ref is not resolved here at line 6, column 67: "
-        "write the value it stands for (or deploy the template and export the dataset)"
+        "def.yaml: $.actions[0].containerAction.resourceConfiguration.volumeSizeInGB: "
+        "CloudFormation function Ref 'VolumeSize' cannot be resolved here: write the value it "
+        "stands for (a Ref to a parameter needs its Default)"
     ]
     document = container(image={"Fn::Sub": "${AWS::AccountId}.dkr.ecr/report:1"})
     assert problems_of(document) == [
-        "def.json: $.actions[0].containerAction.image: CloudFormation function Fn::Sub is not "
-        "resolved here: write the value it stands for"
+        "def.json: $.actions[0].containerAction.image: CloudFormation function Fn::Sub "
+        "'${AWS::AccountId}.dkr.ecr/report:1' cannot be resolved here: write the value it "
+        "stands for (a Ref to a parameter needs its Default)"
+    ]
+    assert problems(YAML_CONTAINER.replace("VOLUME", "!Bogus 3")) == [
+        "def.yaml: $: !Bogus is not a CloudFormation function at line 6, column 67: use !Ref, "
+        "!Sub, !GetAtt or another intrinsic function, or write the value"
     ]
 
 
@@ -440,4 +454,40 @@ def test_the_model_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.dataset_name = "other"  # type: ignore[misc]
     assert isinstance(d.actions, tuple) and isinstance(d.tags, tuple)
+    assert load_definition(FIXTURES / "nightly_export.yaml").tags is None  # left out
     assert hash(d) == hash(load_definition(FIXTURES / "sensor_report.json"))
+
+
+# --- bounded reading: size, depth, YAML aliases -------------------------------------------------
+
+
+def test_a_huge_definition_file_is_refused_after_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(106 * 1_000_000)  # sparse: nothing held in memory to write it
+    with pytest.raises(DefinitionError) as raised:
+        load_definition(path)
+    assert str(raised.value) == (
+        f"{path}: $: dataset definition {str(path)!r} is larger than 4 MiB: that is not a "
+        "dataset definition; check the path"
+    )
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    assert problems("\n".join(lines)) == [
+        "def.yaml: $: dataset definition 'def.yaml' expands to more than 200,000 values (YAML "
+        "aliases): write the values out, or use fewer aliases"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "depth"),
+    [("def.json", 65), ("def.json", 200_000), ("def.yaml", 65), ("def.yaml", 5_000)],
+)
+def test_deep_nesting_is_one_problem_not_a_recursion_error(file: str, depth: int) -> None:
+    text = '{"datasetName": ' + "[" * depth + "]" * depth + "}"
+    assert problems(text, file=file) == [
+        f"{file}: $: dataset definition {file!r} is nested deeper than 64 levels: flatten it"
+    ]

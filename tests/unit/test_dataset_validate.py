@@ -151,7 +151,7 @@ LONG = "x" * 300
 # fmt: off
 CONSTRAINTS: list[tuple[str, Mutation, str]] = [
     ("name-pattern", _set("datasetName", "sensor-report"),
-     "$.datasetName: 'sensor-report' does not match ^[a-zA-Z0-9_]+$ (datasetName): "
+     "$.datasetName: 'sensor-report' does not match (^(?!_{2}))(^[a-zA-Z0-9_]+$) (datasetName): "
      "use only letters, digits and _"),
     ("name-empty", _set("datasetName", ""),
      "$.datasetName: datasetName is empty (datasetName 1..128 characters): give it a value"),
@@ -159,13 +159,13 @@ CONSTRAINTS: list[tuple[str, Mutation, str]] = [
      "$.datasetName: 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' is 129 characters long, more "
      "than 128 (datasetName 1..128 characters): shorten it"),
     ("name-underscores", _set("datasetName", "__report"),
-     "$.datasetName: '__report' starts with two underscores (datasetName): "
+     "$.datasetName: '__report' does not match (^(?!_{2}))(^[a-zA-Z0-9_]+$) (datasetName): "
      "drop the leading underscores"),
     ("no-action", _set("actions", []),
-     "$.actions: 0 actions, the API takes exactly 1 (actions 1..1): "
+     "$.actions: 0 actions, fewer than 1 (actions: exactly 1): "
      "add a containerAction or a queryAction"),
     ("two-actions", lambda d: d["actions"].append(sql()["actions"][0]),
-     "$.actions: 2 actions, the API takes exactly 1 (actions 1..1): keep one action"),
+     "$.actions: 2 actions, more than 1 (actions: exactly 1): keep one action"),
     ("action-both", _set("actions.0.queryAction", {"sqlQuery": "SELECT 1"}),
      f"{A}: the action has containerAction and queryAction: "
      "give exactly one of containerAction, queryAction"),
@@ -177,23 +177,22 @@ CONSTRAINTS: list[tuple[str, Mutation, str]] = [
      "use only letters, digits and _"),
     ("image-long", _set("@.image", LONG[:256]),
      f"{C}.image: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is 256 characters long, more than "
-     "255 (image 1..255 characters): use a shorter repository path, or pin by digest "
+     "255 (image at most 255 characters): use a shorter repository path, or pin by digest "
      "(repo@sha256:...)"),
+    ("image-empty", _set("@.image", " "),
+     f"{C}.image: image is empty: give the image's reference, such as REGISTRY/REPO@sha256:..."),
     ("role-short", _set("@.executionRoleArn", "arn:aws:iam::1:r"),
      f"{C}.executionRoleArn: 'arn:aws:iam::1:r' is 16 characters long, fewer than 20 "
      "(executionRoleArn 20..2048 characters): lengthen it"),
     ("compute-type", _set("@.resourceConfiguration.computeType", "ACU_4"),
-     f"{C}.resourceConfiguration.computeType: 'ACU_4' is not a compute type "
-     "(computeType ACU_1 | ACU_2): use ACU_1 or ACU_2"),
+     f"{C}.resourceConfiguration.computeType: 'ACU_4' is not one of ACU_1 | ACU_2 "
+     "(computeType): use ACU_1 or ACU_2"),
     ("volume-zero", _set("@.resourceConfiguration.volumeSizeInGB", 0),
      f"{C}.resourceConfiguration.volumeSizeInGB: 0 is less than 1 (volumeSizeInGB 1..50): "
      "use 1 to 50 (GB); write larger outputs to S3 instead"),
     ("51-variables", _variables(*({"name": f"v{i}", "doubleValue": i} for i in range(51))),
      f"{C}.variables: 51 variables, more than 50 (variables: at most 50): "
      "drop some, or pass several values as one JSON string"),
-    ("variable-name", _variables({"name": "max-alerts", "doubleValue": 1}),
-     f"{V}[0].name: 'max-alerts' does not match ^[a-zA-Z0-9_]+$ (name): "
-     "use only letters, digits and _"),
     ("variable-name-long", _variables({"name": "v" * 257, "doubleValue": 1}),
      f"{V}[0].name: 'vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...' is 257 characters long, more than "
      "256 (name 1..256 characters): shorten it"),
@@ -215,12 +214,12 @@ CONSTRAINTS: list[tuple[str, Mutation, str]] = [
      f"{V}[0].outputFileUriValue.fileName: 'alerts/2024.csv' does not match [\\w\\.-]{{1,255}} "
      "(fileName): use only letters, digits, _, . and -"),
     ("file-name-long", _variables({"name": "a", "outputFileUriValue": {"fileName": LONG[:256]}}),
-     f"{V}[0].outputFileUriValue.fileName: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is 256 "
-     "characters long, more than 255 (fileName 1..255 characters): shorten it"),
+     f"{V}[0].outputFileUriValue.fileName: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' does not "
+     "match [\\w\\.-]{1,255} (fileName): use only letters, digits, _, . and -"),
     ("content-version-name",
      _variables({"name": "a", "datasetContentVersionValue": {"datasetName": "sensor-data"}}),
      f"{V}[0].datasetContentVersionValue.datasetName: 'sensor-data' does not match "
-     "^[a-zA-Z0-9_]+$ (datasetName): use only letters, digits and _"),
+     "(^(?!_{2}))(^[a-zA-Z0-9_]+$) (datasetName): use only letters, digits and _"),
     ("six-triggers", _set("triggers", [_daily()] * 6),
      "$.triggers: 6 triggers, more than 5 (triggers: at most 5): keep at most 5 triggers"),
     ("trigger-both-types", _set("triggers", [{**_daily(), "dataset": {"name": "readings"}}]),
@@ -275,12 +274,20 @@ CONSTRAINTS: list[tuple[str, Mutation, str]] = [
     ("retention-unlimited", _set("retentionPeriod", {"numberOfDays": 3, "unlimited": True}),
      "$.retentionPeriod: unlimited is true and numberOfDays is 3: they exclude each other: "
      "drop numberOfDays, or set unlimited to false"),
+    ("late-data-empty", _set("lateDataRules", []),
+     "$.lateDataRules: 0 lateDataRules, fewer than 1 (lateDataRules: exactly 1): add at least "
+     "1, or leave lateDataRules out"),
     ("late-data-on-container",
      _set("lateDataRules", [{"ruleConfiguration": {}}]),
      "$.lateDataRules: lateDataRules need a queryAction with a deltaTime filter: "
      "add a deltaTime filter to the queryAction, or drop lateDataRules"),
     ("51-tags", _set("tags", [{"key": f"k{i}", "value": "v"} for i in range(51)]),
-     "$.tags: 51 tags, more than 50 (tags: at most 50): drop some tags"),
+     "$.tags: 51 tags, more than 50 (tags: 1 to 50): drop some tags"),
+    ("tags-empty", _set("tags", []),
+     "$.tags: 0 tags, fewer than 1 (tags: 1 to 50): add at least 1, or leave tags out"),
+    ("tag-key-long", _set("tags", [{"key": "k" * 257, "value": "v"}]),
+     "$.tags[0].key: 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' is 257 characters long, more than "
+     "256 (key 1..256 characters): shorten it"),
     ("tag-value", _set("tags", [{"key": "team", "value": ""}]),
      "$.tags[0].value: value is empty (value 1..256 characters): give it a value"),
     ("tag-twice", _set("tags", [{"key": "team", "value": "a"}, {"key": "team", "value": "b"}]),
@@ -313,10 +320,10 @@ def _late_data_sql(timeout: int, rule_name: str = "late") -> Document:
 def test_sql_dataset_constraints() -> None:
     assert lines(_late_data_sql(15)) == []
     assert lines(_late_data_sql(61, "late-rule")) == [
-        "readings.json: $.lateDataRules[0].ruleName: 'late-rule' does not match "
-        "^[a-zA-Z0-9_]+$ (ruleName): use only letters, digits and _",
         "readings.json: $.lateDataRules[0].ruleConfiguration.deltaTimeSessionWindowConfiguration"
         ".timeoutInMinutes: 61 is more than 60 (timeoutInMinutes 1..60): use 1 to 60",
+        "readings.json: $.lateDataRules[0].ruleName: 'late-rule' does not match "
+        "^[a-zA-Z0-9_]+$ (ruleName): use only letters, digits and _",
     ]
     document = _late_data_sql(15)
     query = document["actions"][0]["queryAction"]
@@ -345,11 +352,21 @@ def test_a_sql_dataset_cannot_be_triggered_by_a_dataset() -> None:
 
 def test_only_one_triggering_dataset() -> None:
     document = container(upstream="readings")
-    document["triggers"] += [_daily(), {"dataset": {"name": "other"}}]
+    document["triggers"] += [{"dataset": {"name": "other"}}]
     assert lines(sql(), sql("other"), document) == [
-        "report.json: $.triggers[2].dataset: There can only be one triggering dataset: "
+        "report.json: $.triggers[1].dataset: There can only be one triggering dataset: "
         "keep one dataset trigger"
     ]
+
+
+def test_a_schedule_and_a_triggering_dataset_are_two_trigger_types() -> None:
+    document = container(upstream="readings")
+    document["triggers"].append(_daily())
+    assert lines(sql(), document) == [
+        "report.json: $.triggers: Exactly one trigger type should be provided: "
+        "trigger it on schedules or on one dataset, not both"
+    ]
+    assert lines(sql(), container(upstream="readings")) == []
 
 
 def test_a_container_dataset_cannot_trigger_one() -> None:
@@ -414,6 +431,31 @@ def test_names_must_be_defined_in_the_set() -> None:
         )
         == []
     )
+
+
+def test_a_dataset_outside_the_files_is_a_warning_for_validate(tmp_path: Path) -> None:
+    document = container(upstream="readings")
+    _variables({"name": "history", "datasetContentVersionValue": {"datasetName": "archive"}})(
+        document
+    )
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(document))
+    problems = validate_files([path], check_schedule=schedule_checker)
+    assert [(p.severity, p.rule) for p in problems] == [
+        ("warning", "trigger.defined"),
+        ("warning", "datasetContentVersionValue.defined"),
+    ]
+    assert str(problems[0]) == (
+        f"{path}: $.triggers[0].dataset.name: triggering dataset 'readings' is not defined in "
+        "these files: fine if the account holds it; else add its definition, or fix the name"
+    )
+    # Where the set is all there is (the datasets registered here), they stay errors.
+    definition = definition_from_document(document)
+    errors = validate_definitions([(path, definition)], check_schedule=schedule_checker)
+    assert [(p.severity, p.rule) for p in errors] == [
+        ("error", "trigger.defined"),
+        ("error", "datasetContentVersionValue.defined"),
+    ]
 
 
 def test_a_name_defined_twice() -> None:
