@@ -22,7 +22,7 @@ from iota_container.cli.common import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(cls=IotaGroup)
+@click.group(cls=IotaGroup, short_help="Dataset definitions: validate, register, run here.")
 def dataset() -> None:
     """Container dataset definitions, and running them here.
 
@@ -31,37 +31,51 @@ def dataset() -> None:
     """
 
 
-@dataset.command("validate")
+@dataset.command("validate", short_help="Check definitions against the service model and rules.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(readable=False))
 @json_option
 def dataset_validate(files: tuple[str, ...], json_output: bool) -> None:
-    """Check definition FILES (or folders of them) against every documented CreateDataset
-    rule, and the trigger rules across the whole set. One line per problem: FILE, JSON
-    path, rule. Exit 2 when any."""
+    """Check definition FILES (or folders of them; a CloudFormation template may hold
+    several) against the service model's limits and the trigger rules across the whole
+    set. One line per problem: FILE, JSON path, rule. Warnings (such as a dataset no file
+    defines, which the account may hold) do not fail. Exit 2 on any error."""
     from iota_container.dataset.validate import definition_files, validate_files
 
     problems = validate_files(files)
+    errors = [p for p in problems if p.is_error]
     if json_output:
         print_json(
             {
                 "files": definition_files(files),
-                "valid": not problems,
+                "valid": not errors,
                 "problems": [
-                    {"file": p.file, "path": p.json_path, "rule": p.rule, "message": str(p)}
+                    {
+                        "file": p.file,
+                        "path": p.json_path,
+                        "rule": p.rule,
+                        "severity": p.severity,
+                        "message": str(p),
+                    }
                     for p in problems
                 ],
             }
         )
     else:
         for problem in problems:
-            click.echo(str(problem), err=True)
-        if not problems:
-            click.echo(f"{len(definition_files(files))} definition(s) valid")
-    if problems:
+            click.echo(_problem_line(problem), err=True)
+        if not errors:
+            warned = len(problems)
+            note = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
+            click.echo(f"{len(definition_files(files))} definition file(s) valid{note}")
+    if errors:
         raise SystemExit(2)
 
 
-@dataset.command("new")
+def _problem_line(problem: Any) -> str:
+    return str(problem) if problem.is_error else f"warning: {problem}"
+
+
+@dataset.command("new", short_help="Write a definition from an image or a notebook.")
 @click.argument("name")
 @click.option("--from-image", "image_ref", help="An image built by `iota-container build`.")
 @click.option(
@@ -79,9 +93,19 @@ def dataset_validate(files: tuple[str, ...], json_output: bool) -> None:
     "--role-arn", help="executionRoleArn [env IOTA_EXECUTION_ROLE_ARN; a local placeholder]."
 )
 @click.option(
-    "--compute-type", type=click.Choice(["ACU_1", "ACU_2"]), default="ACU_1", show_default=True
+    "--compute-type",
+    type=click.Choice(["ACU_1", "ACU_2"]),
+    default="ACU_1",
+    show_default=True,
+    help="resourceConfiguration.computeType: ACU_1 (4 vCPUs, 16 GiB) or ACU_2 (8 vCPUs, 32 GiB).",
 )
-@click.option("--volume-size", type=click.IntRange(1, 50), default=2, show_default=True, help="GB.")
+@click.option(
+    "--volume-size",
+    type=click.IntRange(1, 50),
+    default=2,
+    show_default=True,
+    help="resourceConfiguration.volumeSizeInGB: the run's disk, in GB.",
+)
 @click.option("--max-versions", type=click.IntRange(1, 1000), help="Keep the newest N versions.")
 @click.option("--retention-days", type=click.IntRange(1), help="Delete versions older than this.")
 @click.option(
@@ -203,7 +227,7 @@ def catch_up_option(missed: str) -> Callable[[F], F]:
     )
 
 
-@dataset.command("register")
+@dataset.command("register", short_help="Register definitions so that they run here.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @home_option
 @output_root_option
@@ -211,10 +235,16 @@ def catch_up_option(missed: str) -> Callable[[F], F]:
 def dataset_register(
     files: tuple[str, ...], home: str | None, output_root: str | None, json_output: bool
 ) -> None:
-    """Register (or update) definition FILES so they can run here; checked together with
-    those already registered."""
+    """Register (or update) definition FILES so they can run here, every dataset of a
+    CloudFormation template included; checked together with those already registered
+    (a dataset they name must be registered too, or be one of them)."""
+    from iota_container.dataset.spec import registration_paths
+
+    paths = [path for file in files for path in registration_paths(file)]
+    for warning in _file_warnings(paths):
+        click.echo(_problem_line(warning), err=True)
     with _store(home, output_root) as store:
-        registered = store.register(*files)
+        registered = store.register(*paths)
     if json_output:
         print_json([d.to_json() for d in registered])
     else:
@@ -222,7 +252,21 @@ def dataset_register(
             click.echo(f"registered {item.name} ({item.source_file})")
 
 
-@dataset.command("list")
+def _file_warnings(paths: list[str]) -> list[Any]:
+    """What each definition alone is warned of (the store reports errors, and decides
+    what the datasets it names must be)."""
+    from iota_container.dataset.spec import read_definitions
+    from iota_container.dataset.validate import check_definition
+
+    warnings: list[Any] = []
+    for path in paths:
+        for definition in read_definitions(path).definitions:
+            found = check_definition(path, definition, warnings=True)
+            warnings.extend(problem for problem in found if not problem.is_error)
+    return warnings
+
+
+@dataset.command("list", short_help="List the registered datasets and their triggers.")
 @home_option
 @json_option
 def dataset_list(home: str | None, json_output: bool) -> None:
@@ -232,13 +276,19 @@ def dataset_list(home: str | None, json_output: bool) -> None:
     if json_output:
         print_json(items)
         return
+    if not items:
+        click.echo(
+            "no datasets are registered: register a definition with "
+            "`iota-container dataset register FILE` (write one with `dataset new`)",
+            err=True,
+        )
     for item in items:
         state = " (paused)" if item["paused"] else ""
         triggers = "; ".join(item["triggers"]) or "no trigger"
         click.echo(f"{item['name']}  {item['kind']}  {triggers}{state}")
 
 
-@dataset.command("run")
+@dataset.command("run", short_help="Create one content version of a dataset now.")
 @click.argument("name")
 @click.option(
     "--container/--no-container",
@@ -284,7 +334,7 @@ def dataset_run(
     exit_now(0)
 
 
-@dataset.command("contents")
+@dataset.command("contents", short_help="List a dataset's versions, newest first.")
 @click.argument("name")
 @home_option
 @json_option
@@ -300,7 +350,7 @@ def dataset_contents(name: str, home: str | None, json_output: bool) -> None:
         click.echo(f"{version['versionId']}  {version['status']}  {version['createdAt']}{reason}")
 
 
-@dataset.command("content")
+@dataset.command("content", short_help="Show one version: status, reason, outputs, log.")
 @click.argument("name")
 @click.option(
     "--version",
@@ -323,7 +373,7 @@ def dataset_content(name: str, selector: str, home: str | None, json_output: boo
             click.echo(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
 
 
-@dataset.command("pause")
+@dataset.command("pause", short_help="Stop the scheduler from running a dataset's triggers.")
 @click.argument("name")
 @home_option
 def dataset_pause(name: str, home: str | None) -> None:
@@ -333,7 +383,7 @@ def dataset_pause(name: str, home: str | None) -> None:
     click.echo(f"{name} paused")
 
 
-@dataset.command("export")
+@dataset.command("export", short_help="Print a registered definition as a CreateDataset request.")
 @click.argument("name")
 @click.option(
     "--format",
@@ -341,6 +391,8 @@ def dataset_pause(name: str, home: str | None) -> None:
     type=click.Choice(["iotanalytics", "cloudformation"]),
     default="iotanalytics",
     show_default=True,
+    help="A CreateDataset request (CLI input JSON), or an AWS::IoTAnalytics::Dataset "
+    "resource's Properties.",
 )
 @home_option
 def dataset_export(name: str, export_format: str, home: str | None) -> None:
@@ -358,7 +410,7 @@ def dataset_export(name: str, export_format: str, home: str | None) -> None:
     print_json(export(definition))
 
 
-@dataset.command("resume")
+@dataset.command("resume", short_help="Let the scheduler run a dataset's triggers again.")
 @click.argument("name")
 @catch_up_option("while paused")
 @home_option

@@ -16,7 +16,7 @@ from iota_container.greengrass.errors import GreengrassError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(cls=IotaGroup)
+@click.group(cls=IotaGroup, short_help="Run an analysis image on AWS IoT Greengrass core devices.")
 def greengrass() -> None:
     """Run an analysis image on AWS IoT Greengrass core devices (v2 components, v1 connector)."""
 
@@ -140,7 +140,7 @@ def _recipe_format(fmt: str | None, output: str | None) -> str:
     return fmt or implied or "yaml"
 
 
-@greengrass.command("recipe")
+@greengrass.command("recipe", short_help="Write a Greengrass v2 component recipe for an image.")
 @click.argument("image_ref")
 @click.option("--component-name", required=True, help="e.g. com.example.SensorReport")
 @click.option("--component-version", required=True, help="Strict semantic version, e.g. 1.0.0.")
@@ -250,7 +250,9 @@ def recipe_command(
         click.echo("device role: no extra permissions needed", err=True)
 
 
-@greengrass.command("validate")
+@greengrass.command(
+    "validate", short_help="Check recipes against the schema and the device's rules."
+)
 @click.argument("recipes", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option
 @click.pass_context
@@ -290,7 +292,7 @@ def greengrass_client(region: str | None) -> Any:
         ) from e
 
 
-@greengrass.command("publish")
+@greengrass.command("publish", short_help="Create a component version from a recipe; deploy it.")
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--deploy-to",
@@ -341,7 +343,9 @@ def publish_command(
         click.echo(published.arn)
 
 
-@greengrass.command("local-deploy")
+@greengrass.command(
+    "local-deploy", short_help="Lay out a recipe and its artifacts for greengrass-cli."
+)
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder."
@@ -384,7 +388,7 @@ def local_deploy_command(
         click.echo(layout.command)
 
 
-@greengrass.command("compose")
+@greengrass.command("compose", short_help="Write a compose file for the Greengrass v1 connector.")
 @click.argument("image_ref")
 @params_options
 @click.option("-o", "--output", help="docker-compose file to write [default: stdout].")

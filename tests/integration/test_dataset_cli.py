@@ -121,3 +121,82 @@ def test_validate_reports_every_problem_with_file_and_path(tmp_path: Path) -> No
     assert all(line.startswith("defs/broken.json: $.") for line in lines), lines
     text = "\n".join(lines)
     assert "volumeSizeInGB" in text and "computeType" in text and "broken" in text
+
+
+TEMPLATES = FIXTURES / "datasets" / "cloudformation"
+
+
+def test_validate_warns_of_what_the_account_may_hold_and_passes(tmp_path: Path) -> None:
+    template = TEMPLATES / "complex_container.template.json"
+    result = run_cli("dataset", "validate", str(template))
+    assert result.returncode == 0, result.stderr
+    (warning,) = result.stderr.strip().splitlines()
+    assert warning.startswith(f"warning: {template}: $.Resources.ContainerDataset.Properties.")
+    assert "dataset 'BasicDataset' is not defined in these files" in warning
+    assert result.stdout.strip() == "1 definition file(s) valid, 1 warning"
+    as_json = json.loads(run_cli("dataset", "validate", str(template), "--json").stdout)
+    assert as_json["valid"] is True
+    assert [p["severity"] for p in as_json["problems"]] == ["warning"]
+
+
+def test_register_takes_every_dataset_of_a_template(tmp_path: Path) -> None:
+    home = ("--home", str(tmp_path / "home"))
+    empty = run_cli("dataset", "list", *home)
+    assert empty.returncode == 0 and empty.stdout == ""
+    assert empty.stderr.strip() == (
+        "no datasets are registered: register a definition with "
+        "`iota-container dataset register FILE` (write one with `dataset new`)"
+    )
+    template = TEMPLATES / "complex_container.template.json"
+    # The store is all the account there is here: the dataset it reads must be registered.
+    refused = run_cli("dataset", "register", str(template), *home)
+    assert refused.returncode == 2
+    assert "dataset 'BasicDataset' is not defined" in refused.stderr
+    basic = TEMPLATES / "basic_dataset.json"
+    registered = run_cli("dataset", "register", str(basic), str(template), *home)
+    assert registered.returncode == 0, registered.stderr
+    assert registered.stdout.splitlines() == [
+        f"registered BasicDataset ({basic})",
+        f"registered TriggeringDataset ({template}#TriggeringDataset)",
+        f"registered ComplexContainerDataset ({template}#ContainerDataset)",
+    ]
+    listed = run_cli("dataset", "list", *home).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [
+        "BasicDataset",
+        "ComplexContainerDataset",
+        "TriggeringDataset",
+    ]
+    exported = json.loads(run_cli("dataset", "export", "ComplexContainerDataset", *home).stdout)
+    assert exported["triggers"] == [{"dataset": {"name": "TriggeringDataset"}}]
+
+
+def test_register_warns_of_a_variable_that_is_not_injected(tmp_path: Path) -> None:
+    document = {
+        "datasetName": "report",
+        "actions": [
+            {
+                "containerAction": {
+                    "image": "iota-container/report:latest",
+                    "executionRoleArn": "arn:aws:iam::123456789012:role/report",
+                    "resourceConfiguration": {"computeType": "ACU_1", "volumeSizeInGB": 1},
+                    "variables": [{"name": "max-alerts", "doubleValue": 3}],
+                }
+            }
+        ],
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(document))
+    result = run_cli("dataset", "register", str(path), "--home", str(tmp_path / "home"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"warning: {path}: $.actions[0].containerAction.variables")
+    assert "'max-alerts' is not a Python name" in result.stderr
+
+
+def test_a_cron_expression_that_never_fires_is_refused(tmp_path: Path, notebook: Path) -> None:
+    result = run_cli(
+        "dataset", "new", "leap", "--from-notebook", str(notebook), "--schedule",
+        "cron(0 0 30 2 ? *)", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "can never fire: no day in February of any year is day 30" in result.stderr
+    assert not (tmp_path / "leap.yaml").exists()
