@@ -9,6 +9,7 @@ back, because the notebook's own default tells it the type (see notebook/inject.
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,6 +23,8 @@ DOUBLE = "double"
 DATASET_CONTENT_VERSION = "datasetContentVersion"
 OUTPUT_FILE_URI = "outputFileUri"
 DATASET_TYPES = (STRING, DOUBLE, DATASET_CONTENT_VERSION, OUTPUT_FILE_URI)
+# The Python types of JSON values, which a type hint may name for a default of None.
+HINTABLE_TYPES = ("str", "int", "float", "bool", "list", "dict")
 
 _OUTPUT_HINTS = ("output", "uri", "url", "path", "file", "destination", "dest")
 _CONTENT_HINTS = ("dataset", "content", "version")
@@ -74,19 +77,41 @@ def hint_for(name: str, value: Any) -> str | None:
     return None
 
 
-def variable_from_default(name: str, value: Any, description: str = "") -> Variable:
+def variable_from_default(
+    name: str, value: Any, description: str = "", type_hint: str | None = None
+) -> Variable:
+    """The variable a notebook's assignment declares. With no default to tell its type
+    (`x = None`), a type hint that names a JSON type (`x = None  # type: int`, papermill's
+    convention, or `x: int = None`) gives it instead."""
+    python_type = type(value).__name__
+    dataset_type = dataset_type_for(value)
+    if value is None and type_hint in HINTABLE_TYPES:
+        python_type = type_hint
+        dataset_type = DOUBLE if type_hint in ("int", "float") else STRING
     return Variable(
         name=name,
-        python_type=type(value).__name__,
+        python_type=python_type,
         default=value,
         description=description,
-        dataset_type=dataset_type_for(value),
+        dataset_type=dataset_type,
         hint=hint_for(name, value),
     )
 
 
+def is_python_name(name: str) -> bool:
+    """Whether `name = ...` in a cell binds exactly `name`. Python folds identifiers to
+    NFKC, so a name in fullwidth letters (U+FF50 U+FF52 U+FF49 U+FF4E U+FF54 = 1) binds
+    `print`: such a name is not one."""
+    return (
+        isinstance(name, str)
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and unicodedata.normalize("NFKC", name) == name
+    )
+
+
 def check_variable_name(name: str) -> None:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+    if not is_python_name(name):
         raise VariableError(
             f"variable name {name!r} is not a Python identifier: use letters, digits and _, "
             "not starting with a digit"

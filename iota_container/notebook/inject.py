@@ -6,21 +6,23 @@ Two ways, chosen by the notebook:
 - it has none: the first plain assignment of each variable, anywhere in the code, gets
   its value replaced, as the original AWS containerization extension did.
 
-A value is written as `repr()` of its JSON value. Dataset variables can only be strings
-or doubles, so when the notebook's own default is a bool, list or dict and the value is
-a string holding that JSON, the decoded value is written instead.
+A value is written as a Python literal of its JSON value (`python_literal`), after it is
+given the type of the notebook's own default (`value_for_default`). Names are checked
+first (`check_variable_names`); everything is checked before the notebook is changed, so
+a refused run leaves it as it was and runs no cell.
 """
 
 from __future__ import annotations
 
-import json
-import keyword
+import builtins
 import logging
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from iota_container.errors import VariableError
 from iota_container.notebook.assignments import (
     INJECTED_TAG,
     NOT_LITERAL,
@@ -32,11 +34,22 @@ from iota_container.notebook.assignments import (
     replace_spans,
     tagged_cell_index,
 )
+from iota_container.notebook.document import describe_json, is_python, notebook_language
+from iota_container.variables import HINTABLE_TYPES, is_python_name
 
 log = logging.getLogger(__name__)
 
 MODE_PARAMETERS_CELL = "parameters-cell"
 MODE_FIRST_ASSIGNMENT = "first-assignment"
+MODE_NOT_PYTHON = "not-python"
+
+# What IPython itself puts in the kernel's namespace, besides Python's builtins.
+IPYTHON_NAMES = frozenset(
+    {"get_ipython", "display", "In", "Out", "exit", "quit", "_ih", "_oh", "_dh", "_i", "_ii"}
+    | {"_iii", "_", "__", "___"}
+)
+_IPYTHON_HISTORY_NAME = re.compile(r"_i?\d+")  # _1, _i1: outputs and inputs by number
+_JSON_TYPES: dict[str, type[Any]] = {name: getattr(builtins, name) for name in HINTABLE_TYPES}
 
 
 @dataclass
@@ -48,58 +61,185 @@ class InjectionReport:
 
 
 def python_literal(value: Any) -> str:
-    """Python source for a JSON value; `repr` except for the non-finite floats."""
+    """Python source for a JSON value: `repr`, except for the non-finite floats (also
+    inside lists and dicts), which have no literal and are written `float('nan')`."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
     return repr(value)
 
 
-def value_for_default(value: Any, default: Any) -> Any:
-    """Decode a JSON-carrying string when the notebook's default is bool, list or dict;
-    give back an int when the default is an int and the value a whole double (a dataset's
-    doubleValue 60.0 for a notebook's `window = 60`)."""
-    if (
-        isinstance(default, int)
-        and not isinstance(default, bool)
-        and isinstance(value, float)
-        and value.is_integer()
-    ):
-        return int(value)
-    if isinstance(value, str) and isinstance(default, (bool, list, dict)):
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            return value
-        if type(decoded) is type(default):
-            return decoded
-    return value
+def check_variable_names(names: Collection[str], assigned_by_notebook: Collection[str]) -> None:
+    """Refuse, before any cell runs, a variable that would rebind a name Python or IPython
+    itself uses in the kernel. The rule:
+
+    - a dunder (`__builtins__`, `__name__`, any `__x__`) is always refused: these are the
+      interpreter's and IPython's own, and rebinding `__builtins__` takes every builtin
+      away from the cells that follow;
+    - a builtin (`print`, `len`, `input`, ...) or a name IPython puts in the namespace
+      (`get_ipython`, `display`, `In`, `Out`, `_`, `_i1`, ...) is refused unless the
+      notebook itself assigns that name (a plain assignment anywhere in its code): then it
+      is the notebook's own variable, which it chose to call `input`.
+
+    A name that is not a Python name (`is_python_name`) is not refused here: it is not
+    injected, and `iota.params()` still reads it.
+    """
+    for name in names:
+        if not is_python_name(name):
+            continue
+        if name.startswith("__") and name.endswith("__") and len(name) > 4:
+            raise VariableError(
+                f"variable {name!r} is a name Python and IPython keep for themselves "
+                "(__...__): rename the variable"
+            )
+        if _is_kernel_name(name) and name not in assigned_by_notebook:
+            raise VariableError(
+                f"variable {name!r} would replace Python's or IPython's own {name!r}, and the "
+                f"notebook never assigns {name}: rename the variable (or assign it in the "
+                "notebook)"
+            )
+
+
+def _is_kernel_name(name: str) -> bool:
+    return (
+        name in vars(builtins)
+        or name in IPYTHON_NAMES
+        or bool(_IPYTHON_HISTORY_NAME.fullmatch(name))
+    )
+
+
+def check_encodable(name: str, value: Any) -> None:
+    """Refuse a string with a lone surrogate (JSON's "\\ud800" escape allows one): no
+    UTF-8 file can hold it, so the executed notebook could not be written after the run."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise VariableError(
+                    f"variable {name!r} holds U+{ord(item[e.start]):04X}, half of a surrogate "
+                    "pair, which no UTF-8 file can hold: fix the value in the params file"
+                ) from e
+
+
+def value_for_default(name: str, value: Any, default: Any, type_hint: str | None = None) -> Any:
+    """`value` with the type of the notebook's default for it, the same conversion as
+    `iota.params().variable(name, type)`: dataset variables are strings or doubles, so a
+    bool, list or dict travels as a JSON string ("true", "[1, 2]") and a number may come
+    as a numeric string ("25" is 25.0 for a default of 30.0, 25 for a default of 30); a
+    whole double is an int for an int default. A value that cannot have that type
+    (`"abc"` for 30.0, 60.5 for 60) is refused, naming the variable, the value and the
+    type. A default that is no JSON type (None, a tuple, an expression) takes the value as
+    it is, unless a type hint (`x: int = None`, `x = None  # type: int`) names one."""
+    wanted = wanted_type(default, type_hint)
+    if wanted is None:
+        return value
+    from iota_container.params_file import coerce_variable
+
+    try:
+        return coerce_variable(name, value, wanted, "the params file")
+    except (VariableError, RecursionError) as e:
+        raise VariableError(
+            f"variable {name!r} is {describe_json(value)}, not {_declared(wanted, default)}: "
+            f"{_type_fix(wanted)}"
+        ) from e
+
+
+def wanted_type(default: Any, type_hint: str | None) -> type[Any] | None:
+    """The type the notebook gives a variable: its default's when that is a JSON type,
+    else the one its type hint names, else None (any value goes)."""
+    if type(default) in _JSON_TYPES.values():
+        return type(default)
+    if default is None or default is NOT_LITERAL:
+        return _JSON_TYPES.get(type_hint or "")
+    return None
+
+
+def _declared(wanted: type[Any], default: Any) -> str:
+    """`a float like the notebook's default 30.0`, `an int as the notebook's type hint says`."""
+    article = "an" if wanted is int else "a"
+    if type(default) is not wanted:
+        return f"{article} {wanted.__name__} as the notebook's type hint says"
+    shown = python_literal(default)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{article} {wanted.__name__} like the notebook's default {shown}"
+
+
+def _type_fix(wanted: type[Any]) -> str:
+    if wanted is int:
+        return "give a whole number (or a string holding one)"
+    if wanted is float:
+        return "give a number (or a string holding one)"
+    if wanted is bool:
+        return 'give true or false (or the string "true" or "false")'
+    if wanted is str:
+        return "give a string"
+    return f"give a JSON {wanted.__name__} (or a string holding one)"
 
 
 def inject_variables(notebook: Any, variables: Mapping[str, Any]) -> InjectionReport:
     """Inject `variables` into `notebook` in place; see the module docstring."""
+    language = notebook_language(notebook)
+    if not is_python(language):
+        log.warning(
+            "the notebook is in %s: variables are injected into Python notebooks only "
+            "(the params file still holds them)",
+            language,
+        )
+        return InjectionReport(MODE_NOT_PYTHON, unassigned=list(variables))
+    first, unparsed = first_assignments(notebook)
+    check_variable_names(variables, first)
+    for name, value in variables.items():
+        check_encodable(name, value)
+    for name in variables:
+        if not is_python_name(name):
+            log.warning(
+                "variable %r is not a Python name: not injected (iota.params() reads it)", name
+            )
     parameters_index = tagged_cell_index(notebook, PARAMETERS_TAG)
     if parameters_index is None:
-        report = _rewrite_first_assignments(notebook, variables)
+        report = _rewrite_first_assignments(notebook, variables, first, unparsed)
     else:
         report = _insert_parameters_cell(notebook, parameters_index, variables)
-    notebook.metadata.setdefault("iota_container", {})["injection"] = {
-        "mode": report.mode,
-        "parameters": dict(variables),
-    }
+    injection = {"mode": report.mode, "parameters": dict(variables)}
+    notebook.metadata.setdefault("iota_container", {})["injection"] = injection
     return report
 
 
-def _rewrite_first_assignments(notebook: Any, variables: Mapping[str, Any]) -> InjectionReport:
-    first, unparsed = first_assignments(notebook)
+def _rewrite_first_assignments(
+    notebook: Any,
+    variables: Mapping[str, Any],
+    first: Mapping[str, Assignment],
+    unparsed: list[int],
+) -> InjectionReport:
     report = InjectionReport(MODE_FIRST_ASSIGNMENT, unparsed_cells=unparsed)
     by_cell: dict[int, list[tuple[Assignment, str]]] = {}
     for name, value in variables.items():
         assignment = first.get(name)
-        if assignment is None:
+        if assignment is not None and assignment.not_rewritable:
+            log.warning(
+                "variable %r is not injected: its first assignment, in cell %d, is after %s; "
+                "remove that character to inject it",
+                name,
+                assignment.cell_index,
+                assignment.not_rewritable,
+            )
+            assignment = None
+        if assignment is None or not is_python_name(name):
             report.unassigned.append(name)
             continue
-        literal = python_literal(value_for_default(value, assignment.literal))
-        by_cell.setdefault(assignment.cell_index, []).append((assignment, literal))
+        typed = value_for_default(name, value, assignment.literal, assignment.type_hint)
+        by_cell.setdefault(assignment.cell_index, []).append((assignment, python_literal(typed)))
         report.assigned.append(name)
     for index, replacements in by_cell.items():
         cell = notebook.cells[index]
@@ -113,21 +253,20 @@ def _insert_parameters_cell(
     import nbformat
 
     report = InjectionReport(MODE_PARAMETERS_CELL)
-    declared = {
-        a.name: a.literal
-        for a in cell_assignments(cell_source(notebook.cells[parameters_index]), parameters_index)
-        or []
-    }
+    source = cell_source(notebook.cells[parameters_index])
+    declared = {a.name: a for a in reversed(cell_assignments(source, parameters_index) or [])}
     lines = ["# Parameters"]
     for name, value in variables.items():
-        if not name.isidentifier() or keyword.iskeyword(name):
-            log.warning("variable %r is not a Python name; not injected", name)
+        if not is_python_name(name):
             report.unassigned.append(name)
             continue
-        default = declared.get(name, NOT_LITERAL)
-        if name not in declared:
+        default = declared.get(name)
+        if default is None:
             log.info("variable %r is not in the parameters cell; injected all the same", name)
-        lines.append(f"{name} = {python_literal(value_for_default(value, default))}")
+            typed = value
+        else:
+            typed = value_for_default(name, value, default.literal, default.type_hint)
+        lines.append(f"{name} = {python_literal(typed)}")
         report.assigned.append(name)
     cell = nbformat.v4.new_code_cell(source="\n".join(lines) + "\n")
     cell.metadata["tags"] = [INJECTED_TAG]

@@ -6,8 +6,10 @@ from typing import Any
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from iota_container.errors import VariableError
 from iota_container.notebook.inject import (
     MODE_FIRST_ASSIGNMENT,
     MODE_PARAMETERS_CELL,
@@ -65,7 +67,7 @@ def test_first_assignment_anywhere_even_in_loops_and_functions() -> None:
 
 def test_magic_lines_are_skipped_and_the_rest_of_the_cell_still_counts() -> None:
     nb = notebook(
-        "%matplotlib inline\n!pip list\nif True:\n    !echo hi\n    x = 1\n    %time y = 2"
+        "%matplotlib inline\n!pip list\nif True:\n    !echo hi\n    x = 'old'\n    %time y = 2"
     )
     inject_variables(nb, {"x": "new", "y": 3})
     assert (
@@ -126,9 +128,7 @@ def test_string_values_are_data_never_code() -> None:
         ("False", "true", "True"),
         ("[1]", "[1, 2, 3]", "[1, 2, 3]"),
         ("{'a': 1}", '{"b": 2}', "{'b': 2}"),
-        ("False", "maybe", "'maybe'"),  # not JSON: kept as the string it is
         ("'text'", "true", "'true'"),  # the notebook wants a string: no decoding
-        ("[1]", '{"a": 1}', "'{\"a\": 1}'"),  # JSON of another type: kept as a string
     ],
 )
 def test_json_carrying_strings_follow_the_notebook_default(
@@ -188,7 +188,7 @@ def test_non_finite_float_is_written_as_an_expression_of_a_literal() -> None:
 
 @pytest.mark.parametrize(
     ("default", "value", "injected"),
-    [("60", 60.0, "60"), ("60", 60.5, "60.5"), ("1.5", 2.0, "2.0"), ("True", 1.0, "1.0")],
+    [("60", 60.0, "60"), ("1.5", 2.0, "2.0"), ("1.5", 2, "2.0")],
 )
 def test_whole_doubles_become_ints_where_the_notebook_has_an_int(
     default: str, value: float, injected: str
@@ -196,3 +196,186 @@ def test_whole_doubles_become_ints_where_the_notebook_has_an_int(
     nb = notebook(f"v = {default}")
     inject_variables(nb, {"v": value})
     assert nb.cells[0].source == f"v = {injected}"
+
+
+@pytest.mark.parametrize(
+    ("default", "value", "injected"),
+    [
+        ("30.0", "25", "25.0"),
+        ("30", "25", "25"),
+        ("30", "25.0", "25"),
+        ("30.0", "-1e3", "-1000.0"),
+        ("30.0", 25, "25.0"),
+        ("None  # type: int", "25", "25  # type: int"),
+        ("None  # type: float", 2, "2.0  # type: float"),
+    ],
+)
+def test_numeric_strings_become_numbers_for_numeric_defaults(
+    default: str, value: Any, injected: str
+) -> None:
+    nb = notebook(f"threshold = {default}")
+    inject_variables(nb, {"threshold": value})
+    assert nb.cells[0].source == f"threshold = {injected}"
+
+
+def test_an_annotation_types_a_default_of_none() -> None:
+    nb = notebook("limit: int = None")
+    inject_variables(nb, {"limit": "7"})
+    assert nb.cells[0].source == "limit: int = 7"
+
+
+@pytest.mark.parametrize(
+    ("default", "value", "message"),
+    [
+        (
+            "30.0",
+            "abc",
+            "variable 'threshold' is a string ('abc'), not a float like the notebook's default "
+            "30.0: give a number (or a string holding one)",
+        ),
+        ("60", 60.5, "is a number (60.5), not an int like the notebook's default 60"),
+        ("60", True, "is a bool (true), not an int"),
+        ("False", "maybe", "is a string ('maybe'), not a bool like the notebook's default False"),
+        ("False", 1.0, "is a number (1.0), not a bool"),
+        ("[1]", '{"a": 1}', "not a list like the notebook's default [1]: give a JSON list"),
+        ("'text'", 5.0, "is a number (5.0), not a str like the notebook's default 'text'"),
+        ("{'a': 1}", None, "is null, not a dict"),
+        ("None  # type: int", "x", "not an int as the notebook's type hint says"),
+    ],
+)
+@pytest.mark.parametrize("parameters_cell", [False, True])
+def test_values_that_cannot_have_the_defaults_type_are_refused(
+    default: str, value: Any, message: str, parameters_cell: bool
+) -> None:
+    nb = notebook(f"threshold = {default}", tags={0: ["parameters"]} if parameters_cell else None)
+    before = nbformat.writes(nb)
+    with pytest.raises(VariableError) as raised:
+        inject_variables(nb, {"threshold": value})
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert nbformat.writes(nb) == before  # nothing changed
+
+
+def test_a_deeply_nested_json_string_is_refused_in_one_line() -> None:
+    nb = notebook("items = [1]")
+    with pytest.raises(VariableError, match="variable 'items' is a string"):
+        inject_variables(nb, {"items": "[" * 100_000})
+
+
+@pytest.mark.parametrize("parameters_cell", [False, True])
+@pytest.mark.parametrize("name", ["__builtins__", "__name__", "__import__", "__spec__"])
+def test_dunder_names_are_refused(name: str, parameters_cell: bool) -> None:
+    nb = notebook(
+        "a = 1", f"{name} = 'mine'", tags={0: ["parameters"]} if parameters_cell else None
+    )
+    with pytest.raises(VariableError, match=rf"variable '{name}' is a name Python and IPython"):
+        inject_variables(nb, {"a": 2, name: "x"})
+    assert nb.cells[0].source == "a = 1" and len(nb.cells) == 2
+
+
+@pytest.mark.parametrize("parameters_cell", [False, True])
+@pytest.mark.parametrize("name", ["print", "len", "get_ipython", "display", "In", "_i1", "_7"])
+def test_builtin_and_ipython_names_are_refused_unless_the_notebook_assigns_them(
+    name: str, parameters_cell: bool
+) -> None:
+    tags = {0: ["parameters"]} if parameters_cell else None
+    with pytest.raises(VariableError, match=rf"the notebook never assigns {name}: rename"):
+        inject_variables(notebook("a = 1", tags=tags), {name: "x"})
+    nb = notebook("a = 1", f"{name} = 'own'", tags=tags)
+    report = inject_variables(nb, {name: "x"})
+    assert report.assigned == [name]
+
+
+@pytest.mark.parametrize("parameters_cell", [False, True])
+def test_names_that_are_not_python_names_are_logged_and_not_injected(
+    parameters_cell: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    fullwidth_print = "\uff50\uff52\uff49\uff4e\uff54"  # Python reads it as `print`
+    names = ["not-a-name", "class", "1st", "a b", "x=1\nimport os", fullwidth_print, ""]
+    nb = notebook("a = 1\nprint(a)", tags={0: ["parameters"]} if parameters_cell else None)
+    before = [cell.source for cell in nb.cells]
+    report = inject_variables(nb, {**dict.fromkeys(names, "v"), "a": 2})
+    assert report.unassigned == names
+    assert report.assigned == ["a"]
+    for name in names:
+        assert f"variable {name!r} is not a Python name: not injected" in caplog.text
+    injected = "\n".join(cell.source for cell in nb.cells)
+    assert "import os" not in injected and "not-a-name" not in injected
+    assert nb.cells[0].source == ("a = 1\nprint(a)" if parameters_cell else "a = 2\nprint(a)")
+    assert before[0] == "a = 1\nprint(a)"
+
+
+def test_parameters_cell_values_are_data_whatever_they_hold() -> None:
+    hostile = [
+        "'); import os; os.system('touch /tmp/pwned') #",
+        "{__import__('os').system('touch /tmp/pwned')}",
+        "\r\n!touch /tmp/pwned\n",
+        "\u2028%system touch /tmp/pwned",
+        "\\",
+        "\x85#",
+    ]
+    nb = notebook("a = 'x'", tags={0: ["parameters"]})
+    variables = {f"v{i}": value for i, value in enumerate(hostile)} | {"a": hostile[0]}
+    inject_variables(nb, variables)
+    injected = nb.cells[1].source
+    assert injected.count("\n") == len(variables) + 1  # one line each, and the heading
+    transformed = TransformerManager().transform_cell(injected)
+    assert transformed == injected  # IPython reads nothing in it as its own syntax
+    namespace: dict[str, Any] = {}
+    exec(injected, {}, namespace)
+    assert namespace == variables
+
+
+def test_a_shell_line_continued_over_an_assignment_is_not_rewritten() -> None:
+    # IPython hands `v = ...` to the shell with the line above, expanding {...} in it.
+    nb = notebook("!echo \\\nv = 'x'\nw = 1")
+    report = inject_variables(nb, {"v": "{__import__('os').system('id')}", "w": 2})
+    assert report.unassigned == ["v"]
+    assert nb.cells[0].source == "!echo \\\nv = 'x'\nw = 2"
+
+
+def test_a_cell_with_a_continued_pip_install_still_counts() -> None:
+    nb = notebook("!pip install \\\n    numpy \\\n    pandas\nthreshold = 1.5")
+    inject_variables(nb, {"threshold": 2.5})
+    assert nb.cells[0].source == "!pip install \\\n    numpy \\\n    pandas\nthreshold = 2.5"
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"])
+def test_every_python_line_ending_keeps_the_value_in_place(ending: str) -> None:
+    source = f'a = 1{ending}target = "safe"{ending}print(1,"X"){ending}'
+    nb = notebook(source)
+    inject_variables(nb, {"target": "+__import__('os').system('touch /tmp/pwned')+"})
+    expected = source.replace(
+        'target = "safe"', "target = \"+__import__('os').system('touch /tmp/pwned')+\""
+    )
+    assert nb.cells[0].source == expected
+
+
+@pytest.mark.parametrize(
+    "separator", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
+def test_an_assignment_after_a_line_break_only_ipython_sees_is_not_injected(
+    separator: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = f"before = 1  # note{separator}!echo \\\nv = 'x'\nafter = 2  # {separator}"
+    nb = notebook(source)
+    report = inject_variables(nb, {"before": 10, "v": "y"})
+    assert report.unassigned == ["v"] and report.assigned == ["before"]
+    assert nb.cells[0].source == source.replace("before = 1", "before = 10")
+    where = f"its first assignment, in cell 0, is after U+{ord(separator):04X} on line 1"
+    assert f"variable 'v' is not injected: {where}" in caplog.text
+
+
+def test_a_value_with_half_a_surrogate_pair_is_refused() -> None:
+    nb = notebook("v = 'x'")
+    with pytest.raises(VariableError, match="variable 'v' holds U\\+D800, half of a surrogate"):
+        inject_variables(nb, {"v": ["ok", {"k": "\ud800"}]})
+    assert nb.cells[0].source == "v = 'x'"
+
+
+def test_non_python_notebooks_are_not_injected(caplog: pytest.LogCaptureFixture) -> None:
+    nb = notebook("x = 1")
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    report = inject_variables(nb, {"x": 2})
+    assert report.unassigned == ["x"] and nb.cells[0].source == "x = 1"
+    assert "the notebook is in r: variables are injected into Python notebooks only" in caplog.text

@@ -84,3 +84,58 @@ def test_more_than_fifty_variables() -> None:
     nb = notebook("\n".join(f"v{i} = {i}" for i in range(51)))
     with pytest.raises(VariableError, match="51 variables, more than the 50"):
         notebook_variables(nb)
+
+
+def test_papermill_type_comments_are_type_hints_not_descriptions() -> None:
+    nb = notebook(
+        "count = 3  # type: int\nratio = 0.5  # type: float  share of rows\n"
+        "limit = None  # type: int\nname = 'x'  # who runs it\nsize: float = None"
+    )
+    found = by_name(nb)
+    assert {name: v.description for name, v in found.items()} == {
+        "count": "",
+        "ratio": "share of rows",
+        "limit": "",
+        "name": "who runs it",
+        "size": "",
+    }
+    assert (found["limit"].python_type, found["limit"].dataset_type) == ("int", "double")
+    assert (found["size"].python_type, found["size"].dataset_type) == ("float", "double")
+    assert (found["count"].python_type, found["count"].default) == ("int", 3)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "language"),
+    [
+        ({"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}}, "r"),
+        ({"language_info": {"name": "julia"}}, "julia"),
+    ],
+)
+def test_notebooks_in_other_languages_say_variables_cannot_be_detected(
+    metadata: dict[str, Any], language: str
+) -> None:
+    nb = notebook("x <- 1")
+    nb.metadata.update(metadata)
+    with pytest.raises(NotebookError, match=f"cannot detect variables for {language} notebooks"):
+        notebook_variables(nb)
+
+
+def test_lists_what_a_run_would_rewrite_with_every_line_ending() -> None:
+    nb = notebook("a = 1  # first\rb = 'x'  # second\r\nc = [1,\r2]\n")
+    found = by_name(nb)
+    assert [(v.name, v.default, v.description) for v in found.values()] == [
+        ("a", 1, "first"),
+        ("b", "x", "second"),
+        ("c", [1, 2], ""),
+    ]
+
+
+def test_assignments_a_run_leaves_alone_are_not_listed() -> None:
+    nb = notebook(
+        "!echo \\\ncontinued = 1",  # handed to the shell by IPython
+        "# note\u2028\nafter_break = 2",  # after a line break only IPython sees
+        "kept = 3",
+    )
+    assert list(by_name(nb)) == ["kept"]
+    report = inject_variables(nb, {"continued": 0, "after_break": 0, "kept": 0})
+    assert report.assigned == ["kept"]
