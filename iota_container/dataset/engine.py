@@ -51,6 +51,12 @@ from iota_container.dataset.engine_socket import (
     UnixSocketEngine,
     local_socket_path,
 )
+from iota_container.dataset.full_disk import (
+    disk_full,
+    home_write_error,
+    make_folder,
+    remove_partial_files,
+)
 from iota_container.dataset.home import LOG_NAME, PARAMS_NAME
 from iota_container.dataset.locks import HeldLock, take_dataset_lock
 from iota_container.dataset.query_source import produce_query_content
@@ -81,7 +87,6 @@ from iota_container.storage.uri import parse_output_uri
 log = logging.getLogger("iota_container")
 
 CONNECT_TIMEOUT_SECONDS = 5
-FULL_BELOW_BYTES = 64 * 1024  # less free space than this: a write just ran out of it
 LABEL_DATASET = "io.iota-container.dataset"
 LABEL_VERSION = "io.iota-container.dataset-version"
 
@@ -241,7 +246,7 @@ class DatasetEngine:
         folder = self.store.home.version_dir(dataset.name, version.id)
         log_path = folder / LOG_NAME
         try:
-            _make_folder(folder)
+            make_folder(folder)
             if version.mode == MODE_QUERY:
                 return self._query(dataset, version, folder, log_path)
             run_params, params_path = self._params(dataset, version, folder)
@@ -277,8 +282,8 @@ class DatasetEngine:
             return run_params, write_params(run_params.document, target, overwrite=True)
         except OSError as e:
             # write_params leaves its temporary file behind on a full disk.
-            _remove_partial_files(folder, keep=folder / LOG_NAME)
-            raise _home_write_error(target, e) from e
+            remove_partial_files(folder, keep=folder / LOG_NAME)
+            raise home_write_error(target, e) from e
 
     def _query(
         self, dataset: RegisteredDataset, version: Version, folder: Path, log_path: Path
@@ -294,9 +299,9 @@ class DatasetEngine:
             confine_to_output_root(target, root, f"content of {dataset.name}")
             uri = storage.put(content, target).uri
         except IotaError as e:
-            full = _disk_full(folder)
+            full = disk_full(folder)
             # A command stopped by a full disk leaves part of its content staged here.
-            _remove_partial_files(folder, keep=log_path)
+            remove_partial_files(folder, keep=log_path)
             reason = f"{e}; the disk of {folder} is full" if full else str(e)
             return self.store.finish_version(version, FAILED, reason=reason)
         return self.store.finish_version(
@@ -442,44 +447,6 @@ def _notebook_for(dataset: RegisteredDataset, notebook: str | os.PathLike[str] |
             "x-iota-notebook, or give the notebook's path"
         )
     return path
-
-
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise _home_write_error(folder, e) from e
-
-
-def _home_write_error(path: Path, error: OSError) -> IotaError:
-    fix = "free some space there" if _disk_full(path) else "make it writable"
-    return IotaError(
-        f"cannot write {str(path)!r} ({error.strerror or error}): {fix}, or point IOTA_HOME "
-        "at another folder"
-    )
-
-
-def _disk_full(path: Path) -> bool:
-    """Whether the file system of `path` (or of its nearest existing folder) is full."""
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    try:
-        status = os.statvfs(path)
-    except OSError:
-        return False
-    # root may write into the blocks kept for it; others may not.
-    free_blocks = status.f_bfree if os.geteuid() == 0 else status.f_bavail
-    return free_blocks * status.f_frsize < FULL_BELOW_BYTES
-
-
-def _remove_partial_files(folder: Path, keep: Path | None = None) -> None:
-    """Remove what a failed step left in a version folder: staged content, temporary files."""
-    try:
-        leftovers = [p for p in folder.iterdir() if p.is_file() and p != keep]
-    except OSError:
-        return
-    for path in leftovers:
-        path.unlink(missing_ok=True)
 
 
 def _failure_reason(ended: _Ended, log_path: Path) -> str:

@@ -9,9 +9,9 @@ whenever a store is opened and before each run of that dataset.
 
 A full disk: writes fail with StateDiskFull (one line). So that a run that fails for a
 full disk still ends FAILED with that reason, and not "interrupted" at the next open, the
-store keeps a small reserve file beside the database (`Home.reserve`), and gives it up
-for the one write that ends a version when nothing else can be written; the reserve is
-made again at the next open that finds space.
+store keeps a small reserve file beside the database (`Home.reserve`, full_disk.py), and
+gives it up for the one write that ends a version when nothing else can be written; the
+reserve is made again at the next open that finds space.
 
 Scheduler hooks: `start_version` claims a schedule window or an upstream version and
 creates the version in one transaction (TriggerAlreadyClaimed when it was claimed
@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from iota_container.atomic import atomic_file
+from iota_container.dataset.full_disk import keep_reserve, release_reserve
 from iota_container.dataset.home import Home
 from iota_container.dataset.locks import dataset_lock, lock_if_free
 from iota_container.dataset.problems import DefinitionError, Problem
@@ -69,7 +69,6 @@ from iota_container.dataset.validate import validate_definitions
 from iota_container.errors import IotaError
 
 Clock = Callable[[], datetime]
-RESERVE_BYTES = 256 * 1024  # a few dozen commits' worth of WAL frames
 
 
 class UnknownDataset(IotaError):
@@ -97,7 +96,7 @@ class Store:
         self.clock = clock
         self._connection = connect(home.database, migrations)
         self._lock = threading.RLock()  # one connection, shared by the threads of a scheduler
-        self._keep_reserve()
+        keep_reserve(self.home.reserve)
         self.recover_interrupted()
 
     @classmethod
@@ -301,39 +300,29 @@ class Store:
         a version must not stay CREATING because its run filled the disk."""
         if status not in (SUCCEEDED, FAILED):
             raise ValueError(f"a version finishes SUCCEEDED or FAILED, not {status!r}")
-        ending = (status, reason, exit_code, duration_seconds, content_uri)
+        ending = (
+            status,
+            reason,
+            exit_code,
+            round(duration_seconds, 3) if duration_seconds is not None else None,
+            content_uri,
+        )
         try:
-            self._write_finish(version, *ending)
+            self._write_finish(version, ending)
         except StateDiskFull:
-            if not self._release_reserve():
+            if not release_reserve(self.home.reserve):
                 raise
-            self._write_finish(version, *ending)
-            self._keep_reserve()
+            self._write_finish(version, ending)
+            keep_reserve(self.home.reserve)
         return self.version(version.dataset, version.id)
 
-    def _write_finish(
-        self,
-        version: Version,
-        status: str,
-        reason: str | None,
-        exit_code: int | None,
-        duration_seconds: float | None,
-        content_uri: str | None,
-    ) -> None:
+    def _write_finish(self, version: Version, ending: tuple[Any, ...]) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE versions SET status = ?, reason = ?, exit_code = ?,"
                 " duration_seconds = ?, content_uri = ?, finished_at = ?"
                 " WHERE id = ? AND status = 'CREATING'",
-                (
-                    status,
-                    reason,
-                    exit_code,
-                    round(duration_seconds, 3) if duration_seconds is not None else None,
-                    content_uri,
-                    to_text(self.clock()),
-                    version.id,
-                ),
+                (*ending, to_text(self.clock()), version.id),
             )
 
     def version(self, name: str, selector: str = LATEST) -> Version:
@@ -493,25 +482,6 @@ class Store:
                 if is_disk_full(e):
                     raise StateDiskFull(self.home.database) from e
                 raise
-
-    def _keep_reserve(self) -> None:
-        """Make the reserve file if it is missing; on a full disk, go on without one."""
-        path = self.home.reserve
-        if path.exists():
-            return
-        try:
-            with atomic_file(path, 0o600) as out:
-                os.posix_fallocate(out.fileno(), 0, RESERVE_BYTES)
-        except OSError:
-            pass
-
-    def _release_reserve(self) -> bool:
-        """Free the reserve's space; False when there was none to give."""
-        try:
-            self.home.reserve.unlink()
-        except FileNotFoundError:
-            return False
-        return True
 
     def _rows_in(self, table: str, column: str, values: Sequence[str]) -> list[sqlite3.Row]:
         """The rows whose `column` is one of `values`, a few hundred values a query (under
