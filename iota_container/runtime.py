@@ -1,8 +1,10 @@
 """The container entrypoint: params → inject → execute → export → upload.
 
-Outputs are written to a local work folder first and uploaded from there, also when a
-cell fails: a failed analysis still leaves its executed notebook and HTML report where
-the dataset expects them. If an upload fails, the local copies are kept and named.
+Every output is checked before any cell runs (check_outputs; the file:// rules are in
+storage/local.py). The executed notebook and the HTML report are uploaded from memory,
+also when a cell fails: a failed analysis still leaves them where the dataset expects
+them, and a full TMPDIR cannot stop them. Copies go to --work-dir when one is given;
+if an upload fails, copies are kept (in the work folder, else a temporary one) and named.
 """
 
 from __future__ import annotations
