@@ -300,6 +300,19 @@ ensure_engine() {
     "$REPO_ROOT/scripts/start-docker-engine.sh" || die "no Docker engine (scripts/start-docker-engine.sh failed)"
 }
 
+# The base's Python, platform and distributions, read inside it, become the label
+# io.iota-container.environment: `iota-container build --backend oci` resolves and installs a
+# notebook's packages for exactly that platform, without a Docker engine. A label adds no layer.
+label_environment() {
+    local description
+    description="$(docker run --rm --network none --entrypoint python "$tag" \
+        -m iota_container.environment </dev/null)" \
+        || die "$tag could not describe its Python environment: $description"
+    printf 'FROM %s\nARG IOTA_ENVIRONMENT\nLABEL io.iota-container.environment="${IOTA_ENVIRONMENT}"\n' "$tag" \
+        | docker build --quiet --build-arg "IOTA_ENVIRONMENT=$description" --tag "$tag" - >/dev/null \
+        || die "labelling $tag with its environment failed"
+}
+
 main() {
     parse_args "$@"
     local started
@@ -331,6 +344,10 @@ main() {
         --force-rm \
         "$REPO_ROOT" \
         || die "docker build of $tag failed (base $base_image, CA bundle ${ca_source:-none})"
+    step_end
+
+    step_begin "label $tag with its Python environment"
+    label_environment
     step_end
 
     current_step="total"

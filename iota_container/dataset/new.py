@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from iota_container.atomic import write_bytes_atomically
 from iota_container.dataset.from_image import to_variables_json
 from iota_container.dataset.problems import DefinitionError
 from iota_container.errors import IotaError
@@ -104,12 +104,7 @@ def write_definition(document: dict[str, Any], path: Path, overwrite: bool = Fal
     else:
         raise IotaError(f"--output {str(path)!r}: end the name in .yaml, .yml or .json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, delete=False
-    ) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-    return path
+    return write_bytes_atomically(path, text.encode("utf-8"))
 
 
 def write_and_register(
@@ -126,11 +121,5 @@ def write_and_register(
         if previous is None:
             written.unlink(missing_ok=True)
         else:
-            _replace_bytes(written, previous)
+            write_bytes_atomically(written, previous)
         raise
-
-
-def _replace_bytes(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
-        handle.write(data)
-    os.replace(handle.name, path)

@@ -14,6 +14,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from iota_container.atomic import atomic_file
 from iota_container.dataset.spec import DatasetDefinition
 from iota_container.errors import IotaError
 
@@ -72,7 +73,9 @@ def _run_command(name: str, command: str, cwd: Path, content: Path, log_path: Pa
     except ValueError as e:
         raise QuerySourceError(f"{where} cannot be split into words ({e}): fix its quotes") from e
     content.parent.mkdir(parents=True, exist_ok=True)
-    with content.open("wb") as out, log_path.open("ab") as log:
+    # Staged beside the content and renamed when the command succeeded: a failing (or
+    # killed) command never leaves half a content file under the final name.
+    with atomic_file(content) as out, log_path.open("ab") as log:
         try:
             code = subprocess.run(argv, cwd=cwd, stdout=out, stderr=log, check=False).returncode
         except OSError as e:
@@ -80,11 +83,12 @@ def _run_command(name: str, command: str, cwd: Path, content: Path, log_path: Pa
                 f"{where} cannot be started ({e.strerror or e}): give a program on PATH or "
                 "a path relative to the definition file"
             ) from e
-    if code != 0:
-        last = _last_line(log_path)
-        raise QuerySourceError(
-            f"{where} exited with code {code}{': ' + last if last else ''} (log: {log_path})"
-        )
+        if code != 0:
+            log.flush()
+            last = _last_line(log_path)
+            raise QuerySourceError(
+                f"{where} exited with code {code}{': ' + last if last else ''} (log: {log_path})"
+            )
     return content
 
 

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from iota_container.atomic import write_bytes_atomically
 from iota_container.environment.dependency_layer import (
     LAYER_FORMAT,
     DependencyLayer,
@@ -25,6 +26,7 @@ from iota_container.environment.dependency_layer import (
 from iota_container.environment.lock import Lock
 from iota_container.environment.platform import TargetPlatform
 from iota_container.environment.python_env import PythonEnvironment
+from iota_container.image.layer import sha256_digest
 
 CACHE_DIR_ENV = "IOTA_CACHE_DIR"
 
@@ -64,9 +66,16 @@ class LayerCache:
             data = (folder / "layer.tar.gz").read_bytes()
         except (OSError, ValueError):
             return None
-        if description.get("format") != LAYER_FORMAT or len(data) != description.get("size"):
+        if not isinstance(description, dict) or description.get("format") != LAYER_FORMAT:
             return None
-        return layer_from_description(description, data)
+        # A cut or altered entry would be pushed under a digest that is not its own (the
+        # registry refuses it, and the build would fail until the cache is deleted).
+        if len(data) != description.get("size") or sha256_digest(data) != description.get("digest"):
+            return None
+        try:
+            return layer_from_description(description, data)
+        except (KeyError, TypeError, ValueError):
+            return None  # an entry another version of this program wrote: build anew
 
     def pushed_to(self, key: str, registry: str) -> list[str]:
         """Repositories of `registry` this layer was pushed to from here: a push to another
@@ -86,10 +95,10 @@ class LayerCache:
         try:
             path = folder / "pushed.json"
             places = json.loads(path.read_text("utf-8")) if path.exists() else {}
+            if not isinstance(places, dict):
+                places = {}
             places[registry] = [repository, *known][:20]  # the newest first, a few kept
-            temporary = folder / f".pushed.{os.getpid()}"
-            temporary.write_text(json.dumps(places), encoding="utf-8")
-            os.replace(temporary, path)
+            write_bytes_atomically(path, json.dumps(places).encode())
         except (OSError, ValueError):
             pass  # a cache that cannot be written is no error
 
