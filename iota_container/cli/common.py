@@ -92,6 +92,14 @@ ca_bundle_option = click.option(
 plain_http_option = click.option(
     "--plain-http", is_flag=True, default=None, help="Talk to the registry over HTTP."
 )
+registry_timeout_option = click.option(
+    "--registry-timeout",
+    type=Seconds(),
+    # Not click's envvar: the registry client reads IOTA_REGISTRY_TIMEOUT itself, so that
+    # every caller (the Jupyter server, the engine's pulls) honours it with one message.
+    help="Seconds to wait for a registry to connect or to send more "
+    "[env IOTA_REGISTRY_TIMEOUT; default 30].",
+)
 
 json_option = click.option(
     "--json", "json_output", is_flag=True, help="Print a machine-readable JSON result on stdout."

@@ -17,6 +17,7 @@ from iota_container.cli.common import (
     json_option,
     plain_http_option,
     print_json,
+    registry_timeout_option,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,6 +124,7 @@ def _problem_line(problem: Any) -> str:
 @click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
 @ca_bundle_option
 @plain_http_option
+@registry_timeout_option
 def dataset_new(
     name: str,
     image_ref: str | None,
@@ -140,6 +142,7 @@ def dataset_new(
     force: bool,
     ca_bundle: Path | None,
     plain_http: bool | None,
+    registry_timeout: float | None,
 ) -> None:
     """Write a definition for dataset NAME from an image's labels or from a notebook.
 
@@ -162,7 +165,9 @@ def dataset_new(
         from iota_container.variables import Variable
 
         bundle = str(ca_bundle) if ca_bundle else None
-        described = inspect_image(image_ref, ca_bundle=bundle, plain_http=plain_http)
+        described = inspect_image(
+            image_ref, ca_bundle=bundle, plain_http=plain_http, timeout=registry_timeout
+        )
         variables = [Variable.from_json(v) for v in described["variables"]]
         image_name, notebook_ref = described["reference"], None
     else:

@@ -14,6 +14,7 @@ from iota_container.cli.common import (
     json_option,
     plain_http_option,
     print_json,
+    registry_timeout_option,
 )
 
 
@@ -130,6 +131,7 @@ def _short(text: str, limit: int = 40) -> str:
 )
 @ca_bundle_option
 @plain_http_option
+@registry_timeout_option
 @json_option
 @click.pass_context
 def build(
@@ -151,6 +153,7 @@ def build(
     password_stdin: bool,
     ca_bundle: Path | None,
     plain_http: bool | None,
+    registry_timeout: float | None,
     json_output: bool,
 ) -> None:
     """Build NOTEBOOK into an analysis image and push it; prints the digest-pinned reference.
@@ -206,6 +209,7 @@ def build(
         password=password,
         ca_bundle=ca_bundle,
         plain_http=plain_http,
+        registry_timeout=registry_timeout,
     )
     with ConsoleProgress() as progress:
         result = build_image(options, progress)
@@ -224,9 +228,14 @@ def image() -> None:
 @click.argument("reference")
 @ca_bundle_option
 @plain_http_option
+@registry_timeout_option
 @json_option
 def image_inspect(
-    reference: str, ca_bundle: Path | None, plain_http: bool | None, json_output: bool
+    reference: str,
+    ca_bundle: Path | None,
+    plain_http: bool | None,
+    registry_timeout: float | None,
+    json_output: bool,
 ) -> None:
     """Show what an image built by `iota-container build` says about itself: notebook,
     kernel, variables and the packages it adds to its base (its lock), read from the
@@ -234,7 +243,10 @@ def image_inspect(
     from iota_container.image.build import inspect_image
 
     described = inspect_image(
-        reference, ca_bundle=str(ca_bundle) if ca_bundle else None, plain_http=plain_http
+        reference,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        plain_http=plain_http,
+        timeout=registry_timeout,
     )
     if json_output:
         print_json(described)

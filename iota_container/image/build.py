@@ -46,6 +46,7 @@ class BuildOptions:
     password: str | None = None
     ca_bundle: Path | None = None
     plain_http: bool | None = None
+    registry_timeout: float | None = None  # None: IOTA_REGISTRY_TIMEOUT, else 30 s
 
 
 def default_base(target: ImageReference) -> str:
@@ -113,6 +114,7 @@ def choose_backend(options: BuildOptions) -> BuildBackend:
     return OciBackend(
         ca_bundle=str(options.ca_bundle) if options.ca_bundle else None,
         plain_http=options.plain_http,
+        timeout=options.registry_timeout,
     )
 
 
@@ -169,7 +171,10 @@ def load_variables_file(path: Path) -> list[Variable]:
 
 
 def inspect_image(
-    reference: str, ca_bundle: str | None = None, plain_http: bool | None = None
+    reference: str,
+    ca_bundle: str | None = None,
+    plain_http: bool | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """The metadata an analysis image carries, from its registry."""
     from iota_container.image.registry import fetch_image_config
@@ -178,7 +183,7 @@ def inspect_image(
     options = BuildOptions(notebook=Path(), repository=reference)
     credentials = credential_chain(options, parsed, _ecr_for(parsed))
     config, _, digest = fetch_image_config(
-        parsed, credentials, ca_bundle=ca_bundle, plain_http=plain_http
+        parsed, credentials, ca_bundle=ca_bundle, plain_http=plain_http, timeout=timeout
     )
     labels = (config.get("config") or {}).get("Labels") or {}
     metadata = ImageMetadata.from_labels(labels, str(parsed))

@@ -63,11 +63,13 @@ class OciBackend:
         plain_http: bool | None = None,
         session: requests.Session | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeout: float | None = None,
     ) -> None:
         self.ca_bundle = ca_bundle
         self.plain_http = plain_http
         self.session = session
         self.chunk_size = chunk_size
+        self.timeout = timeout
 
     def build_and_push(
         self, spec: BuildSpec, credentials: CredentialSource, progress: Progress
@@ -147,6 +149,7 @@ class OciBackend:
             plain_http=self.plain_http,
             session=self.session,
             chunk_size=self.chunk_size,
+            timeout=self.timeout,
         )
 
 

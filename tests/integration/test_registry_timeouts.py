@@ -68,6 +68,19 @@ def test_image_inspect_gives_up_on_a_silent_registry_and_names_it(silent: Silent
     assert silent.accepted == 1  # no retry, and no second wait on http after https
 
 
+@pytest.mark.parametrize("command", [["image", "inspect"], ["dataset", "new", "x", "--from-image"]])
+def test_the_registry_timeout_option_bounds_the_wait(
+    silent: SilentServer, command: list[str], tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    result = run_cli(
+        *command, f"{silent.address}/silent/image:1", "--registry-timeout", "1.5",
+        cwd=tmp_path, timeout=DOES_NOT_HANG * 3,
+    )  # fmt: skip
+    assert time.monotonic() - started < DOES_NOT_HANG
+    assert f"registry {silent.address} did not answer within 1.5 s" in error_line(result)
+
+
 def test_plain_http_to_a_silent_registry_times_out_too(silent: SilentServer) -> None:
     client = RegistryClient(silent.address, ANONYMOUS, plain_http=True, timeout=1)
     started = time.monotonic()
