@@ -168,18 +168,18 @@ def _is_text(value: Any) -> bool:
 
 def notebook_language(notebook: Any) -> str | None:
     """The language the notebook says it is written in (its kernelspec's, else its
-    language_info's), lower case; None when it does not say."""
+    language_info's), as it says it ("R", "python"); None when it does not say."""
     metadata = notebook.get("metadata") or {}
     language = (metadata.get("kernelspec") or {}).get("language") or (
         metadata.get("language_info") or {}
     ).get("name")
-    return str(language).lower() if language else None
+    return str(language) if language else None
 
 
 def is_python(language: str | None) -> bool:
     """Python, or unknown (a notebook that does not say is taken for Python, as Jupyter
     does when it opens one)."""
-    return language is None or language.startswith(("python", "ipython"))
+    return language is None or language.lower().startswith(("python", "ipython"))
 
 
 def kernel_name(notebook: Any) -> str | None:

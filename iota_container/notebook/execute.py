@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from iota_container.errors import KernelError, NotebookError
+from iota_container.limits import NOTEBOOK_LIMITS, loads_json, read_bytes_limited
+from iota_container.notebook.document import check_notebook_structure
 from iota_container.notebook.kernel import KernelSession
 from iota_container.steps import format_duration
 
@@ -35,36 +36,33 @@ def read_notebook(path: Path, origin: str) -> Any:
 
 
 def load_notebook_document(path: Path, origin: str) -> dict[str, Any]:
-    """The notebook's JSON, checked for the shape of a notebook, without importing
-    nbformat (a fifth of a second): enough to pick and start the kernel early."""
+    """The notebook's JSON, within the size and depth limits of any document read from
+    outside, and checked for the shape of a notebook (notebook/document.py), without
+    importing nbformat (a fifth of a second): enough to pick and start the kernel early."""
     where = f"{str(path)!r} (from {origin})"
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bytes_limited(path, NOTEBOOK_LIMITS, "notebook")
     except FileNotFoundError:
         raise NotebookError(f"notebook {where} does not exist: fix the path") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise NotebookError(
-            f"notebook {where} cannot be read ({type(e).__name__}): give a readable .ipynb file"
+            f"notebook {where} cannot be read ({e.strerror or type(e).__name__}): "
+            "give a readable .ipynb file"
         ) from e
     try:
-        document = json.loads(text)
+        document = loads_json(data.decode("utf-8"), NOTEBOOK_LIMITS, "notebook", str(path))
+    except UnicodeDecodeError as e:
+        raise NotebookError(
+            f"notebook {where} is not UTF-8 text ({e.reason} at byte {e.start}): "
+            "give an .ipynb file saved by Jupyter"
+        ) from e
     except ValueError as e:
         raise NotebookError(
             f"{where} is not a Jupyter notebook (not JSON: {e}): "
             "give an .ipynb file saved by Jupyter"
         ) from e
-    if (
-        not isinstance(document, dict)
-        or not isinstance(document.get("cells"), list)
-        or not isinstance(document.get("nbformat"), int)
-    ):
-        raise NotebookError(
-            f"{where} is not a Jupyter notebook (no nbformat and cells): "
-            "give an .ipynb file saved by Jupyter"
-        )
-    if not isinstance(document.get("metadata", {}), dict):
-        raise NotebookError(f"{where} is not a Jupyter notebook (its metadata is not an object)")
-    return document
+    check_notebook_structure(document, where)
+    return cast(dict[str, Any], document)
 
 
 def as_notebook_node(document: dict[str, Any], path: Path, origin: str) -> Any:

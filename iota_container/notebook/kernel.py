@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from iota_container.errors import KernelError
+from iota_container.notebook.document import kernel_name, notebook_language
 
 log = logging.getLogger("iota_container")
 
 
 def choose_kernel(requested: str | None, notebook: Mapping[str, Any]) -> str:
-    """The kernel asked for, else the notebook's own when installed, else the first
-    installed one that speaks the notebook's language."""
-    metadata = notebook.get("metadata", {})
-    spec = metadata.get("kernelspec", {})
-    manager = _kernel_specs(requested or spec.get("name"))
+    """The kernel asked for (`--kernel`, `KERNEL_NAME`), else the notebook's own when it
+    is installed, else an installed one that speaks the notebook's language. A notebook
+    in a language no installed kernel speaks (an R notebook where only Python is
+    installed), or naming a missing kernel without saying its language, is refused: run
+    on another language's kernel, its cells would fail one by one, or worse, not fail."""
+    own = kernel_name(notebook)
+    manager = _kernel_specs(requested or own)
     installed: list[str] = sorted(manager.find_kernel_specs())
     if requested:
         if requested not in installed:
@@ -39,19 +42,34 @@ def choose_kernel(requested: str | None, notebook: Mapping[str, Any]) -> str:
         return requested
     if not installed:
         raise KernelError("no Jupyter kernel is installed: run python -m ipykernel install --user")
-    own = spec.get("name")
     if own in installed:
         return str(own)
-    language = spec.get("language") or metadata.get("language_info", {}).get("name")
-    chosen = installed[0]
-    if language:
-        for name in installed:
-            if manager.get_kernel_spec(name).language == language:
-                chosen = name
-                break
+    language = notebook_language(notebook)
+    if language is None:
+        if own:
+            raise KernelError(
+                f"the notebook's kernel {own!r} is not installed here (installed: "
+                f"{', '.join(installed)}) and the notebook does not say its language: "
+                f"install it, or choose a kernel with {_CHOOSE}"
+            )
+        return installed[0]
+    speaking = [name for name in installed if _language_of(manager, name) == language.lower()]
+    if not speaking:
+        raise KernelError(
+            f"the notebook is in {language} (kernel {own!r}) and no installed kernel speaks "
+            f"it (installed: {', '.join(installed)}): install a {language} kernel, or choose "
+            f"one with {_CHOOSE}"
+        )
     if own:
-        log.warning("notebook kernel %r is not installed here; using %r", own, chosen)
-    return chosen
+        log.warning("notebook kernel %r is not installed here; using %r", own, speaking[0])
+    return speaking[0]
+
+
+_CHOOSE = "--kernel (KERNEL_NAME in a container)"
+
+
+def _language_of(manager: Any, name: str) -> str:
+    return str(manager.get_kernel_spec(name).language or "").lower()
 
 
 def _kernel_specs(wanted: str | None) -> Any:

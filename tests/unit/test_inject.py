@@ -378,4 +378,4 @@ def test_non_python_notebooks_are_not_injected(caplog: pytest.LogCaptureFixture)
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     report = inject_variables(nb, {"x": 2})
     assert report.unassigned == ["x"] and nb.cells[0].source == "x = 1"
-    assert "the notebook is in r: variables are injected into Python notebooks only" in caplog.text
+    assert "the notebook is in R: variables are injected into Python notebooks only" in caplog.text

@@ -107,7 +107,7 @@ def test_papermill_type_comments_are_type_hints_not_descriptions() -> None:
 @pytest.mark.parametrize(
     ("metadata", "language"),
     [
-        ({"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}}, "r"),
+        ({"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}}, "R"),
         ({"language_info": {"name": "julia"}}, "julia"),
     ],
 )
