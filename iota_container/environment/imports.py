@@ -5,6 +5,10 @@ branches and loops. An import inside `try:` whose handler catches ImportError (o
 ModuleNotFoundError, or a bare/Exception handler) is *optional*: the notebook copes
 without it. `%pip install` and `!pip install` lines are requirements in pip's own
 syntax. Relative imports (`from . import x`) name no distribution and are skipped.
+
+A cell is read however hostile it is (NUL bytes, nesting deeper than the parser allows):
+what does not parse is reported as such, never raised. The body of a `%%time`,
+`%%timeit`, `%%capture` or `%%prun` cell is Python run by the kernel and counts too.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from iota_container.notebook.assignments import cell_source, parseable_source
 
 # The handlers that make an import optional: what `import x` raises when x is missing.
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-_PIP_LINE = re.compile(r"^\s*[%!]\s*(?:python3?\s+-m\s+)?pip3?\s+install\b(?P<args>.*)$")
+_PIP_LINE = re.compile(
+    r"^\s*[%!]\s*(?:(?:\{sys\.executable\}|\S*python[\d.]*)\s+-m\s+)?pip3?\s+install\b(?P<args>.*)$"
+)
+# A shell operator ends the pip command of a `!` line (`!pip install x > log`).
+_SHELL_OPERATOR = re.compile(r"^\d*[<>|&;]")
+# Cell magics that run their body as Python in the kernel.
+_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 # `importlib.import_module("x")` and `__import__("x")` with a literal name.
 _DYNAMIC_IMPORTERS = frozenset({"import_module", "__import__"})
 
@@ -66,7 +76,7 @@ def notebook_imports(notebook: Any) -> NotebookImports:
         requirements, extra = _pip_requirements(source)
         pip += [PipInstall(requirement, index) for requirement in requirements]
         options += extra
-        tree = _parse(source)
+        tree = parse_cell(source)
         if tree is None:
             unparsed.append(index)
             continue
@@ -82,45 +92,61 @@ def notebook_imports(notebook: Any) -> NotebookImports:
     return NotebookImports(modules, tuple(pip), tuple(options), tuple(unparsed))
 
 
-def _parse(source: str) -> ast.Module | None:
-    prepared = parseable_source(source)
+def parse_cell(source: str) -> ast.Module | None:
+    """The cell's Python as a tree, or None when it is not Python or does not parse.
+    Never raises: the parser gives up on deep nesting with RecursionError or MemoryError."""
+    prepared = parseable_source(_python_body(source))
     if prepared is None:
         return None
     try:
         return ast.parse(prepared[0])
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+def _python_body(source: str) -> str:
+    """The body of a cell magic that runs Python (`%%time`), else the cell as it is."""
+    lines = source.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        words = line.strip()[2:].split(maxsplit=1) if line.strip().startswith("%%") else []
+        if words and words[0] in _PYTHON_CELL_MAGICS:
+            return "".join(lines[number + 1 :])
+        return source
+    return source
 
 
 def _imports(tree: ast.Module) -> Iterator[tuple[str, bool]]:
     """(top-level module name, optional) for each import statement or literal dynamic
-    import, walking the tree with the stack of enclosing `try` handlers."""
-    yield from _walk(tree, guarded=False)
-
-
-def _walk(node: ast.AST, guarded: bool) -> Iterator[tuple[str, bool]]:
-    if isinstance(node, ast.Import):
-        for alias in node.names:
-            yield _top_level(alias.name), guarded
-        return
-    if isinstance(node, ast.ImportFrom):
-        if node.level == 0 and node.module:
-            yield _top_level(node.module), guarded
-        return
-    if isinstance(node, ast.Call):
-        name = _dynamic_import_name(node)
-        if name:
-            yield _top_level(name), guarded
-    if isinstance(node, ast.Try) or _is_try_star(node):
-        body_guarded = guarded or _catches_import_error(node.handlers)  # type: ignore[attr-defined]
-        for child in node.body:  # type: ignore[attr-defined]
-            yield from _walk(child, body_guarded)
-        for part in ("handlers", "orelse", "finalbody"):
-            for child in getattr(node, part):
-                yield from _walk(child, guarded)
-        return
-    for child in ast.iter_child_nodes(node):
-        yield from _walk(child, guarded)
+    import. The walk keeps its own stack: a long expression (`a + a + ...`) nests deeper
+    than Python's recursion limit."""
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, guarded = stack.pop()
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield _top_level(alias.name), guarded
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                yield _top_level(node.module), guarded
+            continue
+        if isinstance(node, ast.Call):
+            name = _dynamic_import_name(node)
+            if name:
+                yield _top_level(name), guarded
+        if isinstance(node, ast.Try) or _is_try_star(node):
+            body_guarded = guarded or _catches_import_error(node.handlers)  # type: ignore[attr-defined]
+            stack += [(child, body_guarded) for child in node.body]  # type: ignore[attr-defined]
+            for part in ("handlers", "orelse", "finalbody"):
+                stack += [(child, guarded) for child in getattr(node, part)]
+            continue
+        if isinstance(node, (ast.With, ast.AsyncWith)) and _suppresses_import_error(node):
+            stack += [(item, guarded) for item in node.items]
+            stack += [(child, True) for child in node.body]
+            continue
+        stack += [(child, guarded) for child in ast.iter_child_nodes(node)]
 
 
 def _is_try_star(node: ast.AST) -> bool:
@@ -133,13 +159,30 @@ def _catches_import_error(handlers: Iterable[ast.ExceptHandler]) -> bool:
         if handler.type is None:
             return True
         caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        for expression in caught:
-            name = expression.attr if isinstance(expression, ast.Attribute) else None
-            if isinstance(expression, ast.Name):
-                name = expression.id
-            if name in _IMPORT_ERRORS:
-                return True
+        if any(_name_of(expression) in _IMPORT_ERRORS for expression in caught):
+            return True
     return False
+
+
+def _suppresses_import_error(node: ast.With | ast.AsyncWith) -> bool:
+    """`with contextlib.suppress(ImportError):` guards its body like a try/except."""
+    for item in node.items:
+        call = item.context_expr
+        if (
+            isinstance(call, ast.Call)
+            and _name_of(call.func) == "suppress"
+            and any(_name_of(argument) in _IMPORT_ERRORS for argument in call.args)
+        ):
+            return True
+    return False
+
+
+def _name_of(expression: ast.expr) -> str | None:
+    if isinstance(expression, ast.Attribute):
+        return expression.attr
+    if isinstance(expression, ast.Name):
+        return expression.id
+    return None
 
 
 def _dynamic_import_name(call: ast.Call) -> str | None:
@@ -165,7 +208,7 @@ def _pip_requirements(source: str) -> tuple[list[str], list[str]]:
     refuse them by name: an image build reads its packages from the lock alone."""
     requirements: list[str] = []
     options: list[str] = []
-    for line in source.splitlines():
+    for line in _command_lines(source):
         match = _PIP_LINE.match(line)
         if not match:
             continue
@@ -179,14 +222,33 @@ def _pip_requirements(source: str) -> tuple[list[str], list[str]]:
             if skip_next:
                 skip_next = False
                 continue
+            if _SHELL_OPERATOR.match(word):
+                break
             if word in ("-q", "--quiet", "-U", "--upgrade", "--user", "--no-cache-dir"):
                 continue
             if word.startswith("-"):
                 options.append(word)
                 skip_next = "=" not in word and word in _OPTIONS_WITH_VALUES
                 continue
+            if requirements and (word.startswith("@") or requirements[-1].endswith("@")):
+                requirements[-1] = f"{requirements[-1]} {word}"  # `name @ URL`, one requirement
+                continue
             requirements.append(word)
     return requirements, options
+
+
+def _command_lines(source: str) -> Iterator[str]:
+    """The cell's lines, with a line ending in a backslash joined to the next one (IPython
+    hands both to the same command)."""
+    pending = ""
+    for line in source.splitlines():
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending
 
 
 _OPTIONS_WITH_VALUES = frozenset(
