@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -54,14 +55,39 @@ class Pin:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Pin:
+        """A pin read from a label or a file: names, versions and hashes are checked, so
+        that a hostile label cannot write pip options into a requirements file."""
+        if not isinstance(document, Mapping):
+            raise ValueError(f"a lock's distribution is not an object: {document!r:.60}")
+        name, version = document.get("distribution"), document.get("version")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ValueError(f"a lock's distribution name {name!r:.60} is not a name")
+        if not isinstance(version, str) or not _VERSION.fullmatch(version):
+            raise ValueError(f"{name}'s version {version!r:.60} is not a version")
+        sha256 = document.get("sha256") or ""
+        if not isinstance(sha256, str) or not re.fullmatch(r"(?:[0-9a-f]{64})?", sha256):
+            raise ValueError(f"{name}'s sha256 {sha256!r:.80} is not 64 hex digits")
         return cls(
-            name=str(document["distribution"]),
-            version=str(document["version"]),
-            modules=tuple(str(m) for m in document.get("modules") or ()),
-            required_by=tuple(str(r) for r in document.get("required_by") or ()),
-            sha256=str(document.get("sha256") or ""),
+            name=name,
+            version=version,
+            modules=_strings(document.get("modules"), f"{name}'s modules"),
+            required_by=_strings(document.get("required_by"), f"{name}'s required_by"),
+            sha256=sha256,
             wheel=str(document.get("wheel") or ""),
         )
+
+
+# PEP 508 names; versions as installers write them (PEP 440 and legacy ones), no spaces.
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*")
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{what} is not a list of strings")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -129,10 +155,19 @@ class Lock:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Lock:
+        """The lock of `document`; ValueError (one line) for anything else."""
+        if not isinstance(document, Mapping):
+            raise ValueError(f"a lock is a JSON object, not {type(document).__name__}")
         if document.get("format", LOCK_FORMAT) != LOCK_FORMAT:
             raise ValueError(f"lock format {document.get('format')!r} is not {LOCK_FORMAT}")
+        distributions = document.get("distributions") or []
+        if not isinstance(distributions, list):
+            raise ValueError("a lock's distributions are not a list")
+        unresolved = _strings(document.get("unresolved"), "a lock's unresolved requirements")
+        if any("\n" in line or "\r" in line for line in unresolved):
+            raise ValueError("a lock's unresolved requirement holds a line break")
         return cls(
-            pins=tuple(Pin.from_json(item) for item in document.get("distributions") or ()),
-            unresolved=tuple(str(r) for r in document.get("unresolved") or ()),
+            pins=tuple(Pin.from_json(item) for item in distributions),
+            unresolved=unresolved,
             python_version=str(document.get("python_version") or ""),
         )
