@@ -135,10 +135,18 @@ def base_environment(labels: dict[str, str] | None) -> PythonEnvironment | None:
     from iota_container.limits import REGISTRY_DOCUMENT_LIMITS, loads_json
 
     try:
-        document = loads_json(text, REGISTRY_DOCUMENT_LIMITS, "label", ENVIRONMENT_LABEL)
+        document = loads_json(
+            text,
+            REGISTRY_DOCUMENT_LIMITS,
+            "the base image's label",
+            ENVIRONMENT_LABEL,
+            fix=_REBUILD,
+        )
         return PythonEnvironment.from_json(document)
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise PlatformError(
-            f"the base image's {ENVIRONMENT_LABEL} label is unreadable ({e}): "
-            "rebuild the base with scripts/build-base-image.sh"
+            f"the base image's {ENVIRONMENT_LABEL} label is unreadable ({e}): {_REBUILD}"
         ) from e
+
+
+_REBUILD = "rebuild the base with scripts/build-base-image.sh"
