@@ -92,11 +92,14 @@ class LayerCache:
         known = self.pushed_to(key, registry)
         if repository in known or not folder.is_dir():
             return
+        path = folder / "pushed.json"
         try:
-            path = folder / "pushed.json"
-            places = json.loads(path.read_text("utf-8")) if path.exists() else {}
-            if not isinstance(places, dict):
-                places = {}
+            places = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            places = {}  # none yet, or damaged: this push starts it anew
+        if not isinstance(places, dict):
+            places = {}
+        try:
             places[registry] = [repository, *known][:20]  # the newest first, a few kept
             write_bytes_atomically(path, json.dumps(places).encode())
         except (OSError, ValueError):
