@@ -78,7 +78,10 @@ def parseable_source(source: str) -> tuple[str, set[int]] | None:
     """The cell's source with IPython-only lines blanked out (each keeping its line
     ending, so every other line keeps its number and columns), and those lines' numbers;
     None for a `%%` cell magic, whose body is not Python."""
-    cell = CellLines(source)
+    return _parseable(CellLines(source))
+
+
+def _parseable(cell: CellLines) -> tuple[str, set[int]] | None:
     if cell.starts_with_cell_magic():
         return None
     blanked = {}
@@ -97,7 +100,8 @@ def parseable_source(source: str) -> tuple[str, set[int]] | None:
 
 def cell_assignments(source: str, cell_index: int) -> list[Assignment] | None:
     """Plain assignments of one cell in source order; None when the cell does not parse."""
-    prepared = parseable_source(source)
+    cell = CellLines(source)
+    prepared = _parseable(cell)
     if prepared is None:
         return None
     text, magic_lines = prepared
@@ -105,7 +109,6 @@ def cell_assignments(source: str, cell_index: int) -> list[Assignment] | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):  # ValueError: a NUL, or a lone surrogate
         return None
-    cell = CellLines(source)
     found = []
     for name, value, annotation in _plain_assignments(tree):
         end_line = value.end_lineno or value.lineno

@@ -198,14 +198,7 @@ def inject_variables(notebook: Any, variables: Mapping[str, Any]) -> InjectionRe
         )
         return InjectionReport(MODE_NOT_PYTHON, unassigned=list(variables))
     first, unparsed = first_assignments(notebook)
-    check_variable_names(variables, first)
-    for name, value in variables.items():
-        check_encodable(name, value)
-    for name in variables:
-        if not is_python_name(name):
-            log.warning(
-                "variable %r is not a Python name: not injected (iota.params() reads it)", name
-            )
+    _check_variables(variables, first)
     parameters_index = tagged_cell_index(notebook, PARAMETERS_TAG)
     if parameters_index is None:
         report = _rewrite_first_assignments(notebook, variables, first, unparsed)
@@ -214,6 +207,18 @@ def inject_variables(notebook: Any, variables: Mapping[str, Any]) -> InjectionRe
     injection = {"mode": report.mode, "parameters": dict(variables)}
     notebook.metadata.setdefault("iota_container", {})["injection"] = injection
     return report
+
+
+def _check_variables(variables: Mapping[str, Any], assigned_by_notebook: Collection[str]) -> None:
+    """Everything that refuses a run, before the notebook changes; and a log line for
+    each variable that is no Python name, which the run goes on without."""
+    check_variable_names(variables, assigned_by_notebook)
+    for name, value in variables.items():
+        check_encodable(name, value)
+        if not is_python_name(name):
+            log.warning(
+                "variable %r is not a Python name: not injected (iota.params() reads it)", name
+            )
 
 
 def _rewrite_first_assignments(
