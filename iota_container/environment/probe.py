@@ -171,7 +171,9 @@ def _module_origin(name: str, directory: str, stdlib: set[str]) -> dict[str, Any
     if spec is None:
         return {"kind": "stdlib" if name in stdlib else "missing", "origin": ""}
     locations = list(spec.submodule_search_locations or [])
-    origin = spec.origin if spec.origin not in (None, "namespace") else ""
+    # Only a file is a place: "frozen" (os, in 3.11+) would read as a path relative to
+    # the working folder, which is the notebook's, and make os a local module.
+    origin = spec.origin if spec.has_location and spec.origin else ""
     path = origin or (locations[0] if locations else "")
     if directory and path and _inside(path, directory):
         return {"kind": "local", "origin": path, "package": bool(locations)}
@@ -187,17 +189,21 @@ def _inside(path: str, directory: str) -> bool:
 
 
 def describe(modules: Iterable[str] = (), directory: str = "") -> dict[str, Any]:
-    if directory:
-        # As the kernel sees it: it runs in the notebook's folder, which is on its path.
-        sys.path.insert(0, directory)
     stdlib = _stdlib_names()
-    return {
+    answer = {
         "interpreter": _interpreter(),
         "markers": _marker_environment(),
         "stdlib": stdlib,
         "distributions": _distributions(),
-        "modules": {name: _module_origin(name, directory, set(stdlib)) for name in modules},
     }
+    if directory:
+        # As the kernel sees it: it runs in the notebook's folder, which is on its path.
+        # Only now, when the probe imports nothing more (importlib.metadata imports some
+        # modules when first used): a `csv.py` beside the notebook is the notebook's
+        # module, never the probe's.
+        sys.path.insert(0, directory)
+    answer["modules"] = {name: _module_origin(name, directory, set(stdlib)) for name in modules}
+    return answer
 
 
 def main() -> None:

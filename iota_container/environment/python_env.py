@@ -166,6 +166,20 @@ def probe_source() -> str:
     return (Path(__file__).parent / "probe.py").read_text(encoding="utf-8")
 
 
+def probe_command() -> str:
+    """The `-c` program that runs the probe. It runs in the notebook's folder, as the
+    kernel does (a pyenv shim picks its Python from that folder's .python-version), and
+    `-c` puts that folder first on sys.path: the first line takes it off, so that a
+    `json.py` or `platform.py` beside the notebook is not imported, let alone run, by
+    the probe's own imports."""
+    return (
+        "import sys\n"
+        "if sys.path and sys.path[0] in ('', '.'):\n"
+        "    del sys.path[0]\n"
+        f"exec(compile({probe_source()!r}, 'iota-container-probe', 'exec'))\n"
+    )
+
+
 def probe_environment(
     argv: Sequence[str],
     modules: Iterable[str] = (),
@@ -175,7 +189,7 @@ def probe_environment(
     """Ask the interpreter `argv` (e.g. a kernel's Python) about itself. It runs the probe's
     source with `-c`, so that environment needs nothing of this package."""
     request = json.dumps({"modules": sorted(set(modules)), "directory": str(directory or "")})
-    command = [*argv, "-c", probe_source()]
+    command = [*argv, "-c", probe_command()]
     try:
         answer = subprocess.run(
             command,
