@@ -7,13 +7,15 @@ them at the same place relative to the notebook.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iota_container.environment.imports import parse_cell
 from iota_container.errors import IotaError
-from iota_container.notebook.assignments import cell_source, parseable_source
+from iota_container.notebook.assignments import cell_source
 
 # More than this beside a notebook is most likely a data folder picked up by mistake.
 MAX_LOCAL_BYTES = 256 << 20
@@ -47,12 +49,8 @@ def named_data_files(
     for index, cell in enumerate(notebook.get("cells") or []):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        prepared = parseable_source(cell_source(cell))
-        if prepared is None:
-            continue
-        try:
-            tree = ast.parse(prepared[0])
-        except (SyntaxError, ValueError):
+        tree = parse_cell(cell_source(cell))
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -80,7 +78,7 @@ def collect_local_files(
     chosen: dict[str, LocalFile] = {}
     folder = folder.resolve()
     for path, reason in found:
-        _add(chosen, folder, path.resolve(), reason)
+        _add(chosen, folder, path, reason)
     for include in includes:
         _add_include(chosen, folder, include)
     total = sum(f.size for f in chosen.values())
@@ -110,9 +108,21 @@ def _add_include(chosen: dict[str, LocalFile], folder: Path, include: Path) -> N
 
 
 def _add(chosen: dict[str, LocalFile], folder: Path, path: Path, reason: str) -> None:
-    relative = path.relative_to(folder).as_posix()
+    """Add `path` at its own place beside the notebook; a symbolic link is read through,
+    so its target must be inside the notebook's folder too (else the image would carry,
+    say, ~/.aws/credentials under an innocent name)."""
+    place = Path(os.path.normpath(path))
+    if not _inside(place, folder):
+        place = path.resolve()
+    target = place.resolve()
+    relative = place.relative_to(folder).as_posix() if _inside(place, folder) else str(path)
+    if not _inside(target, folder):
+        raise LocalFileError(
+            f"{relative} ({reason}) is a link to {str(target)!r}, outside the notebook's "
+            f"folder {str(folder)!r}: copy the file beside the notebook instead of linking it"
+        )
     if relative not in chosen:
-        chosen[relative] = LocalFile(relative, path.stat().st_size, reason)
+        chosen[relative] = LocalFile(relative, target.stat().st_size, reason)
 
 
 def _skipped(path: Path, folder: Path) -> bool:
