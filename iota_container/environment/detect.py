@@ -269,10 +269,6 @@ def _pip_problem(install: PipInstall, seen: Mapping[str, PipInstall]) -> str | N
         requirement = Requirement(install.requirement)
     except InvalidRequirement:
         kind = "a URL" if "://" in install.requirement else "a local path"
-        if install.requirement.startswith((".", "/", "~")) or install.requirement.endswith(
-            (".whl", ".tar.gz", ".zip")
-        ):
-            kind = "a local path"
         return (
             f"{where} installs {kind}, which an image cannot be built from reproducibly: "
             "publish it to a package index and install it by name, or copy it beside the "
