@@ -30,11 +30,6 @@ class CellFailure:
         return f"cell {self.cell_index}{prompt} raised {self.ename}: {self.evalue}"
 
 
-def read_notebook(path: Path, origin: str) -> Any:
-    """The notebook at `path` as an nbformat v4 node; `origin` says who named the path."""
-    return as_notebook_node(load_notebook_document(path, origin), path, origin)
-
-
 def load_notebook_document(path: Path, origin: str) -> dict[str, Any]:
     """The notebook's JSON, within the size and depth limits of any document read from
     outside, and checked for the shape of a notebook (notebook/document.py), without
