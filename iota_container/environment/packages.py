@@ -120,7 +120,12 @@ def dependency_layer(
             f"for {platform.describe()}")  # fmt: skip
     constraints = [f"{d.name}=={d.version}" for d in (base.distributions.values() if base else ())]
     wheels = fetch_wheels(
-        plan.lock, platform, cache.wheels_folder(platform), constraints, on_line=on_step
+        plan.lock,
+        platform,
+        cache.wheels_folder(platform),
+        constraints,
+        on_line=on_step,
+        kernel_python=plan.requirements.python_version if plan.requirements else "",
     )
     on_step(f"installing {len(wheels)} wheels into the dependency layer")
     layer = build_dependency_layer(

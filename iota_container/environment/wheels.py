@@ -26,7 +26,10 @@ from iota_container.errors import IotaError
 
 PIP_TIMEOUT_SECONDS = 1800
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
-_NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement (\S+)")
+_NO_VERSION = re.compile(
+    r"Could not find a version that satisfies the requirement (\S+)"
+    r"(?: \(from versions: (?P<versions>[^)]*)\))?"
+)
 _CONFLICT = re.compile(r"Cannot install (.+?) because these package versions have conflicting")
 _PROGRESS = re.compile(r"^\s*(Collecting|Downloading)\b")
 _RESOLVED_FILE = re.compile(r"^\s*(?:Saved|File was already downloaded) (?P<path>.+\.whl)\s*$")
@@ -50,8 +53,10 @@ def fetch_wheels(
     destination: Path,
     constraints: Iterable[str] = (),
     on_line: Callable[[str], None] | None = None,
+    kernel_python: str = "",
 ) -> list[FetchedWheel]:
-    """Resolve `lock` for `platform` and download its wheels into `destination`."""
+    """Resolve `lock` for `platform` and download its wheels into `destination`.
+    `kernel_python`: the version of the Python the lock was detected in, for messages."""
     destination.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="iota-pip-") as folder:
         requirements = Path(folder) / "requirements.txt"
@@ -68,11 +73,17 @@ def fetch_wheels(
             constraints_file = Path(folder) / "constraints.txt"
             constraints_file.write_text("".join(f"{c}\n" for c in constraint_lines), "utf-8")
             command += ["-c", str(constraints_file)]
-        output = _run_pip(command, on_line)
+        output = _run_pip(
+            command, on_line, lambda lines: _pip_error(lines, platform, kernel_python)
+        )
     return _wheels(_resolved_files(output))
 
 
-def _run_pip(command: list[str], on_line: Callable[[str], None] | None) -> list[str]:
+def _run_pip(
+    command: list[str],
+    on_line: Callable[[str], None] | None,
+    error: Callable[[list[str]], WheelResolutionError],
+) -> list[str]:
     try:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -88,28 +99,77 @@ def _run_pip(command: list[str], on_line: Callable[[str], None] | None) -> list[
         if on_line is not None and _PROGRESS.match(line):
             on_line(line.strip())
     if process.wait(PIP_TIMEOUT_SECONDS) != 0:
-        raise _pip_error(lines)
+        raise error(lines)
     return lines
 
 
-def _pip_error(lines: list[str]) -> WheelResolutionError:
+def _pip_error(
+    lines: list[str], platform: TargetPlatform, kernel_python: str = ""
+) -> WheelResolutionError:
+    """pip's failure as one line: the package, the image's platform, what exists there,
+    and the fix that fits (another pin, another base, or a build from source)."""
     text = "\n".join(lines)
-    fix = (
-        "build with --backend docker (pip then builds it in the image), choose a base "
-        "whose platform has a wheel, or pin another version with --requirements"
+    where = f"the image's platform ({platform.describe()})"
+    kernel_minor = ".".join(kernel_python.split(".")[:2])
+    other_python = bool(kernel_minor) and kernel_minor != platform.python_version
+    kernel = (
+        f"; the lock has the versions of the notebook's kernel, which runs Python "
+        f"{kernel_python}, not the image's {platform.python_version}"
+        if other_python
+        else ""
     )
-    for pattern in (_NO_MATCH, _NO_VERSION):
-        match = pattern.search(text)
-        if match:
-            return WheelResolutionError(f"no wheel of {match[1]} for the image's platform: {fix}")
+    docker = "build with --backend docker (pip then builds it from source in the image)"
+    found = _NO_VERSION.search(text) or _NO_MATCH.search(text)
+    if found:
+        requirement = found[1]
+        versions = [
+            v.strip()
+            for v in ((found.groupdict().get("versions") or "").split(","))
+            if v.strip() and v.strip() != "none"
+        ]
+        if not versions:
+            return WheelResolutionError(
+                f"no wheel of {requirement} for {where}{kernel}: no version of it has one "
+                f"there (a source distribution only?): {docker}, or choose a base whose "
+                "platform has a wheel"
+            )
+        pin = f"pin {_name(requirement)}=={versions[-1]} with --requirements"
+        # A release for a newer Python than the image's cannot be built from source there.
+        fix = f"{pin}, or choose a base with Python {kernel_minor}" if other_python else (
+            f"{pin}, choose another base, or {docker}"
+        )  # fmt: skip
+        return WheelResolutionError(
+            f"no wheel of {requirement} for {where}{kernel}; the newest version with one "
+            f"there is {versions[-1]}: {fix}"
+        )
     match = _CONFLICT.search(text)
     if match:
+        causes = "; ".join(_conflict_causes(lines)) or match[1]
         return WheelResolutionError(
-            f"the requirements conflict ({match[1]}): keep versions that fit together, "
-            "or pass your own --requirements"
+            f"the requirements conflict for {where} ({causes}){kernel}: keep versions "
+            "that fit together, or pass your own --requirements"
         )
     errors = [line for line in lines if line.startswith("ERROR:")] or lines[-1:] or ["no output"]
-    return WheelResolutionError(f"pip could not fetch the wheels ({errors[0]}): {fix}")
+    return WheelResolutionError(
+        f"pip could not fetch the wheels for {where} ({errors[0]}){kernel}: {docker}, choose "
+        "a base whose platform has a wheel, or pin another version with --requirements"
+    )
+
+
+def _conflict_causes(lines: list[str]) -> list[str]:
+    """pip's "The conflict is caused by:" lines (`a 1.0 depends on b<2`), in the words of
+    this build: a constraint is the base image's version, a request is the lock's."""
+    causes: list[str] = []
+    reading = False
+    for line in lines:
+        if line.strip() == "The conflict is caused by:":
+            reading = True
+        elif reading and line.startswith(" ") and line.strip():
+            cause = line.strip().replace("The user requested (constraint) ", "the base has ")
+            causes.append(cause.replace("The user requested ", "the lock asks for "))
+        elif reading:
+            break
+    return causes
 
 
 def _resolved_files(lines: list[str]) -> list[Path]:
