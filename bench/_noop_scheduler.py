@@ -2,7 +2,7 @@
 
     python bench/_noop_scheduler.py HOME WORKERS
 
-The runner claims what is due the way the engine's runner does (Store.start_versions, one
+The runner claims what is due the way the engine's runner does (StateStore.start_versions, one
 transaction for everything due at once) and finishes each version SUCCEEDED when a worker
 takes it: no lock file, no subprocess, no output file. What is left to measure is the
 scheduler itself: its loop, the claims, the versions' rows and its JSON log lines, as
@@ -18,10 +18,10 @@ from collections.abc import Sequence
 
 from iota_container.cli.common import configure_logging
 from iota_container.cli.scheduler_commands import JsonLogFormatter
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import MODE_PROCESS, SUCCEEDED, Trigger, Version
-from iota_container.dataset.scheduler import Scheduler
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.records import MODE_PROCESS, SUCCEEDED, Trigger, Version
+from iota_container.engine.state_store import StateStore
+from iota_container.scheduler.loop import Scheduler
 
 
 class NoOpRunner:
@@ -29,7 +29,7 @@ class NoOpRunner:
 
     claims_ahead = True
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StateStore) -> None:
         self.store = store
 
     def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
@@ -47,7 +47,7 @@ def main() -> None:
     configure_logging(debug=False)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(JsonLogFormatter())
-    with Store(Home.locate(home)) as store:
+    with StateStore(Home.locate(home)) as store:
         scheduler = Scheduler(store, NoOpRunner(store), workers=workers)
         signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
         logging.getLogger("iota_container").info("scheduler: no-op runner, %d workers", workers)

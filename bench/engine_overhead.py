@@ -389,13 +389,13 @@ t = [time.perf_counter()]
 from iota_container.cli import main
 from iota_container.cli.dataset_commands import dataset
 t.append(time.perf_counter())
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.store import Store
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.state_store import StateStore
 t.append(time.perf_counter())
-store = Store.open()
+store = StateStore.open()
 store.dataset({DATASET!r})
 t.append(time.perf_counter())
-from iota_container.dataset.engine_socket import UnixSocketEngine, local_socket_path
+from iota_container.executors.engine_socket import UnixSocketEngine, local_socket_path
 UnixSocketEngine(local_socket_path(), timeout=5).ping()
 t.append(time.perf_counter())
 store.close()

@@ -39,9 +39,9 @@ from typing import Any
 
 from _common import BENCH_DIR, BenchArgs, format_table, parse_args, progress, report, temp_dir
 
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import SUCCEEDED, Version
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.records import SUCCEEDED, Version
+from iota_container.engine.state_store import StateStore
 
 DATASETS = 1000
 WORKERS = 4  # the scheduler's default
@@ -145,7 +145,7 @@ def wait_for_start(process: subprocess.Popen[bytes], log: Path) -> datetime:
 
 def measure_side(side: str, workdir: Path, minutes: int) -> SideResult:
     home = workdir / side / "home"
-    with Store(Home.locate(home)) as store:
+    with StateStore(Home.locate(home)) as store:
         progress(f"{side}: registering {DATASETS} definitions")
         store.register(*write_definitions(workdir / side / "definitions"))
     log = workdir / side / "scheduler.log"
@@ -166,7 +166,7 @@ def measure_side(side: str, workdir: Path, minutes: int) -> SideResult:
         process.send_signal(signal.SIGTERM)
         process.wait(120)
     windows = {first + timedelta(minutes=n) for n in range(minutes)}
-    with Store(Home.locate(home)) as store:
+    with StateStore(Home.locate(home)) as store:
         runs = [
             v
             for d in store.datasets()

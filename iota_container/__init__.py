@@ -65,7 +65,7 @@ def __getattr__(name: str) -> object:
 
         return Params
     if name == "dataset_content":
-        from iota_container.dataset.content import dataset_content
+        from iota_container.content import dataset_content
 
         return dataset_content
     raise AttributeError(name)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from iota_container.dataset.new import (
+from iota_container.definitions.new import (
     CONTENT_DATASET_PLACEHOLDER,
     NewDataset,
     check_document,
@@ -168,7 +168,7 @@ def check_request(request: Containerize) -> dict[str, Any]:
 
 
 def containerize(request: Containerize, progress: Progress) -> ContainerizeResult:
-    from iota_container.dataset.store import Store
+    from iota_container.engine.state_store import StateStore
     from iota_container.image.build import BuildOptions, build_image
 
     check_request(request)
@@ -190,7 +190,7 @@ def containerize(request: Containerize, progress: Progress) -> ContainerizeResul
         f"writing the dataset definition {request.definition_path.name} and registering "
         f"dataset {document['datasetName']} with the engine"
     )
-    with Store.open(request.home, request.output_root) as store:
+    with StateStore.open(request.home, request.output_root) as store:
         write_and_register(document, request.definition_path, store, overwrite=True)
     written = request.definition_path
     return ContainerizeResult(

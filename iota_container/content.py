@@ -4,7 +4,7 @@ The variable holds the content's URI: `file://` for local runs, `s3://` under an
 output root. pandas reads either URI as it is (`pd.read_csv(readings)`, with s3fs for
 S3); for anything else:
 
-    from iota_container.dataset.content import dataset_content
+    from iota_container.content import dataset_content
     path = dataset_content("readings")     # a local file: the variable's URI, fetched
     path = dataset_content("s3://b/k.csv")  # or a URI
 

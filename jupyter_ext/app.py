@@ -10,14 +10,18 @@ Configure in jupyter_server_config.py (or on the command line):
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Int, Type, Unicode, default
 
-from iota_container.dataset.store import Store
+from iota_container.engine.state_store import StateStore
 from jupyter_ext.backends import RegistryRepositories
 from jupyter_ext.handlers import handlers
 from jupyter_ext.jobs import WORKER_MODULE, JobManager
+
+if TYPE_CHECKING:
+    from jupyter_ext.settings import ExtensionSettings
 
 
 class IotaContainerExtension(ExtensionApp):
@@ -83,8 +87,8 @@ class IotaContainerExtension(ExtensionApp):
         assert self.serverapp is not None, "the extension is linked to a server"
         return str(self.serverapp.base_url)
 
-    def open_store(self) -> Store:
-        return Store.open(self.iota_home or None, self.output_root or None)
+    def open_store(self) -> StateStore:
+        return StateStore.open(self.iota_home or None, self.output_root or None)
 
     def initialize_settings(self) -> None:
         self.job_manager = self.job_manager_class(
@@ -99,3 +103,9 @@ class IotaContainerExtension(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await self.job_manager.stop()
+
+
+if TYPE_CHECKING:
+
+    def _settings_of(extension: IotaContainerExtension) -> ExtensionSettings:
+        return extension  # mypy checks here that the extension satisfies the protocol

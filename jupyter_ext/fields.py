@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from iota_container.dataset.problems import DefinitionError, Problem
+from iota_container.definitions.problems import DefinitionError, Problem
 from iota_container.errors import IotaError
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.engine import DatasetRunFailed, raise_for_status
-from iota_container.dataset.records import Version
+from iota_container.engine.records import Version
+from iota_container.engine.run import DatasetRunFailed, raise_for_status
 
 ROLE = "arn:aws:iam::123456789012:role/iota-tests"
 

@@ -40,7 +40,7 @@ def dataset_validate(files: tuple[str, ...], json_output: bool) -> None:
     several) against the service model's limits and the trigger rules across the whole
     set. One line per problem: FILE, JSON path, rule. Warnings (such as a dataset no file
     defines, which the account may hold) do not fail. Exit 2 on any error."""
-    from iota_container.dataset.validate import definition_files, validate_files
+    from iota_container.definitions.validate import definition_files, validate_files
 
     problems = validate_files(files)
     errors = [p for p in problems if p.is_error]
@@ -150,7 +150,7 @@ def dataset_new(
     iota-container dataset new hourly --from-image REG/REPO@sha256:... --schedule 'rate(1 hour)'
     iota-container dataset new report --from-notebook nb.ipynb --triggered-by readings
     """
-    from iota_container.dataset.new import (
+    from iota_container.definitions.new import (
         NewDataset,
         check_document,
         definition_document,
@@ -201,9 +201,9 @@ def dataset_new(
 
 
 def _store(home: str | None, output_root: str | None) -> Any:
-    from iota_container.dataset.store import Store
+    from iota_container.engine.state_store import StateStore
 
-    return Store.open(home, output_root)
+    return StateStore.open(home, output_root)
 
 
 home_option = click.option(
@@ -243,7 +243,7 @@ def dataset_register(
     """Register (or update) definition FILES so they can run here, every dataset of a
     CloudFormation template included; checked together with those already registered
     (a dataset they name must be registered too, or be one of them)."""
-    from iota_container.dataset.spec import registration_paths
+    from iota_container.definitions.model import registration_paths
 
     paths = [path for file in files for path in registration_paths(file)]
     for warning in _file_warnings(paths):
@@ -260,8 +260,8 @@ def dataset_register(
 def _file_warnings(paths: list[str]) -> list[Any]:
     """What each definition alone is warned of (the store reports errors, and decides
     what the datasets it names must be)."""
-    from iota_container.dataset.spec import read_definitions
-    from iota_container.dataset.validate import check_definition
+    from iota_container.definitions.model import read_definitions
+    from iota_container.definitions.validate import check_definition
 
     warnings: list[Any] = []
     for path in paths:
@@ -323,7 +323,7 @@ def dataset_run(
     """Create one content version of dataset NAME now, as the service did: resolve its
     variables, write the params file, run, collect status, exit code, logs and outputs.
     Exit 1 when the analysis failed, 2 when it could not start."""
-    from iota_container.dataset.engine import DatasetEngine, raise_for_status
+    from iota_container.engine.run import DatasetEngine, raise_for_status
 
     ctx.meta["json_output"] = json_output
     ctx.meta["fast_exit"] = True
@@ -403,7 +403,10 @@ def dataset_pause(name: str, home: str | None) -> None:
 def dataset_export(name: str, export_format: str, home: str | None) -> None:
     """Print registered dataset NAME as a CreateDataset request (or CloudFormation
     properties), without this project's x- extensions."""
-    from iota_container.dataset.spec import to_cloudformation_properties, to_create_dataset_request
+    from iota_container.definitions.model import (
+        to_cloudformation_properties,
+        to_create_dataset_request,
+    )
 
     with _store(home, None) as store:
         definition = store.dataset(name).definition
@@ -423,8 +426,8 @@ def dataset_resume(name: str, catch_up: bool, home: str | None) -> None:
     """Let the scheduler run NAME's triggers again, missed ones included."""
     with _store(home, None) as store:
         if not catch_up:
-            from iota_container.dataset.due import skip_missed
-            from iota_container.dataset.scheduler_clock import scheduler_clock
+            from iota_container.scheduler.clock import scheduler_clock
+            from iota_container.scheduler.due import skip_missed
 
             now = scheduler_clock()()  # the scheduler's idea of now: the same windows
             why = "dataset resume --latest-only"

@@ -15,7 +15,7 @@ from iota_container.cli.common import exit_now
 from iota_container.cli.dataset_commands import catch_up_option, home_option, output_root_option
 
 if TYPE_CHECKING:
-    from iota_container.dataset.scheduler import Scheduler
+    from iota_container.scheduler.loop import Scheduler
 
 log = logging.getLogger("iota_container")
 
@@ -68,18 +68,18 @@ def scheduler(
     SIGTERM or Ctrl-C: stop starting runs and wait for those under way; a second signal
     abandons them (their versions are marked FAILED "interrupted").
     """
-    from iota_container.dataset.due import skip_missed
-    from iota_container.dataset.engine import DatasetEngine
-    from iota_container.dataset.home import Home
-    from iota_container.dataset.scheduler import EngineRunner, Scheduler
-    from iota_container.dataset.scheduler_clock import scheduler_clock
-    from iota_container.dataset.store import Store
+    from iota_container.engine.home import Home
+    from iota_container.engine.run import DatasetEngine
+    from iota_container.engine.state_store import StateStore
+    from iota_container.scheduler.clock import scheduler_clock
+    from iota_container.scheduler.due import skip_missed
+    from iota_container.scheduler.loop import EngineRunner, Scheduler
 
     if json_log:
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonLogFormatter())
     clock = scheduler_clock()
-    with Store(Home.locate(home, output_root), clock=clock) as store:
+    with StateStore(Home.locate(home, output_root), clock=clock) as store:
         if not catch_up:
             for dataset in store.datasets():
                 if not dataset.paused:  # a paused one is caught up by `dataset resume`

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from iota_container.dataset.problems import ERROR, Problem
-from iota_container.dataset.schema import render_path
-from iota_container.dataset.spec import DatasetDefinition
+from iota_container.definitions.model import DatasetDefinition
+from iota_container.definitions.problems import ERROR, Problem
+from iota_container.definitions.schema import render_path
 
 At = tuple[Union[str, int], ...]
 

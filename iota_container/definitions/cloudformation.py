@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iota_container.dataset.schema import KeyedMapping, PlainScalar, child_path
+from iota_container.definitions.schema import KeyedMapping, PlainScalar, child_path
 
 CLOUDFORMATION_TYPE = "AWS::IoTAnalytics::Dataset"
 LOGICAL_ID = re.compile(r"[A-Za-z0-9]+\Z")  # CloudFormation's rule for logical IDs

@@ -14,28 +14,15 @@ RecursionError.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
 from typing import Any
 
-from iota_container.dataset.problems import DefinitionError, Problem
-from iota_container.dataset.schema import KeyedMapping
+from iota_container.definitions.problems import WHAT, limit_error, syntax_error
+from iota_container.definitions.schema import KeyedMapping, repeated_keys
 from iota_container.errors import LimitExceeded
 from iota_container.limits import DEFINITION_LIMITS, loads_json
 
-WHAT = "dataset definition"  # how the limits' messages name what was read
-
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def repeated_keys(keys: list[Hashable]) -> tuple[str, ...]:
-    seen: set[Hashable] = set()
-    repeated: list[str] = []
-    for key in keys:
-        if key in seen and str(key) not in repeated:
-            repeated.append(str(key))
-        seen.add(key)
-    return tuple(repeated)
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> KeyedMapping:
@@ -53,7 +40,7 @@ def parse_text(text: str, *, file: str, syntax: str) -> Any:
     """The decoded document; `syntax` is "json" or "yaml"."""
     if syntax != "json":
         # PyYAML costs a run start-up ~25 ms; the store and most definitions are JSON.
-        from iota_container.dataset.strict_yaml import parse_yaml
+        from iota_container.definitions.strict_yaml import parse_yaml
 
         return parse_yaml(text, file=file)
     try:
@@ -82,12 +69,3 @@ def syntax_for(file: str, text: str) -> str:
     if lowered.endswith(YAML_SUFFIXES):
         return "yaml"
     return "json" if text.lstrip().startswith("{") else "yaml"
-
-
-def syntax_error(file: str, message: str) -> DefinitionError:
-    return DefinitionError([Problem(file, "$", "syntax", message, "fix the syntax")])
-
-
-def limit_error(file: str, error: LimitExceeded) -> DefinitionError:
-    # The limit's message names the file, the limit and the fix already.
-    return DefinitionError([Problem(file, "$", "limit", str(error))])

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
-from iota_container.dataset.schema import dump
-from iota_container.dataset.spec import (
+from iota_container.definitions.model import (
     DatasetContentVersionValue,
     DatasetVariable,
     OutputFileUriValue,
 )
+from iota_container.definitions.schema import dump
 from iota_container.variables import DATASET_CONTENT_VERSION, OUTPUT_FILE_URI, Variable
 
 _EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}\Z")

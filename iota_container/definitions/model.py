@@ -37,16 +37,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from iota_container.dataset.cloudformation import (
+from iota_container.definitions.cloudformation import (
     CLOUDFORMATION_TYPE,
     LOGICAL_ID,
     DatasetResource,
     TemplateShapeError,
     dataset_resources,
 )
-from iota_container.dataset.documents import WHAT, limit_error, parse_text, syntax_for
-from iota_container.dataset.problems import DefinitionError, Problem
-from iota_container.dataset.schema import (
+from iota_container.definitions.documents import parse_text, syntax_for
+from iota_container.definitions.problems import WHAT, DefinitionError, Problem, limit_error
+from iota_container.definitions.schema import (
     BOOLEAN,
     DOUBLE,
     INTEGER,

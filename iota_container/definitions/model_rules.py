@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iota_container.dataset.checks import At, Findings, TextPattern, label
-from iota_container.dataset.cloudformation_schema import DATASET_RESOURCE_SCHEMA
-from iota_container.dataset.schema import specs_of
-from iota_container.dataset.service_model import CREATE_DATASET_REQUEST, SHAPES
+from iota_container.definitions.checks import At, Findings, TextPattern, label
+from iota_container.definitions.cloudformation_schema import DATASET_RESOURCE_SCHEMA
+from iota_container.definitions.schema import specs_of
+from iota_container.definitions.service_model import CREATE_DATASET_REQUEST, SHAPES
 
 # What to write instead, by the pattern a value breaks (the model's patterns, as written).
 _WORD_FIX = "use only letters, digits and _"

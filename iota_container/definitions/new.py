@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iota_container.atomic import write_bytes_atomically
-from iota_container.dataset.from_image import to_variables_json
-from iota_container.dataset.problems import DefinitionError
+from iota_container.definitions.from_image import to_variables_json
+from iota_container.definitions.problems import DefinitionError
 from iota_container.errors import IotaError
 from iota_container.variables import Variable
 
 if TYPE_CHECKING:
-    from iota_container.dataset.records import RegisteredDataset
-    from iota_container.dataset.store import Store
+    from iota_container.engine.records import RegisteredDataset
+    from iota_container.engine.state_store import StateStore
 
 ROLE_ARN_ENV = "IOTA_EXECUTION_ROLE_ARN"
 # Locally nothing assumes this role; the service needed one, and exports keep the shape.
@@ -79,8 +79,8 @@ def definition_document(spec: NewDataset) -> dict[str, Any]:
 def check_document(document: dict[str, Any], file: str) -> None:
     """The rules of `dataset validate` for this one definition (triggers across a set are
     checked when the set is validated or registered)."""
-    from iota_container.dataset.spec import definition_from_document
-    from iota_container.dataset.validate import check_definition
+    from iota_container.definitions.model import definition_from_document
+    from iota_container.definitions.validate import check_definition
 
     definition = definition_from_document(document, file=file)
     problems = check_definition(file, definition)
@@ -108,7 +108,7 @@ def write_definition(document: dict[str, Any], path: Path, overwrite: bool = Fal
 
 
 def write_and_register(
-    document: dict[str, Any], path: Path, store: Store, *, overwrite: bool = False
+    document: dict[str, Any], path: Path, store: StateStore, *, overwrite: bool = False
 ) -> RegisteredDataset:
     """Write the definition and register it with the engine. When the store refuses it
     (a trigger naming a dataset it does not know, say), the file is put back as it was,

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from iota_container.errors import IotaError
+from iota_container.errors import IotaError, LimitExceeded
 
 ERROR = "error"
 WARNING = "warning"
+WHAT = "dataset definition"  # how the limits' messages name what was read
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,12 @@ class DefinitionError(IotaError):
         more = len(self.problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
         super().__init__(first + suffix)
+
+
+def syntax_error(file: str, message: str) -> DefinitionError:
+    return DefinitionError([Problem(file, "$", "syntax", message, "fix the syntax")])
+
+
+def limit_error(file: str, error: LimitExceeded) -> DefinitionError:
+    # The limit's message names the file, the limit and the fix already.
+    return DefinitionError([Problem(file, "$", "limit", str(error))])

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from iota_container.dataset.checks import At, Findings
-from iota_container.dataset.problems import ERROR, WARNING
+from iota_container.definitions.checks import At, Findings
+from iota_container.definitions.problems import ERROR, WARNING
 from iota_container.errors import IotaError
 
 ScheduleChecker = Callable[[str], object]
@@ -42,9 +42,9 @@ TOO_MANY_DEPENDENTS = "{count} datasets are already dependent on {name} dataset.
 
 
 def parse_schedule_expression(expression: str) -> object:
-    """The default ScheduleChecker: dataset/schedule.py's parser."""
+    """The default ScheduleChecker: schedule/expressions.py's parser."""
     # Imported here, not at the top: loading and every other rule work without it.
-    from iota_container.dataset.schedule import parse_schedule
+    from iota_container.schedule.expressions import parse_schedule
 
     return parse_schedule(expression)
 

@@ -15,18 +15,18 @@ import functools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from iota_container.dataset.problems import Problem
+from iota_container.definitions.problems import Problem
 
 STRING = "string"
 INTEGER = "integer"
 DOUBLE = "double"
 BOOLEAN = "boolean"
 
-_META = "iota_container.dataset"
+_META = "iota_container.definitions"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # JSON's number grammar: what YAML 1.2 and JSON agree on. YAML 1.1 spellings (`0123`
 # octal, `1_000`, `1:30` sexagesimal, `.inf`) are refused rather than guessed.
@@ -359,3 +359,13 @@ def _show(value: Any) -> str:
         return "null" if value is None else str(value).lower()
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def repeated_keys(keys: list[Hashable]) -> tuple[str, ...]:
+    seen: set[Hashable] = set()
+    repeated: list[str] = []
+    for key in keys:
+        if key in seen and str(key) not in repeated:
+            repeated.append(str(key))
+        seen.add(key)
+    return tuple(repeated)

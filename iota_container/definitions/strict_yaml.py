@@ -18,9 +18,14 @@ from typing import Any
 
 import yaml
 
-from iota_container.dataset.documents import WHAT, limit_error, repeated_keys, syntax_error
-from iota_container.dataset.problems import DefinitionError, Problem
-from iota_container.dataset.schema import KeyedMapping, PlainScalar
+from iota_container.definitions.problems import (
+    WHAT,
+    DefinitionError,
+    Problem,
+    limit_error,
+    syntax_error,
+)
+from iota_container.definitions.schema import KeyedMapping, PlainScalar, repeated_keys
 from iota_container.errors import LimitExceeded
 from iota_container.limits import DEFINITION_LIMITS, load_yaml
 

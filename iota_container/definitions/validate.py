@@ -23,23 +23,23 @@ import os
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from iota_container.dataset.checks import At, Findings
-from iota_container.dataset.documents import JSON_SUFFIXES, YAML_SUFFIXES
-from iota_container.dataset.from_image import to_variables_json
-from iota_container.dataset.model_rules import check_model_constraints
-from iota_container.dataset.problems import ERROR, WARNING, Problem
-from iota_container.dataset.relations import (
-    ScheduleChecker,
-    check_across,
-    check_trigger_shapes,
-    parse_schedule_expression,
-)
-from iota_container.dataset.spec import (
+from iota_container.definitions.checks import At, Findings
+from iota_container.definitions.documents import JSON_SUFFIXES, YAML_SUFFIXES
+from iota_container.definitions.from_image import to_variables_json
+from iota_container.definitions.model import (
     ContainerAction,
     DatasetDefinition,
     DeliveryDestination,
     QueryAction,
     read_definitions,
+)
+from iota_container.definitions.model_rules import check_model_constraints
+from iota_container.definitions.problems import ERROR, WARNING, Problem
+from iota_container.definitions.relations import (
+    ScheduleChecker,
+    check_across,
+    check_trigger_shapes,
+    parse_schedule_expression,
 )
 
 __all__ = [
@@ -103,7 +103,7 @@ def validate_definitions(
     """Every problem of a set of definitions, as (file, definition) pairs.
 
     `check_schedule` checks a schedule expression's syntax, raising an IotaError (default:
-    dataset/schedule.py's parser). `also_defined` names datasets defined in files that
+    schedule/expressions.py's parser). `also_defined` names datasets defined in files that
     could not be read, so that references to them are not reported as undefined.
     `undefined_datasets` is the severity of a reference to a dataset the set does not
     define: ERROR where the set is all there is (the datasets registered here), WARNING

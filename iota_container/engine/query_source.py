@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from iota_container.atomic import atomic_file
-from iota_container.dataset.spec import DatasetDefinition
+from iota_container.definitions.model import DatasetDefinition
 from iota_container.errors import IotaError
 
 

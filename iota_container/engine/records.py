@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from iota_container.dataset.schedule import Schedule, parse_schedule
-from iota_container.dataset.spec import DatasetDefinition, definition_from_document
+from iota_container.definitions.model import DatasetDefinition, definition_from_document
+from iota_container.schedule.expressions import Schedule, parse_schedule
 
 CREATING = "CREATING"
 SUCCEEDED = "SUCCEEDED"

@@ -8,7 +8,7 @@
 - `stringValue` and `doubleValue` stay as they are.
 
 How running code reads a dataset content variable: its value is a `file://` or `s3://`
-URI; `iota_container.dataset.content.dataset_content("var")` gives a local path to it
+URI; `iota_container.content.dataset_content("var")` gives a local path to it
 (downloading from S3), and pandas reads either URI directly.
 
 `Context.OutputUris` (ipynb, html) go under the same version prefix. `Context.Analysis` is
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from iota_container.dataset.records import DATASET, LATEST_SUCCEEDED, Trigger, Version
-from iota_container.dataset.spec import DatasetDefinition, DatasetVariable
+from iota_container.definitions.model import DatasetDefinition, DatasetVariable
+from iota_container.engine.records import DATASET, LATEST_SUCCEEDED, Trigger, Version
 from iota_container.errors import IotaError
 from iota_container.params_file import JsonValue, parse_params
 from iota_container.storage.uri import parse_output_uri

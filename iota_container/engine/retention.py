@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from iota_container.dataset.records import CREATING, SUCCEEDED, Version
-from iota_container.dataset.spec import RetentionPeriod, VersioningConfiguration
+from iota_container.definitions.model import RetentionPeriod, VersioningConfiguration
+from iota_container.engine.records import CREATING, SUCCEEDED, Version
 from iota_container.storage.uri import parse_output_uri
 
 DEFAULT_RETENTION_DAYS = 90

@@ -1,6 +1,6 @@
 """Create one content version of a dataset now, as the service's CreateDatasetContent did.
 
-    engine = DatasetEngine(Store.open())
+    engine = DatasetEngine(StateStore.open())
     version = engine.run("sensor_report")          # container if an engine answers
     raise_for_status(version)                       # DatasetRunFailed: its reason
 
@@ -39,28 +39,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from iota_container import storage
-from iota_container.dataset.container_run import (
-    ContainerApi,
-    ContainerJob,
-    engine_errors,
-    limits_for,
-    run_container,
-)
-from iota_container.dataset.engine_socket import (
-    EngineApiError,
-    UnixSocketEngine,
-    local_socket_path,
-)
-from iota_container.dataset.full_disk import (
+from iota_container.engine.full_disk import (
     disk_full,
     home_write_error,
     make_folder,
     remove_partial_files,
 )
-from iota_container.dataset.home import LOG_NAME, PARAMS_NAME
-from iota_container.dataset.locks import HeldLock, take_dataset_lock
-from iota_container.dataset.query_source import produce_query_content
-from iota_container.dataset.records import (
+from iota_container.engine.home import LOG_NAME, PARAMS_NAME
+from iota_container.engine.locks import HeldLock, take_dataset_lock
+from iota_container.engine.query_source import produce_query_content
+from iota_container.engine.records import (
     FAILED,
     INTERRUPTED,
     MODE_CONTAINER,
@@ -71,15 +59,27 @@ from iota_container.dataset.records import (
     Trigger,
     Version,
 )
-from iota_container.dataset.resolve import RunParams, confine_to_output_root, resolve_run_params
-from iota_container.dataset.run_environment import (
+from iota_container.engine.resolve import RunParams, confine_to_output_root, resolve_run_params
+from iota_container.engine.state_store import StateStore
+from iota_container.engine.store_schema import StateDiskFull
+from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
+from iota_container.executors.container_run import (
+    ContainerApi,
+    ContainerJob,
+    engine_errors,
+    limits_for,
+    run_container,
+)
+from iota_container.executors.engine_socket import (
+    EngineApiError,
+    UnixSocketEngine,
+    local_socket_path,
+)
+from iota_container.executors.run_environment import (
     container_environment,
     mounted_files,
     process_environment,
 )
-from iota_container.dataset.store import Store
-from iota_container.dataset.store_schema import StateDiskFull
-from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
 from iota_container.image.docker_stream import engine_reason, one_line
 from iota_container.params_file import DEFAULT_PARAMS_PATH, write_params
 from iota_container.storage.uri import parse_output_uri
@@ -125,7 +125,7 @@ def raise_for_status(version: Version) -> Version:
 
 
 class DatasetEngine:
-    def __init__(self, store: Store, docker: Any | None = None) -> None:
+    def __init__(self, store: StateStore, docker: Any | None = None) -> None:
         """`docker`: a docker.DockerClient or docker.APIClient; connected on first need
         (DOCKER_HOST or the default socket) when not given."""
         self.store = store

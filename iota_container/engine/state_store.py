@@ -33,11 +33,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from iota_container.dataset.full_disk import keep_reserve, release_reserve
-from iota_container.dataset.home import Home
-from iota_container.dataset.locks import dataset_lock, lock_if_free
-from iota_container.dataset.problems import DefinitionError, Problem
-from iota_container.dataset.records import (
+from iota_container.definitions.model import (
+    DatasetDefinition,
+    load_definition,
+)
+from iota_container.definitions.problems import DefinitionError, Problem
+from iota_container.definitions.validate import validate_definitions
+from iota_container.engine.full_disk import keep_reserve, release_reserve
+from iota_container.engine.home import Home
+from iota_container.engine.locks import dataset_lock, lock_if_free
+from iota_container.engine.records import (
     CREATING,
     FAILED,
     INTERRUPTED,
@@ -52,12 +57,8 @@ from iota_container.dataset.records import (
     to_text,
     utc_now,
 )
-from iota_container.dataset.retention import remove_version_files, versions_to_prune
-from iota_container.dataset.spec import (
-    DatasetDefinition,
-    load_definition,
-)
-from iota_container.dataset.store_schema import (
+from iota_container.engine.retention import remove_version_files, versions_to_prune
+from iota_container.engine.store_schema import (
     MIGRATIONS,
     Migration,
     StateDiskFull,
@@ -65,7 +66,6 @@ from iota_container.dataset.store_schema import (
     is_disk_full,
     rollback,
 )
-from iota_container.dataset.validate import validate_definitions
 from iota_container.errors import IotaError
 
 Clock = Callable[[], datetime]
@@ -83,7 +83,7 @@ class TriggerAlreadyClaimed(IotaError):
     """A schedule window or an upstream version already triggered a version."""
 
 
-class Store:
+class StateStore:
     def __init__(
         self,
         home: Home,
@@ -102,13 +102,13 @@ class Store:
     @classmethod
     def open(
         cls, root: str | os.PathLike[str] | None = None, output_root: str | None = None
-    ) -> Store:
+    ) -> StateStore:
         return cls(Home.locate(root, output_root))
 
     def close(self) -> None:
         self._connection.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> StateStore:
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from iota_container.dataset.engine_socket import EngineApiError, ImageMissing, UnixSocketEngine
-from iota_container.dataset.spec import ResourceConfiguration
+from iota_container.definitions.model import ResourceConfiguration
 from iota_container.errors import IotaError
+from iota_container.executors.engine_socket import EngineApiError, ImageMissing, UnixSocketEngine
 from iota_container.image.docker_stream import engine_reason, one_line
 
 logger = logging.getLogger("iota_container")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from iota_container.dataset.problems import ERROR, WARNING, Problem
+from iota_container.definitions.problems import ERROR, WARNING, Problem
 from iota_container.greengrass.identity import (
     component_name_problem,
     component_version_problem,

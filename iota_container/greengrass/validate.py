@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from iota_container.dataset.problems import Problem
+from iota_container.definitions.problems import Problem
 from iota_container.greengrass.documents import MAX_RECIPE_BYTES, parse_recipe, read_recipe_text
 from iota_container.greengrass.errors import RecipeInvalid
 from iota_container.greengrass.recipe import RECIPE_FORMAT_VERSION

@@ -190,7 +190,7 @@ class DockerBackend:
             )
             tag = f"{spec.target.name}:{spec.target.tag or 'latest'}"
             with build_context(spec, dockerfile, ca_bundle, plan, metadata) as context:
-                build_image(api, context, tag, in_request, spec, progress)
+                run_engine_build(api, context, tag, in_request, spec, progress)
             if plan.requirements is not None:
                 check_imports_in_image(api, tag, plan.requirements, progress)
             tally = push_image(api, spec.target, spec.target.tag or "latest", credentials, progress)
@@ -342,7 +342,7 @@ def _image_user(inspected: Mapping[str, Any]) -> str:
     return str((inspected.get("Config") or {}).get("User") or "root")
 
 
-def build_image(
+def run_engine_build(
     api: EngineApi,
     context: Path,
     tag: str,

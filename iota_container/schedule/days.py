@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from iota_container.dataset.schedule_text import ORDINALS, WEEKDAY_NAMES, value_list
+from iota_container.schedule.words import ORDINALS, WEEKDAY_NAMES, value_list
 
 SATURDAY = 7  # AWS numbering
 _PY_SATURDAY, _PY_SUNDAY = 5, 6  # Python's weekday() numbering

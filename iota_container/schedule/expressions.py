@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import islice
 
-from iota_container.dataset.cron_fields import CronFields, ScheduleError, parse_cron_fields
-from iota_container.dataset.schedule_text import describe_cron, plural
+from iota_container.schedule.fields import CronFields, ScheduleError, parse_cron_fields
+from iota_container.schedule.text import describe_cron, plural
 
 __all__ = ["CronSchedule", "RateSchedule", "Schedule", "ScheduleError", "parse_schedule"]
 

@@ -18,7 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from iota_container.dataset.cron_days import (
+from iota_container.errors import IotaError
+from iota_container.schedule.days import (
     SATURDAY,
     DayRule,
     DaysOfMonth,
@@ -29,8 +30,7 @@ from iota_container.dataset.cron_days import (
     NthWeekdayOf,
     Weekdays,
 )
-from iota_container.dataset.schedule_text import MONTH_NAMES, value_list
-from iota_container.errors import IotaError
+from iota_container.schedule.words import MONTH_NAMES, value_list
 
 FIELD_ORDER = "Minutes Hours Day-of-month Month Day-of-week Year"
 _NUMBER = re.compile(r"[0-9]+")  # not str.isdigit: that accepts "²" and other digits

@@ -7,53 +7,13 @@ through Friday") and fall back to listing values, never to a wrong summary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-if TYPE_CHECKING:
-    from iota_container.dataset.cron_fields import CronFields
+from iota_container.schedule.fields import CronFields
+from iota_container.schedule.words import MONTH_NAMES, english_list, value_list
 
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-# Index is the AWS day-of-week number minus one: AWS counts SUN=1 .. SAT=7.
-WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-ORDINALS = ("first", "second", "third", "fourth", "fifth")
 # Beyond this many clock times a list stops being readable; describe the pattern instead.
 MAX_LISTED_TIMES = 6
-
-
-def english_list(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def value_list(values: Sequence[int], render: Callable[[int], str] = str) -> str:
-    """`1, 3 and 5`, with runs of three or more written as `Monday through Friday`."""
-    parts: list[str] = []
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end < len(values) and values[end] == values[end - 1] + 1:
-            continue
-        run = values[start:end]
-        if len(run) >= 3:
-            parts.append(f"{render(run[0])} through {render(run[-1])}")
-        else:
-            parts.extend(render(v) for v in run)
-        start = end
-    return english_list(parts)
 
 
 def uniform_step(values: Sequence[int], lo: int, hi: int) -> int | None:

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
-from iota_container.dataset.records import utc_now
-from iota_container.dataset.store import Clock
+from iota_container.engine.records import utc_now
+from iota_container.engine.state_store import Clock
 from iota_container.errors import IotaError
 
 CLOCK_FILE_ENV = "IOTA_SCHEDULER_CLOCK_FILE"

@@ -11,7 +11,7 @@ the dependent was registered and that the dependent has not claimed (run or skip
 oldest first. Only versions the upstream still keeps can trigger (retention.py).
 
 `skip_missed` is `--latest-only`: of the missed triggers of each kind, all but the newest
-are claimed as skipped (Store.skip_triggers), so no scheduler ever runs them.
+are claimed as skipped (StateStore.skip_triggers), so no scheduler ever runs them.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from iota_container.dataset.records import RegisteredDataset, Trigger, Version, to_text
-from iota_container.dataset.schedule import Schedule
-from iota_container.dataset.store import Store, UnknownDataset
+from iota_container.engine.records import RegisteredDataset, Trigger, Version, to_text
+from iota_container.engine.state_store import StateStore, UnknownDataset
+from iota_container.schedule.expressions import Schedule
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,13 @@ def windows_between(
         window = next_window(schedules, window)
 
 
-def schedule_cursor(store: Store, dataset: RegisteredDataset) -> datetime:
+def schedule_cursor(store: StateStore, dataset: RegisteredDataset) -> datetime:
     """Where the search for the dataset's next window starts (exclusive)."""
     last = store.last_schedule_window(dataset.name)
     return dataset.created_at if last is None else max(last, dataset.created_at)
 
 
-def pending_upstream_versions(store: Store, dataset: RegisteredDataset) -> list[Version]:
+def pending_upstream_versions(store: StateStore, dataset: RegisteredDataset) -> list[Version]:
     """Succeeded upstream versions that have not triggered `dataset` yet, oldest first."""
     pending: list[Version] = []
     for upstream in dataset.definition.triggering_datasets:
@@ -97,7 +97,7 @@ def pending_upstream_versions(store: Store, dataset: RegisteredDataset) -> list[
 
 
 def next_due(
-    store: Store, dataset: RegisteredDataset, schedules: Sequence[Schedule]
+    store: StateStore, dataset: RegisteredDataset, schedules: Sequence[Schedule]
 ) -> tuple[Due | None, bool]:
     """The dataset's earliest unclaimed trigger (possibly in the future), and whether an
     upstream version is waiting to trigger it. Nothing is due while it is paused."""
@@ -117,7 +117,7 @@ def next_due(
     return due, bool(pending)
 
 
-def skip_missed(store: Store, dataset: RegisteredDataset, now: datetime, why: str) -> Skipped:
+def skip_missed(store: StateStore, dataset: RegisteredDataset, now: datetime, why: str) -> Skipped:
     """Claim as skipped every missed trigger of `dataset` but the newest of each kind:
     the windows in (cursor, now] but the last, and the pending upstream versions but the
     newest. `why` goes into the record, e.g. "dataset resume --latest-only"."""

@@ -6,7 +6,7 @@
 Decisions (README "Scheduling" says the same to users):
 
 - Exactly once. Each trigger is claimed in the store as its run starts
-  (Store.start_version) and a claim is never taken back, so neither two schedulers on one
+  (StateStore.start_version) and a claim is never taken back, so neither two schedulers on one
   home nor a restarted one can run a window or an upstream version twice. A run cut short
   by a crash or SIGKILL stays FAILED "interrupted: ..." (marked when the store is next
   opened) and is not run again: it may already have had effects (uploads, messages) that
@@ -46,19 +46,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from iota_container.dataset.due import Due, next_due
-from iota_container.dataset.engine import ClaimedRun, DatasetEngine
-from iota_container.dataset.locks import DatasetBusy
-from iota_container.dataset.records import (
+from iota_container.engine.locks import DatasetBusy
+from iota_container.engine.records import (
     CREATING,
     RegisteredDataset,
     Trigger,
     Version,
     to_text,
 )
-from iota_container.dataset.schedule import Schedule, ScheduleError
-from iota_container.dataset.store import Clock, Store, TriggerAlreadyClaimed
+from iota_container.engine.run import ClaimedRun, DatasetEngine
+from iota_container.engine.state_store import Clock, StateStore, TriggerAlreadyClaimed
 from iota_container.errors import IotaError
+from iota_container.schedule.expressions import Schedule, ScheduleError
+from iota_container.scheduler.due import Due, next_due
 
 log = logging.getLogger("iota_container")
 
@@ -156,7 +156,7 @@ class _State:
 class Scheduler:
     def __init__(
         self,
-        store: Store,
+        store: StateStore,
         runner: Runner | RunFunction,
         *,
         clock: Clock | None = None,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.engine import DatasetEngine, raise_for_status
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import MODE_CONTAINER
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.records import MODE_CONTAINER
+from iota_container.engine.run import DatasetEngine, raise_for_status
+from iota_container.engine.state_store import StateStore
 from iota_container.storage.uri import parse_output_uri
 from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, output_var, write_definition
@@ -93,7 +93,7 @@ def test_the_container_gets_the_allow_list_and_no_secret(
     bundle.write_text("-----BEGIN CERTIFICATE-----\nexample\n-----END CERTIFICATE-----\n")
     for key, value in {**SECRETS, **ALLOWED, "AWS_CA_BUNDLE": str(bundle)}.items():
         monkeypatch.setenv(key, value)
-    store = Store(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
+    store = StateStore(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
     store.register(
         write_definition(
             tmp_path / "defs",

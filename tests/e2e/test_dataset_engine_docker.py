@@ -13,11 +13,15 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.engine import DatasetEngine, raise_for_status
-from iota_container.dataset.engine_socket import DEFAULT_SOCKET, UnixSocketEngine, local_socket_path
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import FAILED, MODE_CONTAINER, SUCCEEDED
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.records import FAILED, MODE_CONTAINER, SUCCEEDED
+from iota_container.engine.run import DatasetEngine, raise_for_status
+from iota_container.engine.state_store import StateStore
+from iota_container.executors.engine_socket import (
+    DEFAULT_SOCKET,
+    UnixSocketEngine,
+    local_socket_path,
+)
 from iota_container.storage import register_store
 from iota_container.storage.s3 import S3Store
 from iota_container.storage.uri import parse_output_uri
@@ -39,7 +43,7 @@ pytestmark = pytest.mark.e2e
 
 HOT_DEVICES = """\
 import csv, iota_container as iota
-from iota_container.dataset.content import dataset_content
+from iota_container.content import dataset_content
 ballast = b'x' * int(ballast_mib) * 1024 * 1024  # memory the analysis holds on to
 rows = list(csv.DictReader(open(dataset_content('readings'))))
 hot = [row['device'] for row in rows if float(row['temp']) > threshold]
@@ -83,7 +87,7 @@ def analysis_image(
         docker_client.images.remove(image, force=True, noprune=True)
 
 
-def register_pair(store: Store, folder: Path, image: str, ballast_mib: float = 0) -> None:
+def register_pair(store: StateStore, folder: Path, image: str, ballast_mib: float = 0) -> None:
     """A SQL dataset of readings, and the container dataset that reads them."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "readings.csv").write_text("device,temp\nA,20\nB,35\nC,40\n")
@@ -116,7 +120,7 @@ def test_a_container_run_reads_s3_content_and_writes_s3_outputs(
     bucket = f"datasets-{uuid.uuid4().hex[:10]}"
     moto.s3().create_bucket(Bucket=bucket)
     moto.reset_recording()
-    store = Store(Home.locate(tmp_path / "home", f"s3://{bucket}/runs"))
+    store = StateStore(Home.locate(tmp_path / "home", f"s3://{bucket}/runs"))
     register_pair(store, tmp_path / "defs", analysis_image)
     engine = DatasetEngine(store, docker=engine_api)
 
@@ -147,7 +151,7 @@ def test_local_outputs_and_a_memory_limit_exceeded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("IOTA_MEMORY_LIMIT", "300m")
-    store = Store(Home.locate(tmp_path / "home"))
+    store = StateStore(Home.locate(tmp_path / "home"))
     register_pair(store, tmp_path / "defs", analysis_image)
     engine = DatasetEngine(store, docker=engine_api)
     raise_for_status(engine.run("readings"))
@@ -170,7 +174,7 @@ def test_local_outputs_and_a_memory_limit_exceeded(
 def test_a_missing_image_fails_the_version_with_one_line(
     engine_api: Any, docker_client: Any, registry: RegistryServer, tmp_path: Path
 ) -> None:
-    store = Store(Home.locate(tmp_path / "home"))
+    store = StateStore(Home.locate(tmp_path / "home"))
     image = f"{registry.address}/dataset-e2e/never-built:v1"
     store.register(write_definition(tmp_path / "defs", container_dataset("ghost", image=image)))
 

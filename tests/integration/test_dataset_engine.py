@@ -14,10 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.home import Home
-from iota_container.dataset.locks import DatasetBusy
-from iota_container.dataset.records import (
+from iota_container.engine.home import Home
+from iota_container.engine.locks import DatasetBusy
+from iota_container.engine.records import (
     CREATING,
     FAILED,
     LATEST,
@@ -26,7 +25,8 @@ from iota_container.dataset.records import (
     SUCCEEDED,
     Trigger,
 )
-from iota_container.dataset.store import Store, TriggerAlreadyClaimed, UnknownDataset
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.state_store import StateStore, TriggerAlreadyClaimed, UnknownDataset
 from iota_container.errors import IotaError
 from iota_container.storage.uri import parse_output_uri
 from tests.dataset_helpers import (
@@ -50,16 +50,16 @@ def home(tmp_path: Path) -> Home:
 
 
 @pytest.fixture
-def store(home: Home) -> Store:
-    return Store(home)
+def store(home: Home) -> StateStore:
+    return StateStore(home)
 
 
 @pytest.fixture
-def engine(store: Store) -> DatasetEngine:
+def engine(store: StateStore) -> DatasetEngine:
     return DatasetEngine(store)
 
 
-def register(store: Store, folder: Path, *documents: dict[str, object]) -> None:
+def register(store: StateStore, folder: Path, *documents: dict[str, object]) -> None:
     store.register(*(write_definition(folder, document) for document in documents))
 
 
@@ -76,14 +76,14 @@ iota.upload(f'{site}:{threshold}'.encode(), 'summary')"""
 
 HOT_DEVICES_CELL = """\
 import csv, iota_container as iota
-from iota_container.dataset.content import dataset_content
+from iota_container.content import dataset_content
 rows = list(csv.DictReader(open(dataset_content('readings'))))
 hot = [row['device'] for row in rows if float(row['temp']) > threshold]
 iota.upload(','.join(hot).encode(), 'alerts')"""
 
 
 def test_a_run_without_a_container_leaves_its_outputs_in_the_version(
-    store: Store, engine: DatasetEngine, home: Home, tmp_path: Path
+    store: StateStore, engine: DatasetEngine, home: Home, tmp_path: Path
 ) -> None:
     notebook = write_notebook(
         tmp_path / "report.ipynb",
@@ -124,7 +124,7 @@ def test_a_run_without_a_container_leaves_its_outputs_in_the_version(
 
 
 def test_a_sql_dataset_feeds_a_container_dataset(
-    store: Store, engine: DatasetEngine, tmp_path: Path
+    store: StateStore, engine: DatasetEngine, tmp_path: Path
 ) -> None:
     folder = tmp_path / "defs"
     exports = folder / "exports"
@@ -182,14 +182,14 @@ SLOW_COMMAND = (
 )
 
 
-def test_runs_of_one_dataset_are_serialized(store: Store, home: Home, tmp_path: Path) -> None:
+def test_runs_of_one_dataset_are_serialized(store: StateStore, home: Home, tmp_path: Path) -> None:
     slow = sql_dataset("slow", command=SLOW_COMMAND)
     slow["versioningConfiguration"] = {"unlimited": True}
     register(store, tmp_path / "defs", slow)
     runs: list[str] = []
 
     def run() -> None:  # each thread its own store (and database connection)
-        with Store(home) as own:
+        with StateStore(home) as own:
             runs.append(DatasetEngine(own).run("slow").id)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -211,7 +211,7 @@ def test_runs_of_one_dataset_are_serialized(store: Store, home: Home, tmp_path: 
 
 
 def test_an_upstream_without_content_fails_the_run_and_says_which(
-    store: Store, engine: DatasetEngine, tmp_path: Path
+    store: StateStore, engine: DatasetEngine, tmp_path: Path
 ) -> None:
     hot = container_dataset("hot_devices", content_var("readings", "readings"))
     register(store, tmp_path / "defs", sql_dataset("readings", file="missing.csv"), hot)
@@ -231,7 +231,7 @@ def test_an_upstream_without_content_fails_the_run_and_says_which(
 
 
 def test_a_failing_cell_fails_the_version_with_its_error(
-    store: Store, engine: DatasetEngine, tmp_path: Path
+    store: StateStore, engine: DatasetEngine, tmp_path: Path
 ) -> None:
     notebook = write_notebook(tmp_path / "broken.ipynb", "1 / 0")
     register(store, tmp_path / "defs", container_dataset("broken"))
@@ -245,7 +245,7 @@ def test_a_failing_cell_fails_the_version_with_its_error(
 
 
 def test_bad_sources_and_settings_fail_with_one_line(
-    store: Store, engine: DatasetEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, engine: DatasetEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failing = "sh -c 'echo no such table >&2; exit 3'"
     register(
@@ -277,7 +277,7 @@ def test_bad_sources_and_settings_fail_with_one_line(
 
 
 def test_versioning_is_applied_after_each_run(
-    store: Store, engine: DatasetEngine, tmp_path: Path
+    store: StateStore, engine: DatasetEngine, tmp_path: Path
 ) -> None:
     (tmp_path / "defs").mkdir()
     (tmp_path / "defs" / "r.csv").write_text("a\n1\n")

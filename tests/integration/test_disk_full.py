@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import CREATING, FAILED, MODE_PROCESS, SUCCEEDED, Trigger
-from iota_container.dataset.store import Store
-from iota_container.dataset.store_schema import StateDiskFull
+from iota_container.engine.home import Home
+from iota_container.engine.records import CREATING, FAILED, MODE_PROCESS, SUCCEEDED, Trigger
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.state_store import StateStore
+from iota_container.engine.store_schema import StateDiskFull
 from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, output_var, sql_dataset, write_definition
 from tests.mounts import fill, mounted
@@ -134,7 +134,7 @@ def test_a_run_that_fills_the_state_disk_ends_failed_with_that_reason(
     tmp_path: Path, disk: Path
 ) -> None:
     home = Home.locate(disk / "home", (tmp_path / "outputs").as_uri())
-    store = Store(home)
+    store = StateStore(home)
     script = tmp_path / "defs" / "fill.py"
     script.parent.mkdir()
     script.write_text(FILL_AND_PRINT)
@@ -158,12 +158,12 @@ def test_a_run_that_fills_the_state_disk_ends_failed_with_that_reason(
 
     filler.unlink()  # space again: the next run works, and the reserve is made again
     script.write_text('print("device,temp\\nA,20")')
-    assert DatasetEngine(Store(home)).run("readings").status == SUCCEEDED
+    assert DatasetEngine(StateStore(home)).run("readings").status == SUCCEEDED
     assert home.reserve.stat().st_size > 0
 
 
 def test_the_end_of_a_version_is_written_on_a_full_disk(tmp_path: Path, disk: Path) -> None:
-    store = Store(Home.locate(disk / "home"))
+    store = StateStore(Home.locate(disk / "home"))
     store.register(write_definition(tmp_path / "defs", container_dataset("report")))
     version = store.start_version("report", Trigger.manual(), MODE_PROCESS)
     store.record_start(version, outputs={}, log_path=tmp_path / "run.log")
@@ -174,7 +174,7 @@ def test_the_end_of_a_version_is_written_on_a_full_disk(tmp_path: Path, disk: Pa
     finished = store.finish_version(version, FAILED, reason="the analysis filled the disk")
 
     assert (finished.status, finished.reason) == (FAILED, "the analysis filled the disk")
-    assert [v.status for v in Store(store.home).versions("report")] == [FAILED]
+    assert [v.status for v in StateStore(store.home).versions("report")] == [FAILED]
 
 
 def test_a_full_state_disk_before_a_run_is_one_line(tmp_path: Path, disk: Path) -> None:
@@ -182,7 +182,7 @@ def test_a_full_state_disk_before_a_run_is_one_line(tmp_path: Path, disk: Path) 
     notebook = write_notebook(tmp_path / "report.ipynb", "print('ran')")
     document = container_dataset("report")
     document["actions"][0]["containerAction"]["x-iota-notebook"] = str(notebook)
-    Store(Home.locate(home)).register(write_definition(tmp_path / "defs", document))
+    StateStore(Home.locate(home)).register(write_definition(tmp_path / "defs", document))
     fill(disk)
 
     result = run_cli(
@@ -195,11 +195,11 @@ def test_a_full_state_disk_before_a_run_is_one_line(tmp_path: Path, disk: Path) 
         "is full; free some space there, or point IOTA_HOME at another folder"
     )
     os.unlink(disk / "filler")
-    assert [v.status for v in Store(Home.locate(home)).versions("report")] == []
+    assert [v.status for v in StateStore(Home.locate(home)).versions("report")] == []
 
 
 def test_a_content_output_on_a_full_disk_leaves_no_half_file(tmp_path: Path, disk: Path) -> None:
-    store = Store(Home.locate(tmp_path / "home", (disk / "outputs").as_uri()))
+    store = StateStore(Home.locate(tmp_path / "home", (disk / "outputs").as_uri()))
     notebook = write_notebook(
         tmp_path / "report.ipynb",
         "import iota_container as iota\niota.upload(b'x' * 1_000_000, 'content')",

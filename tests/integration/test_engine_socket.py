@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.engine_socket import (
+from iota_container.executors.engine_socket import (
     DEFAULT_SOCKET,
     EngineApiError,
     ImageMissing,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import FAILED, SUCCEEDED
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.records import FAILED, SUCCEEDED
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.state_store import StateStore
 from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, output_var, sql_dataset, write_definition
 from tests.notebooks import write_notebook
@@ -172,7 +172,7 @@ def test_a_link_planted_in_the_output_root_does_not_lead_outside(tmp_path: Path)
     home = Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri())
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / "report").symlink_to(outside)
-    store = Store(home)
+    store = StateStore(home)
     notebook, marker = marked_notebook(tmp_path)
     store.register(
         write_definition(tmp_path / "defs", container_dataset("report", output_var("out", "a.txt")))
@@ -193,7 +193,7 @@ def test_a_sql_dataset_s_content_stays_inside_the_output_root(tmp_path: Path) ->
     outside.mkdir()
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / "readings").symlink_to(outside)
-    store = Store(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
+    store = StateStore(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
     (tmp_path / "defs").mkdir()
     (tmp_path / "defs" / "readings.csv").write_text("device,temp\nA,20\n")
     store.register(
@@ -211,7 +211,7 @@ def test_a_link_inside_the_output_root_is_followed(tmp_path: Path) -> None:
     # The root's own folders may be links, as long as they stay in the root.
     (tmp_path / "outputs" / "real").mkdir(parents=True)
     (tmp_path / "outputs" / "report").symlink_to(tmp_path / "outputs" / "real")
-    store = Store(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
+    store = StateStore(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
     notebook, _ = marked_notebook(tmp_path)
     store.register(write_definition(tmp_path / "defs", container_dataset("report")))
 
@@ -238,7 +238,7 @@ def test_a_link_inside_the_output_root_is_followed(tmp_path: Path) -> None:
 def test_two_outputs_of_an_engine_run_at_one_place_are_refused(
     tmp_path: Path, variables: list[dict[str, object]], message: str
 ) -> None:
-    store = Store(Home.locate(tmp_path / "home"))
+    store = StateStore(Home.locate(tmp_path / "home"))
     notebook, marker = marked_notebook(tmp_path)
     store.register(write_definition(tmp_path / "defs", container_dataset("report", *variables)))
 

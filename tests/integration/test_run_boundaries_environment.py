@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from iota_container.dataset.engine import DatasetEngine, raise_for_status
-from iota_container.dataset.home import Home
-from iota_container.dataset.run_environment import container_environment, process_environment
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.run import DatasetEngine, raise_for_status
+from iota_container.engine.state_store import StateStore
+from iota_container.executors.run_environment import container_environment, process_environment
 from iota_container.storage.uri import parse_output_uri
 from tests.dataset_helpers import container_dataset, output_var, write_definition
 from tests.notebooks import write_notebook
@@ -56,7 +56,7 @@ def environment_seen_by_the_notebook(
     for key, value in {**SECRETS, **ALLOWED, "AWS_PROFILE": "engine-profile"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("NOTEBOOK_PATH", str(tmp_path / "not-this.ipynb"))
-    store = Store(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
+    store = StateStore(Home.locate(tmp_path / "home", (tmp_path / "outputs").as_uri()))
     store.register(
         write_definition(
             tmp_path / "defs",

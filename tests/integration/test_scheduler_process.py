@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import CREATING, FAILED, INTERRUPTED, SUCCEEDED, Version
-from iota_container.dataset.scheduler_clock import CLOCK_FILE_ENV
-from iota_container.dataset.store import Store
+from iota_container.engine.home import Home
+from iota_container.engine.records import CREATING, FAILED, INTERRUPTED, SUCCEEDED, Version
+from iota_container.engine.state_store import StateStore
+from iota_container.scheduler.clock import CLOCK_FILE_ENV
 from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
 from tests.notebooks import write_notebook
@@ -38,7 +38,7 @@ KEEP_ALL = {"unlimited": True}
 # Marks that it started, then sleeps while the gate folder holds a file named `slow`.
 REPORT_CELL = """\
 import os, pathlib, time
-from iota_container.dataset.content import dataset_content
+from iota_container.content import dataset_content
 gate = pathlib.Path(gate_dir)
 (gate / f"started-{os.getpid()}").touch()
 while (gate / "slow").exists():
@@ -60,8 +60,8 @@ class World:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.folder = tmp_path / "defs"
 
-    def store(self) -> Store:
-        return Store(Home.locate(self.home))
+    def store(self) -> StateStore:
+        return StateStore(Home.locate(self.home))
 
     def set_clock(self, moment: datetime) -> None:
         temporary = self.clock_file.with_suffix(".tmp")  # a reader never sees half a time

@@ -10,7 +10,7 @@ import pytest
 import requests
 import yaml
 
-from iota_container.dataset.store import Store
+from iota_container.engine.state_store import StateStore
 from iota_container.image.auth import ChainedCredentials
 from iota_container.image.registry import RegistryClient
 from tests.jupyter.helpers import wait_for_job
@@ -101,7 +101,7 @@ async def test_containerize_end_to_end(
     assert action["x-iota-notebook"] == "temp.ipynb"
     status, checked = await api("POST", "datasets", "validate", body={"definition": document})
     assert (status, checked) == (200, {"valid": True, "problems": []})
-    with Store.open(iota_home) as store:
+    with StateStore.open(iota_home) as store:
         assert store.dataset("temp_daily").definition.container_action is not None
 
     status, log = await api("GET", "jobs", job["id"], "log", params={"since": "0"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iota_container.dataset.store import Store
+from iota_container.engine.state_store import StateStore
 from tests.jupyter.helpers import local_dataset, wait_for_job
 from tests.notebooks import write_notebook
 
@@ -41,7 +41,7 @@ async def test_write_registers_the_definition(api, jp_root_dir: Path, iota_home:
     status, answer = await api("POST", "datasets", body=body)
     assert (status, answer) == (201, {"path": "reports/sensor.dataset.yaml", "name": "sensor"})
     assert (jp_root_dir / "reports" / "sensor.dataset.yaml").is_file()
-    with Store.open(iota_home) as store:
+    with StateStore.open(iota_home) as store:
         assert (
             store.dataset("sensor").source_file == jp_root_dir / "reports" / "sensor.dataset.yaml"
         )

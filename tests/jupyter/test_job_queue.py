@@ -7,7 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from iota_container.dataset.store import Store
+from iota_container.engine.state_store import StateStore
 from tests.jupyter.helpers import local_dataset, wait_for_job, wait_for_status
 from tests.notebooks import write_notebook
 
@@ -16,7 +16,7 @@ async def wait_for_version(home: Path, name: str, timeout: float = 60) -> None:
     """Until the engine has created a version of `name` (the run is under way)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with Store.open(home) as store:
+        with StateStore.open(home) as store:
             if store.versions(name):
                 return
         await asyncio.sleep(0.1)
@@ -66,7 +66,7 @@ async def test_queue_and_cancel(api, jp_root_dir: Path, iota_home: Path) -> None
     # The slot is free: the queued run starts and ends.
     done = await wait_for_job(api, waiting["id"])
     assert done["status"] == "succeeded", done
-    with Store.open(iota_home) as store:
+    with StateStore.open(iota_home) as store:
         interrupted = store.versions("slow")[0]
     assert interrupted.status == "FAILED" and "interrupted" in (interrupted.reason or "")
 

@@ -15,7 +15,7 @@ from iota_container.containerize import (
     check_request,
     dataset_name_for,
 )
-from iota_container.dataset.problems import DefinitionError
+from iota_container.definitions.problems import DefinitionError
 from iota_container.errors import VariableError
 from iota_container.variables import DOUBLE, Variable, check_default, variable_from_default
 from tests.notebooks import write_notebook

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.model_rules import ApiShape, SchemaNode, java_pattern, model_root
-from iota_container.dataset.schema import specs_of
-from iota_container.dataset.spec import (
+from iota_container.definitions.model import (
     DatasetDefinition,
     definition_from_document,
     to_cloudformation_properties,
 )
-from iota_container.dataset.validate import check_definition
+from iota_container.definitions.model_rules import ApiShape, SchemaNode, java_pattern, model_root
+from iota_container.definitions.schema import specs_of
+from iota_container.definitions.validate import check_definition
 from tests.conftest import SHARED
 from tests.servers import require
 
@@ -35,7 +35,7 @@ def oracle(name: str) -> Any:
 
 
 def test_the_shipped_api_shapes_are_the_models() -> None:
-    from iota_container.dataset.service_model import API_VERSION, SHAPES
+    from iota_container.definitions.service_model import API_VERSION, SHAPES
 
     model = oracle("service-2.json")
     assert model["metadata"]["apiVersion"] == API_VERSION
@@ -58,7 +58,7 @@ def test_the_shipped_api_shapes_are_the_models() -> None:
 
 
 def test_the_shipped_resource_schema_is_cfn_lints() -> None:
-    from iota_container.dataset.cloudformation_schema import DATASET_RESOURCE_SCHEMA
+    from iota_container.definitions.cloudformation_schema import DATASET_RESOURCE_SCHEMA
 
     assert oracle("cfn-dataset.schema.json") == DATASET_RESOURCE_SCHEMA
 
@@ -168,8 +168,8 @@ def test_a_template_schedule_needs_its_expression_once() -> None:
 )
 def test_a_huge_volume_size_is_one_line_not_an_overflow(number: str, message: str) -> None:
     text = json.dumps(container()).replace('"volumeSizeInGB": 10', f'"volumeSizeInGB": {number}')
-    from iota_container.dataset.problems import DefinitionError
-    from iota_container.dataset.spec import parse_definition
+    from iota_container.definitions.model import parse_definition
+    from iota_container.definitions.problems import DefinitionError
 
     for syntax in ("json", "yaml"):  # YAML reads the same text: JSON is YAML
         with pytest.raises(DefinitionError) as raised:
@@ -186,8 +186,8 @@ def test_a_huge_double_value_is_one_line_not_an_overflow() -> None:
     document = container()
     document["actions"][0]["containerAction"]["variables"] = [{"name": "x", "doubleValue": 1}]
     text = json.dumps(document).replace('"doubleValue": 1', '"doubleValue": ' + "9" * 400)
-    from iota_container.dataset.problems import DefinitionError
-    from iota_container.dataset.spec import parse_definition
+    from iota_container.definitions.model import parse_definition
+    from iota_container.definitions.problems import DefinitionError
 
     with pytest.raises(DefinitionError) as raised:
         parse_definition(text, file="d.json")

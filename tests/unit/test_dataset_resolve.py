@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from iota_container.dataset.container_run import GIB, MIB, limits_for, parse_size
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import LATEST_SUCCEEDED, MODE_QUERY, SUCCEEDED, Trigger, Version
-from iota_container.dataset.resolve import ResolveError, resolve_run_params
-from iota_container.dataset.spec import ResourceConfiguration, definition_from_document
+from iota_container.definitions.model import ResourceConfiguration, definition_from_document
+from iota_container.engine.home import Home
+from iota_container.engine.records import LATEST_SUCCEEDED, MODE_QUERY, SUCCEEDED, Trigger, Version
+from iota_container.engine.resolve import ResolveError, resolve_run_params
 from iota_container.errors import IotaError, StorageError
+from iota_container.executors.container_run import GIB, MIB, limits_for, parse_size
 from tests.dataset_helpers import (
     container_dataset,
     content_var,

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.problems import DefinitionError
-from iota_container.dataset.spec import (
+from iota_container.definitions.model import (
     DatasetDefinition,
     definition_from_document,
     load_definition,
@@ -17,6 +16,7 @@ from iota_container.dataset.spec import (
     to_cloudformation_properties,
     to_create_dataset_request,
 )
+from iota_container.definitions.problems import DefinitionError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "datasets"
 FIXTURE_FILES = sorted(p for p in FIXTURES.iterdir() if p.suffix in (".json", ".yaml"))

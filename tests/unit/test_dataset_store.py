@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from iota_container.dataset.home import Home
-from iota_container.dataset.locks import DatasetBusy, dataset_lock
-from iota_container.dataset.problems import DefinitionError
-from iota_container.dataset.records import (
+from iota_container.definitions.problems import DefinitionError
+from iota_container.engine.home import Home
+from iota_container.engine.locks import DatasetBusy, dataset_lock
+from iota_container.engine.records import (
     CREATING,
     FAILED,
     INTERRUPTED,
@@ -29,13 +29,13 @@ from iota_container.dataset.records import (
     Trigger,
     Version,
 )
-from iota_container.dataset.store import (
-    Store,
+from iota_container.engine.state_store import (
+    StateStore,
     TriggerAlreadyClaimed,
     UnknownDataset,
     UnknownVersion,
 )
-from iota_container.dataset.store_schema import MIGRATIONS, Migration, StateError, schema_version
+from iota_container.engine.store_schema import MIGRATIONS, Migration, StateError, schema_version
 from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -61,15 +61,17 @@ def home(tmp_path: Path) -> Home:
 
 
 @pytest.fixture
-def store(home: Home, clock: Clock) -> Store:
-    return Store(home, clock=clock)
+def store(home: Home, clock: Clock) -> StateStore:
+    return StateStore(home, clock=clock)
 
 
-def register(store: Store, folder: Path, *documents: dict[str, object]) -> None:
+def register(store: StateStore, folder: Path, *documents: dict[str, object]) -> None:
     store.register(*(write_definition(folder, document) for document in documents))
 
 
-def add_version(store: Store, name: str, status: str, trigger: Trigger | None = None) -> Version:
+def add_version(
+    store: StateStore, name: str, status: str, trigger: Trigger | None = None
+) -> Version:
     version = store.start_version(name, trigger or Trigger.manual(), MODE_PROCESS)
     if status == CREATING:
         return version
@@ -80,8 +82,8 @@ def add_version(store: Store, name: str, status: str, trigger: Trigger | None = 
 
 
 def test_a_new_database_gets_every_migration_once(home: Home) -> None:
-    Store(home).close()
-    Store(home).close()  # reopening applies nothing again
+    StateStore(home).close()
+    StateStore(home).close()  # reopening applies nothing again
     with sqlite3.connect(home.database) as db:
         rows = db.execute("SELECT number FROM schema_migrations").fetchall()
         assert rows == [(m.number,) for m in MIGRATIONS]
@@ -89,10 +91,10 @@ def test_a_new_database_gets_every_migration_once(home: Home) -> None:
 
 
 def test_an_older_database_is_upgraded_in_place(home: Home, tmp_path: Path) -> None:
-    with Store(home) as old:
+    with StateStore(home) as old:
         register(old, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
     extra = Migration(NEXT, "a note per dataset", "ALTER TABLE datasets ADD COLUMN note TEXT;")
-    with Store(home, migrations=(*MIGRATIONS, extra)) as upgraded:
+    with StateStore(home, migrations=(*MIGRATIONS, extra)) as upgraded:
         assert upgraded.dataset("readings").name == "readings"
         with sqlite3.connect(home.database) as db:
             assert schema_version(db) == NEXT
@@ -100,10 +102,10 @@ def test_an_older_database_is_upgraded_in_place(home: Home, tmp_path: Path) -> N
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(home: Home) -> None:
-    Store(home).close()
+    StateStore(home).close()
     broken = Migration(NEXT, "broken", "CREATE TABLE notes (id INTEGER);\nNOT SQL AT ALL;")
     with pytest.raises(StateError, match="cannot open the state database"):
-        Store(home, migrations=(*MIGRATIONS, broken))
+        StateStore(home, migrations=(*MIGRATIONS, broken))
     with sqlite3.connect(home.database) as db:
         assert schema_version(db) == NEXT - 1
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
@@ -112,17 +114,17 @@ def test_a_failed_migration_leaves_the_database_as_it_was(home: Home) -> None:
 
 def test_a_database_from_a_newer_version_is_refused(home: Home) -> None:
     newer = Migration(99, "from the future", "CREATE TABLE future (id INTEGER);")
-    Store(home, migrations=(*MIGRATIONS, newer)).close()
+    StateStore(home, migrations=(*MIGRATIONS, newer)).close()
     message = f"has schema 99, newer than this iota-container's {NEXT - 1}"
     with pytest.raises(StateError, match=message):
-        Store(home)
+        StateStore(home)
 
 
 # -- registration -------------------------------------------------------------------------
 
 
 def test_registration_keeps_the_creation_time_as_the_rate_anchor(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     document = container_dataset("report", triggers=[{"schedule": {"expression": "rate(7 days)"}}])
     clock.now = START + timedelta(seconds=42)
@@ -137,7 +139,7 @@ def test_registration_keeps_the_creation_time_as_the_rate_anchor(
     assert dataset.source_file == tmp_path / "defs" / "report.json"
 
 
-def test_definitions_are_checked_with_those_registered(store: Store, tmp_path: Path) -> None:
+def test_definitions_are_checked_with_those_registered(store: StateStore, tmp_path: Path) -> None:
     report = container_dataset("report", content_var("readings", "readings"))
     with pytest.raises(DefinitionError, match="readings"):
         register(store, tmp_path / "defs", report)
@@ -147,7 +149,9 @@ def test_definitions_are_checked_with_those_registered(store: Store, tmp_path: P
         store.unregister("readings")
 
 
-def test_unregistering_forgets_the_versions_and_their_files(store: Store, tmp_path: Path) -> None:
+def test_unregistering_forgets_the_versions_and_their_files(
+    store: StateStore, tmp_path: Path
+) -> None:
     register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
     version = add_version(store, "readings", SUCCEEDED)
     store.home.version_dir("readings", version.id).mkdir(parents=True)
@@ -160,7 +164,7 @@ def test_unregistering_forgets_the_versions_and_their_files(store: Store, tmp_pa
     assert store.versions("readings") == []
 
 
-def test_unknown_names_say_what_is_registered(store: Store, tmp_path: Path) -> None:
+def test_unknown_names_say_what_is_registered(store: StateStore, tmp_path: Path) -> None:
     register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
     with pytest.raises(
         UnknownDataset, match=r"no dataset 'nope' is registered \(registered: readings\)"
@@ -173,7 +177,7 @@ def test_unknown_names_say_what_is_registered(store: Store, tmp_path: Path) -> N
 # -- versions and claims --------------------------------------------------------------------
 
 
-def test_latest_and_latest_succeeded(store: Store, tmp_path: Path) -> None:
+def test_latest_and_latest_succeeded(store: StateStore, tmp_path: Path) -> None:
     register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
     good = add_version(store, "readings", SUCCEEDED)
     bad = add_version(store, "readings", FAILED)
@@ -184,7 +188,7 @@ def test_latest_and_latest_succeeded(store: Store, tmp_path: Path) -> None:
 
 
 def test_a_schedule_window_and_an_upstream_version_trigger_one_version(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
     window = Trigger.schedule(START + timedelta(hours=1, seconds=30))  # floored to the minute
@@ -204,9 +208,9 @@ def test_a_schedule_window_and_an_upstream_version_trigger_one_version(
 
 HOLD_A_RUN = """
 import sys
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.store import Store
-DatasetEngine(Store.open(sys.argv[1])).run("slow")
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.state_store import StateStore
+DatasetEngine(StateStore.open(sys.argv[1])).run("slow")
 """
 
 
@@ -218,20 +222,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
 
 
 def test_a_version_whose_process_was_killed_becomes_failed(home: Home, tmp_path: Path) -> None:
-    with Store(home) as store:
+    with StateStore(home) as store:
         register(store, tmp_path / "defs", sql_dataset("slow", command="sleep 120"))
     process = subprocess.Popen(
         [sys.executable, "-c", HOLD_A_RUN, str(home.root)], start_new_session=True
     )
     try:
-        with Store(home) as watcher:
+        with StateStore(home) as watcher:
             wait_for(lambda: any(v.status == CREATING for v in watcher.versions("slow")))
-        with Store(home) as alive:  # the process still holds the lock: not recovered
+        with StateStore(home) as alive:  # the process still holds the lock: not recovered
             (running,) = alive.versions("slow")
             assert (running.status, running.owner_pid) == (CREATING, process.pid)
         process.send_signal(signal.SIGKILL)  # the engine only; its `sleep` lives on
         process.wait(30)
-        with Store(home) as reopened:
+        with StateStore(home) as reopened:
             (version,) = reopened.versions("slow")
             assert (version.status, version.reason) == (FAILED, INTERRUPTED)
             assert version.finished_at is not None
@@ -243,7 +247,7 @@ def test_a_version_whose_process_was_killed_becomes_failed(home: Home, tmp_path:
 # -- retention --------------------------------------------------------------------------------
 
 
-def statuses(store: Store, name: str) -> list[str]:
+def statuses(store: StateStore, name: str) -> list[str]:
     return [v.status for v in store.versions(name)]
 
 
@@ -256,7 +260,7 @@ def statuses(store: Store, name: str) -> list[str]:
     ],
 )
 def test_versioning_keeps_the_newest_and_the_latest_succeeded(
-    store: Store, tmp_path: Path, versioning: dict[str, object] | None, kept: list[str]
+    store: StateStore, tmp_path: Path, versioning: dict[str, object] | None, kept: list[str]
 ) -> None:
     document = sql_dataset("readings", file="r.csv")
     if versioning:
@@ -269,7 +273,7 @@ def test_versioning_keeps_the_newest_and_the_latest_succeeded(
 
 
 def test_retention_period_removes_old_versions_and_their_files(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     document = sql_dataset("readings", file="r.csv")
     document["versioningConfiguration"] = {"unlimited": True}
@@ -290,7 +294,9 @@ def test_retention_period_removes_old_versions_and_their_files(
     assert store.last_schedule_window("readings") == START
 
 
-def test_no_retention_period_means_ninety_days(store: Store, clock: Clock, tmp_path: Path) -> None:
+def test_no_retention_period_means_ninety_days(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
     document = sql_dataset("readings", file="r.csv")
     document["versioningConfiguration"] = {"unlimited": True}
     register(store, tmp_path / "defs", document)
@@ -308,7 +314,7 @@ def test_no_retention_period_means_ninety_days(store: Store, clock: Clock, tmp_p
 def test_many_claims_in_one_transaction_report_each_one_already_claimed(
     home: Home, clock: Clock, tmp_path: Path
 ) -> None:
-    store = Store(home, clock=clock)
+    store = StateStore(home, clock=clock)
     register(
         store, tmp_path / "defs", sql_dataset("a", command="true"), sql_dataset("b", command="true")
     )
@@ -330,11 +336,11 @@ CLAIM_AHEAD_AND_HOLD = """
 import sys, time
 from pathlib import Path
 from datetime import datetime, timezone
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.records import Trigger
-from iota_container.dataset.store import Store
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.records import Trigger
+from iota_container.engine.state_store import StateStore
 window = Trigger.schedule(datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc))
-engine = DatasetEngine(Store.open(sys.argv[1]))
+engine = DatasetEngine(StateStore.open(sys.argv[1]))
 queued, started = engine.claim([("queued", window), ("started", window)])
 engine.store.record_start(started.version, outputs={}, log_path=Path("/dev/null"))
 print("claimed", flush=True)
@@ -345,7 +351,7 @@ time.sleep(120)
 def test_a_killed_claim_that_never_started_is_withdrawn_and_its_window_runs_again(
     home: Home, tmp_path: Path
 ) -> None:
-    with Store(home) as store:
+    with StateStore(home) as store:
         register(
             store,
             tmp_path / "defs",
@@ -359,12 +365,12 @@ def test_a_killed_claim_that_never_started_is_withdrawn_and_its_window_runs_agai
     )
     try:
         assert process.stdout is not None and process.stdout.readline() == "claimed\n"
-        with Store(home) as alive:  # its locks are held: nothing recovered yet
+        with StateStore(home) as alive:  # its locks are held: nothing recovered yet
             assert [v.status for v in alive.versions("queued")] == [CREATING]
     finally:
         process.kill()
         process.wait(30)
-    with Store(home) as reopened:
+    with StateStore(home) as reopened:
         assert reopened.versions("queued") == []  # withdrawn, with its claim
         (started,) = reopened.versions("started")
         assert (started.status, started.reason) == (FAILED, INTERRUPTED)

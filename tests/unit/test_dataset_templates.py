@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from iota_container.dataset.problems import DefinitionError
-from iota_container.dataset.spec import (
+from iota_container.definitions.model import (
     load_definition,
     load_definitions,
     read_definitions,
     registration_paths,
 )
-from iota_container.dataset.validate import validate_files
+from iota_container.definitions.problems import DefinitionError
+from iota_container.definitions.validate import validate_files
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "fixtures" / "datasets" / "cloudformation"
 PLANT = TEMPLATES / "plant_report.template.yaml"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from iota_container.dataset.spec import (
+from iota_container.definitions.model import (
     definition_from_document,
     load_definition,
     to_cloudformation_properties,
 )
-from iota_container.dataset.validate import (
+from iota_container.definitions.validate import (
     Problem,
     check_definition,
     to_variables_json,
@@ -30,7 +30,7 @@ Document = dict[str, Any]
 
 
 def schedule_checker(expression: str) -> object:
-    """Stands in for dataset/schedule.py, so these tests do not depend on its rules."""
+    """Stands in for schedule/expressions.py, so these tests do not depend on its rules."""
     if not re.fullmatch(r"(cron|rate)\(.+\)", expression):
         raise IotaError(
             f"{expression!r} is not a schedule expression: write cron(...) or rate(...)"
@@ -486,7 +486,7 @@ def test_files_that_do_not_load_are_reported_with_the_rest(tmp_path: Path) -> No
 
 
 def test_the_default_schedule_checker_is_the_schedule_module() -> None:
-    pytest.importorskip("iota_container.dataset.schedule")
+    pytest.importorskip("iota_container.schedule.expressions")
     document = container()
     document["triggers"] = [{"schedule": {"expression": "cron(0 12 * * ?)"}}]
     (problem,) = check_definition("r.json", definition_from_document(document))

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iota_container.dataset.schedule import (
+from iota_container.errors import IotaError
+from iota_container.schedule.expressions import (
     CronSchedule,
     RateSchedule,
     Schedule,
     ScheduleError,
     parse_schedule,
 )
-from iota_container.errors import IotaError
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)

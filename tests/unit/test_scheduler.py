@@ -19,10 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from iota_container.cli import main
-from iota_container.dataset.due import next_window, skip_missed, windows_between
-from iota_container.dataset.engine import DatasetEngine
-from iota_container.dataset.home import Home
-from iota_container.dataset.records import (
+from iota_container.engine.home import Home
+from iota_container.engine.records import (
     CREATING,
     FAILED,
     INTERRUPTED,
@@ -33,11 +31,13 @@ from iota_container.dataset.records import (
     Version,
     utc_now,
 )
-from iota_container.dataset.schedule import parse_schedule
-from iota_container.dataset.scheduler import ALREADY_CLAIMED, WITHDRAWN, EngineRunner, Scheduler
-from iota_container.dataset.scheduler_clock import CLOCK_FILE_ENV, FileClock, scheduler_clock
-from iota_container.dataset.store import Store
+from iota_container.engine.run import DatasetEngine
+from iota_container.engine.state_store import StateStore
 from iota_container.errors import IotaError
+from iota_container.schedule.expressions import parse_schedule
+from iota_container.scheduler.clock import CLOCK_FILE_ENV, FileClock, scheduler_clock
+from iota_container.scheduler.due import next_window, skip_missed, windows_between
+from iota_container.scheduler.loop import ALREADY_CLAIMED, WITHDRAWN, EngineRunner, Scheduler
 from tests.dataset_helpers import container_dataset, sql_dataset, write_definition
 
 START = datetime(2025, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
@@ -61,10 +61,10 @@ class Clock:
 
 
 class FakeRunner:
-    """Claims the trigger (Store.start_version, as the engine does) and finishes the
+    """Claims the trigger (StateStore.start_version, as the engine does) and finishes the
     version at once; `fail` names datasets whose versions fail."""
 
-    def __init__(self, store: Store, *, fail: tuple[str, ...] = (), hold: float = 0) -> None:
+    def __init__(self, store: StateStore, *, fail: tuple[str, ...] = (), hold: float = 0) -> None:
         self.store, self.fail, self.hold = store, fail, hold
         self.calls: list[tuple[str, Trigger]] = []
         self.lock = threading.Lock()
@@ -95,11 +95,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Store:
-    return Store(Home.locate(tmp_path / "home"), clock=clock)
+def store(tmp_path: Path, clock: Clock) -> StateStore:
+    return StateStore(Home.locate(tmp_path / "home"), clock=clock)
 
 
-def register(store: Store, folder: Path, *documents: dict[str, Any]) -> None:
+def register(store: StateStore, folder: Path, *documents: dict[str, Any]) -> None:
     store.register(*(write_definition(folder, document) for document in documents))
 
 
@@ -113,7 +113,7 @@ def triggered(name: str, upstream: str) -> dict[str, Any]:
     return container_dataset(name, triggers=[{"dataset": {"name": upstream}}])
 
 
-def run_once(store: Store, runner: Any, **options: Any) -> Scheduler:
+def run_once(store: StateStore, runner: Any, **options: Any) -> Scheduler:
     scheduler = Scheduler(store, runner, **options)
     scheduler.run(once=True)
     return scheduler
@@ -131,7 +131,9 @@ def test_windows_of_several_schedules_merge_and_never_repeat() -> None:
     assert next_window([], minute(0)) is None
 
 
-def test_windows_before_registration_never_run(store: Store, clock: Clock, tmp_path: Path) -> None:
+def test_windows_before_registration_never_run(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
     clock.now = minute(7) + timedelta(seconds=20)
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE))
     runner = FakeRunner(store)
@@ -142,7 +144,9 @@ def test_windows_before_registration_never_run(store: Store, clock: Clock, tmp_p
     assert runner.windows("readings") == [minute(8)]
 
 
-def test_a_rate_is_anchored_at_registration(store: Store, clock: Clock, tmp_path: Path) -> None:
+def test_a_rate_is_anchored_at_registration(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
     clock.now = minute(7) + timedelta(seconds=30)
     register(store, tmp_path, scheduled("readings", "rate(15 minutes)"))
     clock.now = minute(40)
@@ -154,7 +158,9 @@ def test_a_rate_is_anchored_at_registration(store: Store, clock: Clock, tmp_path
 # -- catch-up, pause and --latest-only ----------------------------------------------------
 
 
-def test_missed_windows_run_once_each_in_order(store: Store, clock: Clock, tmp_path: Path) -> None:
+def test_missed_windows_run_once_each_in_order(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE))
     clock.advance(minutes=5)  # 12:05:30: the scheduler was down since 12:00:30
     runner = FakeRunner(store)
@@ -166,7 +172,7 @@ def test_missed_windows_run_once_each_in_order(store: Store, clock: Clock, tmp_p
 
 
 def test_a_paused_dataset_claims_nothing_and_catches_up_on_resume(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE), scheduled("other", EVERY_MINUTE))
     store.set_paused("readings", True)
@@ -181,7 +187,7 @@ def test_a_paused_dataset_claims_nothing_and_catches_up_on_resume(
 
 
 def test_latest_only_runs_the_newest_missed_window_and_never_the_others(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE))
     store.set_paused("readings", True)
@@ -205,7 +211,7 @@ def test_latest_only_runs_the_newest_missed_window_and_never_the_others(
 
 
 def test_resume_latest_only_on_the_command_line_uses_the_scheduler_clock(
-    store: Store, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE))
     store.set_paused("readings", True)
@@ -233,7 +239,7 @@ def test_resume_latest_only_on_the_command_line_uses_the_scheduler_clock(
 
 
 def test_each_succeeded_upstream_version_triggers_one_run_before_the_next_window(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE), triggered("report", "readings"))
     clock.advance(minutes=3)
@@ -252,7 +258,7 @@ def test_each_succeeded_upstream_version_triggers_one_run_before_the_next_window
 
 
 def test_only_new_succeeded_upstream_versions_trigger(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, sql_dataset("readings", command="true"))
     readings = store.start_version("readings", Trigger.manual(), MODE_PROCESS)
@@ -273,7 +279,7 @@ def test_only_new_succeeded_upstream_versions_trigger(
 
 
 def test_latest_only_skips_all_but_the_newest_upstream_version(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     readings = sql_dataset("readings", command="true")
     readings["versioningConfiguration"] = {"unlimited": True}
@@ -296,11 +302,11 @@ def test_latest_only_skips_all_but_the_newest_upstream_version(
 
 
 def test_two_schedulers_on_one_home_claim_each_window_once(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, *(scheduled(f"d{i}", EVERY_MINUTE) for i in range(4)))
     clock.advance(minutes=3)
-    other_store = Store(store.home, clock=clock)  # its own connection, as another process
+    other_store = StateStore(store.home, clock=clock)  # its own connection, as another process
     runners = [FakeRunner(store, hold=0.01), FakeRunner(other_store, hold=0.01)]
     schedulers = [Scheduler(s, r, workers=2) for s, r in zip((store, other_store), runners)]
     threads = [threading.Thread(target=s.run, kwargs={"once": True}) for s in schedulers]
@@ -321,13 +327,13 @@ def test_two_schedulers_on_one_home_claim_each_window_once(
 
 
 def test_an_interrupted_run_fails_and_is_not_run_again(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE))
     clock.advance(minutes=2)
     # A scheduler killed in the middle of the 12:01 run left its version CREATING.
     store.start_version("readings", Trigger.schedule(minute(1)), MODE_PROCESS)
-    restarted = Store(store.home, clock=clock)  # opening marks it (the lock is free)
+    restarted = StateStore(store.home, clock=clock)  # opening marks it (the lock is free)
     runner = FakeRunner(restarted)
     run_once(restarted, runner)
     assert runner.windows("readings") == [minute(2)]
@@ -336,7 +342,7 @@ def test_an_interrupted_run_fails_and_is_not_run_again(
 
 
 def test_runs_are_bounded_by_the_workers_and_one_per_dataset(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, *(scheduled(f"d{i}", EVERY_MINUTE) for i in range(5)))
     clock.advance(minutes=2)
@@ -347,7 +353,7 @@ def test_runs_are_bounded_by_the_workers_and_one_per_dataset(
 
 
 def test_the_engine_runner_claims_every_due_window_at_once_and_runs_them_on_the_workers(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, *(scheduled(f"d{i}", EVERY_MINUTE) for i in range(3)))
     clock.advance(minutes=1)
@@ -369,7 +375,7 @@ def test_the_engine_runner_claims_every_due_window_at_once_and_runs_them_on_the_
 
 
 def test_stop_withdraws_claims_not_started_and_a_restart_runs_them_once(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     names = ("a", "b", "c")
     for name in names:
@@ -398,7 +404,7 @@ def test_stop_withdraws_claims_not_started_and_a_restart_runs_them_once(
 # -- waiting and stopping -----------------------------------------------------------------
 
 
-def test_the_loop_sleeps_until_something_is_due(store: Store, tmp_path: Path) -> None:
+def test_the_loop_sleeps_until_something_is_due(store: StateStore, tmp_path: Path) -> None:
     register(store, tmp_path, scheduled("readings", "cron(0 0 * * ? *)"))
     looks = 0
 
@@ -418,7 +424,7 @@ def test_the_loop_sleeps_until_something_is_due(store: Store, tmp_path: Path) ->
 
 
 def test_a_run_that_cannot_start_is_retried_later_not_at_once(
-    store: Store, clock: Clock, tmp_path: Path
+    store: StateStore, clock: Clock, tmp_path: Path
 ) -> None:
     register(store, tmp_path, scheduled("readings", EVERY_MINUTE))
     clock.advance(minutes=1)
@@ -441,7 +447,7 @@ def test_a_run_that_cannot_start_is_retried_later_not_at_once(
 
 @pytest.mark.parametrize("abandon", [False, True], ids=["stop", "abandon"])
 def test_stop_waits_for_runs_and_abandon_fails_them(
-    store: Store, clock: Clock, tmp_path: Path, abandon: bool
+    store: StateStore, clock: Clock, tmp_path: Path, abandon: bool
 ) -> None:
     register(store, tmp_path, scheduled("slow", EVERY_MINUTE))
     clock.advance(minutes=1)
