@@ -8,14 +8,13 @@ S3); for anything else:
     path = dataset_content("readings")     # a local file: the variable's URI, fetched
     path = dataset_content("s3://b/k.csv")  # or a URI
 
-A `file://` URI is its own path; an `s3://` object is downloaded once per process into
-the temporary folder.
+A `file://` URI is its own path; an object of any other store (`s3://`) is fetched once
+per process into the temporary folder, through the store's `get` (storage/).
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -45,10 +44,6 @@ def dataset_content(variable_or_uri: str, params: Params | None = None) -> Path:
     return _downloaded[uri]
 
 
-def read_dataset_content(variable_or_uri: str, params: Params | None = None) -> bytes:
-    return dataset_content(variable_or_uri, params).read_bytes()
-
-
 def _content_uri(variable_or_uri: str, params: Params | None) -> str:
     if "://" in variable_or_uri:
         return variable_or_uri
@@ -66,21 +61,9 @@ def _content_uri(variable_or_uri: str, params: Params | None) -> str:
 
 
 def _download(location: OutputUri) -> Path:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from iota_container.storage.s3 import default_s3_client
+    from iota_container import storage
 
     digest = hashlib.sha256(location.uri.encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "iota-dataset-content" / digest
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / PurePosixPath(location.key).name
-    try:
-        answer = default_s3_client().get_object(Bucket=location.bucket, Key=location.key)
-        with target.open("wb") as out:
-            shutil.copyfileobj(answer["Body"], out, 1 << 20)
-    except (BotoCoreError, ClientError) as e:
-        raise StorageError(
-            f"cannot read dataset content {location.uri!r} ({e}): check the AWS settings "
-            "and that the version still exists"
-        ) from e
-    return target
+    return storage.get(location, folder / PurePosixPath(location.key).name)

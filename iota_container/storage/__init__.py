@@ -1,4 +1,4 @@
-"""URI-addressed output stores, looked up by scheme in a small registry.
+"""URI-addressed stores (put and get), looked up by scheme in a small registry.
 
 `s3` and `file` are built in; other schemes can be registered with `register_store`
 or through the `iota_container.stores` entry point group. Stores are created lazily, so
@@ -21,6 +21,10 @@ Source = Union[str, "os.PathLike[str]", bytes]
 class Store(Protocol):
     def put(self, source: Path | bytes, target: OutputUri) -> None:
         """Store `source` (a file's path, or its bytes) at `target`, all or nothing."""
+
+    def get(self, source: OutputUri, target: Path) -> None:
+        """Copy what is stored at `source` into the local file `target`; StorageError when
+        it does not exist or cannot be read."""
 
     def check_writable(self, targets: Iterable[OutputUri]) -> None:
         """Fail early, before any work, when `targets` can surely not be written."""
@@ -76,6 +80,14 @@ def put(source: Source, uri: str | OutputUri) -> OutputUri:
             )
     store_for(target.scheme).put(payload, target)
     return target
+
+
+def get(uri: str | OutputUri, target: str | os.PathLike[str]) -> Path:
+    """Copy the object or file at a URI into the local file `target` and return its path."""
+    source = uri if isinstance(uri, OutputUri) else parse_output_uri(uri)
+    path = Path(target)
+    store_for(source.scheme).get(source, path)
+    return path
 
 
 def check_writable(uris: Iterable[str | OutputUri]) -> None:

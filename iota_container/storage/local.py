@@ -75,6 +75,18 @@ class LocalStore:
         except OSError as e:
             raise write_failure(target.uri, e) from e
 
+    def get(self, source: OutputUri, target: Path) -> None:
+        assert source.path is not None, "file:// URIs name a path"
+        if not source.path.is_file():
+            raise StorageError(f"cannot read {source.uri!r}: no such file")
+        try:
+            copy_file_atomically(source.path, target)
+        except OSError as e:
+            raise StorageError(
+                f"cannot read {source.uri!r} into {str(target)!r} "
+                f"({e.strerror or type(e).__name__}): check both places' permissions"
+            ) from e
+
     def check_writable(self, targets: Iterable[OutputUri]) -> None:
         for target in targets:
             check_local_target(target)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import shutil
 from collections.abc import Iterable
 from io import BytesIO
 from pathlib import Path
@@ -90,6 +91,17 @@ class S3Store:
         except BotoCoreError as e:
             raise _botocore_error(e, target.uri) from e
 
+    def get(self, source: OutputUri, target: Path) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=source.bucket, Key=source.key)
+            with target.open("wb") as out:
+                shutil.copyfileobj(answer["Body"], out, 1 << 20)
+        except (BotoCoreError, ClientError) as e:
+            target.unlink(missing_ok=True)
+            raise _read_error(e, source.uri) from e
+
     def check_writable(self, targets: Iterable[OutputUri]) -> None:
         """HeadBucket once per bucket: a missing bucket or refused credentials stop the run
         before it starts. A 403 alone does not: the role may write objects without being
@@ -161,6 +173,18 @@ def _client_error(error: Any, uri: str) -> StorageError:
     message = error.response.get("Error", {}).get("Message", "")
     return StorageError(
         f"S3 answered {code or _status(error)} ({message}) writing {uri}: fix and rerun"
+    )
+
+
+def _read_error(error: Exception, uri: str) -> StorageError:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        detail = response.get("Error", {})
+        reason = f"{detail.get('Code') or _status(error)}: {detail.get('Message', '')}"
+    else:
+        reason = f"{type(error).__name__}: {error}"
+    return StorageError(
+        f"cannot read {uri} ({reason.strip()}): check the AWS settings and that it still exists"
     )
 
 
