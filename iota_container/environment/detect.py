@@ -151,7 +151,7 @@ def detect_requirements(
     problems += [
         f"module {m.module} (cell {_cells(m.cells)}) is not installed in kernel {kernel!r}: {m.fix}"
         for m in sources
-        if m.provider == MISSING and not m.optional
+        if m.provider == MISSING and not m.optional and m.module not in tracer.reported
     ]
     return Requirements(
         notebook=str(notebook_path),
@@ -199,6 +199,7 @@ class _Tracer:
         self.folder = folder
         self.local_files: list[tuple[Path, str]] = []
         self.problems: list[str] = []
+        self.reported: set[str] = set()  # modules with a problem of their own
 
     def trace(self, imported: Any) -> ModuleSource:
         name, optional, cells = imported.name, imported.optional, imported.cells
@@ -219,14 +220,28 @@ class _Tracer:
             return ModuleSource(name, MISSING, optional, cells, fix=_missing_fix(name))
         providers = self.environment.providers(name)
         if not providers:
-            where = origin.origin if origin is not None else "?"
-            self.problems.append(
-                f"module {name} comes from {where}, which no installed distribution provides: "
-                "move it beside the notebook, add it with --include, or package it"
-            )
-            return ModuleSource(name, MISSING, optional, cells, fix="--include it")
+            fix = self._unpackaged(name, origin.origin if origin is not None else "")
+            if not optional:
+                self.problems.append(fix)
+                self.reported.add(name)
+            return ModuleSource(name, MISSING, optional, cells, fix=fix)
         pins = tuple(f"{d.name}=={d.version}" for d in providers)
         return ModuleSource(name, DISTRIBUTION, optional, cells, pins)
+
+    def _unpackaged(self, name: str, where: str) -> str:
+        """Why module `name`, found at `where` but in no distribution, cannot be put in the
+        image: a link beside the notebook to a file elsewhere, or a file elsewhere."""
+        place = Path(where)
+        if where and self.folder in place.parents and self.folder not in place.resolve().parents:
+            return (
+                f"module {name} is {place.relative_to(self.folder).as_posix()}, a link to "
+                f"{str(place.resolve())!r} outside the notebook's folder: copy the file "
+                "beside the notebook instead of linking it"
+            )
+        return (
+            f"module {name} comes from {where or '?'}, which no installed distribution "
+            "provides: move it beside the notebook, add it with --include, or package it"
+        )
 
 
 def _missing_fix(module: str) -> str:
