@@ -61,9 +61,9 @@ def _content_uri(variable_or_uri: str, params: Params | None) -> str:
 
 
 def _download(location: OutputUri) -> Path:
-    from iota_container import storage
+    from iota_container.storage import get
 
     digest = hashlib.sha256(location.uri.encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "iota-dataset-content" / digest
     folder.mkdir(parents=True, exist_ok=True)
-    return storage.get(location, folder / PurePosixPath(location.key).name)
+    return get(location, folder / PurePosixPath(location.key).name)

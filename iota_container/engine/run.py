@@ -11,17 +11,9 @@ Then versioningConfiguration and retentionPeriod are applied (retention.py).
 - A SQL dataset's content comes from its x-iota-source (query_source.py) and is stored
   under the output root; its URI is the version's content URI.
 - A container dataset's variables are resolved (resolve.py) into a params file in the
-  version's folder (mode 0644: the image's user reads it), then either
-  - the image runs through the Docker engine (container_run.py) with the params file
-    mounted read-only at the contract's path, file:// output and input folders mounted at
-    their own paths so file:// URIs mean the same inside, the allow-listed AWS and runtime
-    settings passed in (run_environment.py: never the engine's registry credentials or
-    other secrets), and resourceConfiguration as CPU and memory limits; or
-  - without a container, `python -m iota_container run` runs the notebook the definition's
-    `x-iota-notebook` names (or the caller's `notebook`), as a child process: its log is
-    captured, a crash of the analysis cannot take the engine down, and the engine's own
-    settings and secrets are left out of its environment.
-  Without a choice, a container runs when a Docker engine answers, the runtime otherwise.
+  version's folder (mode 0644: the image's user reads it), and an executor runs the
+  analysis (executors/: `local` runs the image through the Docker engine when one
+  answers, `python -m iota_container run` as a child process otherwise).
 
 The engine does not trigger dependent datasets: a scheduler does, with `Trigger.dataset`.
 """
@@ -30,13 +22,11 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from iota_container import storage
 from iota_container.engine.full_disk import (
@@ -51,8 +41,6 @@ from iota_container.engine.query_source import produce_query_content
 from iota_container.engine.records import (
     FAILED,
     INTERRUPTED,
-    MODE_CONTAINER,
-    MODE_PROCESS,
     MODE_QUERY,
     SUCCEEDED,
     RegisteredDataset,
@@ -63,32 +51,11 @@ from iota_container.engine.resolve import RunParams, confine_to_output_root, res
 from iota_container.engine.state_store import StateStore
 from iota_container.engine.store_schema import StateDiskFull
 from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
-from iota_container.executors.container_run import (
-    ContainerApi,
-    ContainerJob,
-    engine_errors,
-    limits_for,
-    run_container,
-)
-from iota_container.executors.engine_socket import (
-    EngineApiError,
-    UnixSocketEngine,
-    local_socket_path,
-)
-from iota_container.executors.run_environment import (
-    container_environment,
-    mounted_files,
-    process_environment,
-)
-from iota_container.image.docker_stream import engine_reason, one_line
-from iota_container.params_file import DEFAULT_PARAMS_PATH, write_params
-from iota_container.storage.uri import parse_output_uri
+from iota_container.executors import LOCAL, AnalysisRun, Executor, RunEnded, executor_for
+from iota_container.image.docker_stream import one_line
+from iota_container.params_file import write_params
 
 log = logging.getLogger("iota_container")
-
-CONNECT_TIMEOUT_SECONDS = 5
-LABEL_DATASET = "io.iota-container.dataset"
-LABEL_VERSION = "io.iota-container.dataset-version"
 
 
 class DatasetRunFailed(IotaError):
@@ -111,13 +78,6 @@ class ClaimedRun:
     lock: HeldLock
 
 
-@dataclass(frozen=True)
-class _Ended:
-    exit_code: int
-    duration_seconds: float
-    reason: str | None = None  # why it failed, where the exit code alone does not say
-
-
 def raise_for_status(version: Version) -> Version:
     if version.status == FAILED:
         raise DatasetRunFailed(version)
@@ -125,13 +85,18 @@ def raise_for_status(version: Version) -> Version:
 
 
 class DatasetEngine:
-    def __init__(self, store: StateStore, docker: Any | None = None) -> None:
-        """`docker`: a docker.DockerClient or docker.APIClient; connected on first need
-        (DOCKER_HOST or the default socket) when not given."""
+    def __init__(
+        self, store: StateStore, docker: Any | None = None, *, executor: Executor | None = None
+    ) -> None:
+        """`executor`: where analyses run, by default the `local` one (executors/), with
+        `docker` as its engine client (a docker.DockerClient or docker.APIClient) when
+        given, else connected on first need (DOCKER_HOST or the default socket)."""
         self.store = store
-        self._api: ContainerApi | None = None
-        if docker is not None:
-            self._api = cast(ContainerApi, getattr(docker, "api", docker))
+        if executor is None:
+            from iota_container.executors.local import LocalExecutor
+
+            executor = LocalExecutor(docker) if docker is not None else executor_for(LOCAL)
+        self.executor = executor
 
     def run(
         self,
@@ -232,11 +197,7 @@ class DatasetEngine:
     def _choose_mode(self, dataset: RegisteredDataset, use_container: bool | None) -> str:
         if dataset.definition.query_action is not None:
             return MODE_QUERY
-        if use_container is False:
-            return MODE_PROCESS
-        if self._api is None:
-            self._api = _connect(required=bool(use_container))
-        return MODE_CONTAINER if self._api is not None else MODE_PROCESS
+        return self.executor.choose_mode(use_container)
 
     def _create_content(
         self, dataset: RegisteredDataset, version: Version, notebook: str | os.PathLike[str] | None
@@ -251,10 +212,8 @@ class DatasetEngine:
                 return self._query(dataset, version, folder, log_path)
             run_params, params_path = self._params(dataset, version, folder)
             self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
-            if version.mode == MODE_CONTAINER:
-                ended = self._in_container(dataset, version, run_params, params_path, log_path)
-            else:
-                ended = _in_process(dataset, notebook, params_path, log_path)
+            run = AnalysisRun(dataset, version, run_params, params_path, log_path, notebook)
+            ended = self.executor.execute(run)
         except IotaError as e:
             return self.store.finish_version(version, FAILED, reason=str(e))
         succeeded = ended.exit_code == 0
@@ -308,148 +267,8 @@ class DatasetEngine:
             version, SUCCEEDED, duration_seconds=time.monotonic() - started, content_uri=uri
         )
 
-    def _in_container(
-        self,
-        dataset: RegisteredDataset,
-        version: Version,
-        run_params: RunParams,
-        params: Path,
-        log_path: Path,
-    ) -> _Ended:
-        action = dataset.definition.container_action
-        assert action is not None and self._api is not None
-        limits = limits_for(action.resource_configuration)
-        environment = container_environment()
-        binds = {str(params): {"bind": DEFAULT_PARAMS_PATH, "mode": "ro"}}
-        for file in mounted_files(environment):
-            binds[str(file)] = {"bind": str(file), "mode": "ro"}
-        for uri in run_params.inputs.values():
-            folder = _local_folder(uri)
-            if folder is not None:
-                binds[str(folder)] = {"bind": str(folder), "mode": "ro"}
-        output_folder = _local_folder(f"{version.output_prefix}/_")
-        if output_folder is not None:
-            output_folder.mkdir(parents=True, exist_ok=True)
-            # The image runs as its own user (uid 1000), not as whoever runs the engine.
-            output_folder.chmod(0o777)
-            binds[str(output_folder)] = {"bind": str(output_folder), "mode": "rw"}
-        job = ContainerJob(
-            image=action.image,
-            name=f"iota-{dataset.name}-{version.id}",
-            environment=environment,
-            binds=binds,
-            limits=limits,
-            labels={LABEL_DATASET: dataset.name, LABEL_VERSION: version.id},
-            log_path=log_path,
-        )
-        failures: tuple[type[Exception], ...] = (*engine_errors(self._api), OSError)
-        try:
-            outcome = run_container(self._api, job)
-        except failures as e:  # OSError: the connection to the engine
-            raise IotaError(
-                f"the Docker engine failed to run image {action.image} ({engine_reason(e)}): "
-                f"see the engine's log; the run's own log is {log_path}"
-            ) from e
-        reason = None
-        if outcome.oom_killed:
-            reason = (
-                f"container exceeded its memory limit of {limits.memory_mib} MiB: use "
-                "computeType ACU_2, or make the analysis use less memory"
-            )
-        return _Ended(outcome.exit_code, outcome.duration_seconds, reason)
 
-
-def _connect(*, required: bool) -> ContainerApi | None:
-    """A Docker engine client, or None when none answers and none was required: the
-    standard-library client for a local socket (engine_socket.py), else docker-py."""
-    socket_path = local_socket_path()
-    connect = _connect_docker_py if socket_path is None else lambda: _connect_local(socket_path)
-    try:
-        return connect()
-    except _no_engine_errors(local=socket_path is not None) as e:
-        if not required:
-            log.info("no Docker engine answers: running without a container")
-            return None
-        address = os.environ.get("DOCKER_HOST") or f"unix://{socket_path}"
-        raise IotaError(
-            f"a container run needs a Docker engine, and none answers at {address} "
-            f"({one_line(engine_reason(e), 160)}): start dockerd, or run with --no-container"
-        ) from e
-
-
-def _connect_local(socket_path: str) -> ContainerApi:
-    local = UnixSocketEngine(socket_path, timeout=CONNECT_TIMEOUT_SECONDS)
-    local.ping()
-    local.timeout = 600  # long enough for any call; waiting for the run has none
-    return local
-
-
-def _connect_docker_py() -> ContainerApi:
-    from docker.api.client import APIClient
-    from docker.utils import kwargs_from_env
-
-    client = APIClient(timeout=CONNECT_TIMEOUT_SECONDS, **kwargs_from_env())
-    client.ping()
-    client.timeout = 600  # long enough for a pull; waiting for the run has no timeout
-    return cast(ContainerApi, client)
-
-
-def _no_engine_errors(*, local: bool) -> tuple[type[Exception], ...]:
-    """What connecting raises when no engine answers; docker-py is imported only when it
-    is the client."""
-    if local:
-        return (OSError, EngineApiError)
-    from docker.errors import DockerException
-
-    return (OSError, DockerException)
-
-
-def _in_process(
-    dataset: RegisteredDataset,
-    notebook: str | os.PathLike[str] | None,
-    params: Path,
-    log_path: Path,
-) -> _Ended:
-    path = _notebook_for(dataset, notebook)
-    command = [sys.executable, "-m", "iota_container", "run", "--params", str(params)]
-    env = process_environment()
-    started = time.monotonic()
-    with log_path.open("ab") as log_file:
-        code = subprocess.run(
-            [*command, "--notebook", str(path)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=path.parent,
-            check=False,
-        ).returncode
-    return _Ended(code, time.monotonic() - started)
-
-
-def _notebook_for(dataset: RegisteredDataset, notebook: str | os.PathLike[str] | None) -> Path:
-    """The caller's notebook (relative to the working folder), else the definition's
-    x-iota-notebook (relative to the definition file)."""
-    action = dataset.definition.container_action
-    declared = action.notebook if action is not None else None
-    if notebook is not None:
-        path = Path(notebook).absolute()
-    elif declared:
-        path = dataset.source_file.parent / declared
-    else:
-        raise IotaError(
-            f"dataset {dataset.name!r} has no notebook to run without a container: add "
-            f"x-iota-notebook (the notebook's path) to its containerAction in "
-            f"{dataset.source_file}, or run it in a container (start dockerd)"
-        )
-    if not path.is_file():
-        raise IotaError(
-            f"notebook {str(path)!r} of dataset {dataset.name!r} does not exist: fix "
-            "x-iota-notebook, or give the notebook's path"
-        )
-    return path
-
-
-def _failure_reason(ended: _Ended, log_path: Path) -> str:
+def _failure_reason(ended: RunEnded, log_path: Path) -> str:
     """The run's own one-line error (`error: ...`), else its last log line."""
     text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
     lines = text.splitlines()
@@ -457,11 +276,3 @@ def _failure_reason(ended: _Ended, log_path: Path) -> str:
     last = (errors or [line for line in lines if line.strip()] or [""])[-1]
     detail = f": {one_line(last.removeprefix('error: '), 300)}" if last.strip() else ""
     return f"the analysis exited with code {ended.exit_code}{detail} (log: {log_path})"
-
-
-def _local_folder(uri: str) -> Path | None:
-    """The folder of a file:// URI; None for other schemes."""
-    if not uri.startswith("file:"):
-        return None
-    path = parse_output_uri(uri).path
-    return path.parent if path is not None else None
