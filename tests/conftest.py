@@ -2,23 +2,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.registry import RegistryServer, TlsFiles, make_self_signed_certificate
 from tests.servers import REQUIRE_ENV, MotoServer, require
+from tests.support import REGISTRY_USER
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
 
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
@@ -67,9 +60,6 @@ def base_image(docker_client: Any) -> str:
     return tag
 
 
-REGISTRY_USER = ("iota-tester", "correct horse battery staple")
-
-
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     """A plain-HTTP registry on loopback, no auth (Docker allows HTTP on 127.0.0.0/8)."""
@@ -95,27 +85,6 @@ def auth_registry(
     )
     yield server
     server.stop()
-
-
-def run_cli(
-    *args: str,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    timeout: float = 180,
-    input_text: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """`iota-container ARGS` as its own process, as users and containers run it."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IOTA_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "iota_container", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=timeout,
-        input=input_text,
-    )
 
 
 @pytest.hookimpl(hookwrapper=True)

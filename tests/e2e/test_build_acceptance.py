@@ -15,11 +15,11 @@ import pytest
 
 from iota_container import __version__
 from iota_container.params_file import template_params, write_params
-from tests.conftest import run_cli
 from tests.docker_helpers import run_with_params
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
 from tests.servers import MotoServer, header
+from tests.support import run_cli
 
 pytestmark = pytest.mark.e2e
 

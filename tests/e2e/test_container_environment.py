@@ -18,10 +18,10 @@ from iota_container.engine.records import MODE_CONTAINER
 from iota_container.engine.run import DatasetEngine, raise_for_status
 from iota_container.engine.state_store import StateStore
 from iota_container.storage.uri import parse_output_uri
-from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, output_var, write_definition
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
+from tests.support import run_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,6 @@ from iota_container.executors.engine_socket import (
 from iota_container.storage import register_store
 from iota_container.storage.s3 import S3Store
 from iota_container.storage.uri import parse_output_uri
-from tests.conftest import run_cli
 from tests.dataset_helpers import (
     container_dataset,
     content_var,
@@ -38,6 +37,7 @@ from tests.dataset_helpers import (
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
 from tests.servers import MotoServer, header
+from tests.support import run_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import run_cli
 from tests.e2e.test_build_acceptance import analysis_notebook, registry_with_base  # noqa: F401
 from tests.servers import MotoServer, header
+from tests.support import run_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from iota_container import __version__
-from tests.conftest import ROOT, run_cli
 from tests.e2e.test_build_acceptance import registry_with_base  # noqa: F401 (a fixture)
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
 from tests.servers import free_port, require, stop_process, wait_for_http
+from tests.support import ROOT, run_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
 from tests.servers import free_port
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import FIXTURES, run_cli
 from tests.notebooks import write_notebook
+from tests.support import FIXTURES, run_cli
 
 pytestmark = pytest.mark.integration
 

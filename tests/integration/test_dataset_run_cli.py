@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

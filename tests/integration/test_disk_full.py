@@ -18,10 +18,10 @@ from iota_container.engine.records import CREATING, FAILED, MODE_PROCESS, SUCCEE
 from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
 from iota_container.engine.store_schema import StateDiskFull
-from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, output_var, sql_dataset, write_definition
 from tests.mounts import fill, mounted
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,6 @@ from iota_container.image.reference import ImageReference, parse_reference
 from iota_container.image.spec import BuildSpec
 from iota_container.params_file import template_params, write_params
 from iota_container.variables import variable_from_default
-from tests.conftest import REGISTRY_USER, run_cli
 from tests.docker_helpers import (
     MANIFEST_TYPES,
     Anonymous,
@@ -44,6 +43,7 @@ from tests.notebooks import write_notebook
 from tests.oci_helpers import RecordingProgress
 from tests.registry import RegistryServer
 from tests.servers import MotoServer, free_port, header
+from tests.support import REGISTRY_USER, run_cli
 
 pytestmark = pytest.mark.integration
 

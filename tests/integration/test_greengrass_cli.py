@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from iota_container.params_file import template_params, write_params
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 from iota_container.params_file import template_params, write_params
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -29,7 +29,6 @@ from iota_container.image.oci import OciBackend
 from iota_container.image.reference import ImageReference
 from iota_container.image.registry import RegistryClient, RegistryError
 from iota_container.image.spec import BuildResult, BuildSpec, CredentialSource
-from tests.conftest import REGISTRY_USER
 from tests.oci_helpers import (
     PushedImage,
     RecordingProgress,
@@ -39,6 +38,7 @@ from tests.oci_helpers import (
 )
 from tests.registry import RegistryServer, TlsFiles
 from tests.servers import free_port
+from tests.support import REGISTRY_USER
 
 pytestmark = pytest.mark.integration
 

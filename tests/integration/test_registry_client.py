@@ -16,10 +16,10 @@ from iota_container.image.registry import (
     RegistryError,
     fetch_image_config,
 )
-from tests.conftest import REGISTRY_USER
 from tests.oci_helpers import RecordingProgress, digest, pseudo_random, push_base, push_index
 from tests.registry import RegistryServer, TlsFiles
 from tests.servers import free_port
+from tests.support import REGISTRY_USER
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ from iota_container.errors import LimitExceeded
 from iota_container.image.auth import ChainedCredentials
 from iota_container.image.media_types import OCI_CONFIG, OCI_MANIFEST
 from iota_container.image.registry import RegistryClient, RegistryError
-from tests.conftest import run_cli
 from tests.oci_helpers import digest
 from tests.registry import RegistryServer
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from iota_container.image.reference import ImageReferenceError, parse_reference
-from tests.conftest import REGISTRY_USER, run_cli
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer, TlsFiles
+from tests.support import REGISTRY_USER, run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -20,10 +20,10 @@ from iota_container.image.registry_transport import (
     RegistryTimeoutError,
     registry_timeout,
 )
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
 from tests.oci_helpers import digest, pseudo_random, push_base
 from tests.registry import RegistryServer
+from tests.support import run_cli
 from tests.tcp_faults import ResettingProxy, SilentServer
 
 pytestmark = pytest.mark.integration

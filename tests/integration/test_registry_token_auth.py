@@ -13,9 +13,9 @@ from iota_container.image.auth import ChainedCredentials, StaticCredentials
 from iota_container.image.oci import OciBackend
 from iota_container.image.registry import RegistryClient, RegistryError
 from iota_container.image.spec import RegistryCredentials
-from tests.conftest import REGISTRY_USER
 from tests.oci_helpers import RecordingProgress, digest, make_spec, push_base, write_notebook
 from tests.servers import require
+from tests.support import REGISTRY_USER
 from tests.token_auth import REFRESH_TOKEN, TokenRegistryServer, TokenServer
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

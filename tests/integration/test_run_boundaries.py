@@ -16,9 +16,9 @@ from iota_container.engine.home import Home
 from iota_container.engine.records import FAILED, SUCCEEDED
 from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
-from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, output_var, sql_dataset, write_definition
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ import pytest
 from iota_container.errors import StorageError
 from iota_container.storage import put, register_store
 from iota_container.storage.s3 import S3Store
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
 from tests.servers import MotoServer
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

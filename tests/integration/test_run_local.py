@@ -10,7 +10,6 @@ import nbformat
 import pytest
 
 from iota_container.params_file import template_params, write_params
-from tests.conftest import ROOT, run_cli
 from tests.notebooks import (
     AGG_DISPLAY_PLOT_CELL,
     INLINE_DISPLAY_PLOT_CELL,
@@ -18,6 +17,7 @@ from tests.notebooks import (
     write_notebook,
 )
 from tests.plots import PlotMissing, cell_png, plot_cell, report_cell_png
+from tests.support import ROOT, run_cli
 
 pytestmark = pytest.mark.integration
 

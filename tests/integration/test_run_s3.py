@@ -11,10 +11,10 @@ import nbformat
 import pytest
 
 from iota_container.params_file import template_params, write_params
-from tests.conftest import run_cli
 from tests.notebooks import PLOT_CELL, write_notebook
 from tests.plots import cell_png, report_cell_png
 from tests.servers import FlakyS3Proxy, MotoServer, header
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

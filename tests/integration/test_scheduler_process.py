@@ -27,9 +27,9 @@ from iota_container.engine.home import Home
 from iota_container.engine.records import CREATING, FAILED, INTERRUPTED, SUCCEEDED, Version
 from iota_container.engine.state_store import StateStore
 from iota_container.scheduler.clock import CLOCK_FILE_ENV
-from tests.conftest import run_cli
 from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
 

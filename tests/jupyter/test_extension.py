@@ -10,9 +10,9 @@ import pytest
 
 import jupyter_ext
 from jupyter_ext.app import IotaContainerExtension
-from tests.conftest import ROOT
 from tests.jupyter.helpers import local_dataset, wait_for_status
 from tests.notebooks import write_notebook
+from tests.support import ROOT
 
 
 def test_entry_points_and_enabling_config() -> None:

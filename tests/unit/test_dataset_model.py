@@ -17,8 +17,8 @@ from iota_container.definitions.model import (
 from iota_container.definitions.model_rules import ApiShape, SchemaNode, java_pattern, model_root
 from iota_container.definitions.schema import specs_of
 from iota_container.definitions.validate import check_definition
-from tests.conftest import SHARED
 from tests.servers import require
+from tests.support import SHARED
 
 ORACLES = SHARED / "oracles" / "iotanalytics"
 ROLE = "arn:aws:iam::123456789012:role/iotanalytics-container-role"

@@ -15,8 +15,8 @@ from iota_container.notebook.inject import (
     MODE_PARAMETERS_CELL,
     inject_variables,
 )
-from tests.conftest import SHARED
 from tests.servers import require
+from tests.support import SHARED
 
 GOLDEN = SHARED / "compat" / "original-extension"
 

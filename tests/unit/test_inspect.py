@@ -9,8 +9,8 @@ import pytest
 from iota_container.errors import NotebookError, VariableError
 from iota_container.notebook.inject import inject_variables
 from iota_container.notebook.inspect import notebook_variables
-from tests.conftest import SHARED
 from tests.servers import require
+from tests.support import SHARED
 from tests.unit.test_inject import notebook
 
 GOLDEN = SHARED / "compat" / "original-extension"

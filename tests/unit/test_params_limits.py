@@ -11,8 +11,8 @@ import pytest
 
 from iota_container.errors import LimitExceeded, ParamsError, VariableError
 from iota_container.params_file import load_params, parse_params_text
-from tests.conftest import run_cli
 from tests.notebooks import write_notebook
+from tests.support import run_cli
 
 OUTPUTS = '{"OutputUris": {"html": "s3://b/k.html", "ipynb": "s3://b/k.ipynb"}}'
 
