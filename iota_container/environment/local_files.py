@@ -42,6 +42,26 @@ def module_files(folder: Path, origin: str, package: bool) -> list[Path]:
     return [path]
 
 
+def modules_beside(folder: Path, names: Iterable[str]) -> list[tuple[Path, str]]:
+    """The files of the modules `names` that lie beside the notebook (`helpers.py`, a
+    `utils/` package), found without asking a kernel: what a build with a requirements
+    file copies, as detection would."""
+    found: list[tuple[Path, str]] = []
+    for name in names:
+        if is_beside(folder, name):
+            single = folder / f"{name}.py"
+            origin = single if single.is_file() else folder / name
+            files = module_files(folder, str(origin), origin.is_dir())
+            found += [(path, f"module {name}") for path in files]
+    return found
+
+
+def is_beside(folder: Path, name: str) -> bool:
+    """Whether `import name` in the notebook's folder finds a module there."""
+    package = folder / name
+    return (folder / f"{name}.py").is_file() or (package.is_dir() and any(package.glob("*.py")))
+
+
 def named_data_files(
     notebook: Any, folder: Path, notebook_path: Path
 ) -> Iterator[tuple[Path, int]]:

@@ -16,13 +16,23 @@ from typing import Any
 
 from iota_container.environment.dependency_layer import DependencyLayer, build_dependency_layer
 from iota_container.environment.detect import Requirements, detect_requirements
+from iota_container.environment.imports import NotebookImports, notebook_imports
 from iota_container.environment.layer_cache import LayerCache
-from iota_container.environment.local_files import LocalFile, collect_local_files
+from iota_container.environment.local_files import (
+    LocalFile,
+    collect_local_files,
+    modules_beside,
+    named_data_files,
+)
 from iota_container.environment.lock import Lock
 from iota_container.environment.options import PackageOptions
 from iota_container.environment.platform import PlatformError, TargetPlatform
 from iota_container.environment.python_env import PythonEnvironment
-from iota_container.environment.verify import check_consistency, check_image_imports
+from iota_container.environment.verify import (
+    check_consistency,
+    check_image_imports,
+    check_listed_imports,
+)
 from iota_container.environment.wheels import fetch_wheels, resolved_lock
 from iota_container.errors import IotaError
 
@@ -39,6 +49,7 @@ class PackagePlan:
     local_files: tuple[LocalFile, ...]
     notebook_folder: Path
     requirements: Requirements | None = None  # the detection report, when detected
+    imports: NotebookImports | None = None  # what the notebook imports, for a listed lock
 
     @property
     def empty(self) -> bool:
@@ -54,14 +65,19 @@ def plan_packages(
 ) -> PackagePlan:
     """Detect (or read) what the image needs; refuse now what a build could not satisfy."""
     folder = notebook_path.resolve().parent
-    if not options.detect or options.requirements_file is not None:
-        lock = (
-            read_requirements_file(options.requirements_file)
-            if options.requirements_file is not None
-            else Lock()
-        )
+    if options.requirements_file is not None:
+        # No kernel is asked, but the image still needs the notebook's own modules and
+        # data files, and its imports are checked against the image before the push.
+        imports = notebook_imports(notebook)
+        beside = modules_beside(folder, imports.names())
+        named = [(path, f"named in cell {cell + 1}") for path, cell in named_data_files(
+            notebook, folder, notebook_path)]  # fmt: skip
+        local = collect_local_files(folder, [*beside, *named], options.includes)
+        lock = read_requirements_file(options.requirements_file)
+        return PackagePlan(lock, local, folder, imports=imports)
+    if not options.detect:
         local = collect_local_files(folder, [], options.includes)
-        return PackagePlan(lock, local, folder)
+        return PackagePlan(Lock(), local, folder)
     if kernel is None:
         raise RequirementsProblem(
             "the notebook names no kernel, so its packages cannot be detected: "
@@ -141,4 +157,6 @@ def verify_image(
     added = layer.distributions if layer is not None else ()
     if plan.requirements is not None:
         check_image_imports(plan.requirements, base, added, image)
+    elif plan.imports is not None:
+        check_listed_imports(plan.imports, plan.notebook_folder, base, added, image)
     check_consistency(base, added, image)

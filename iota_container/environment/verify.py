@@ -7,10 +7,14 @@ what the dependency layer replaces, plus the layer and the files beside the note
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from iota_container.environment.closure import inconsistencies
-from iota_container.environment.detect import LOCAL, STDLIB, Requirements
+from iota_container.environment.detect import BASE, LOCAL, STDLIB, Requirements
+from iota_container.environment.imports import NotebookImports
+from iota_container.environment.local_files import is_beside
 from iota_container.environment.python_env import InstalledDistribution, PythonEnvironment
 from iota_container.errors import IotaError
 
@@ -44,6 +48,8 @@ def check_image_imports(
     for source in requirements.modules:
         if source.optional or source.provider == LOCAL:
             continue
+        if source.provider == BASE and base is None:
+            continue  # detection's stand-in for an unknown base: the runtime's distributions
         if source.provider == STDLIB and (not stdlib or source.module in stdlib):
             continue
         if source.module not in provided:
@@ -54,6 +60,43 @@ def check_image_imports(
             f"{'them' if len(missing) > 1 else 'it'} in the notebook's kernel "
             "(%pip install ...) and build again, add them with --requirements, or guard the "
             "import with try/except ImportError"
+        )
+
+
+def check_listed_imports(
+    imports: NotebookImports,
+    folder: Path,
+    base: PythonEnvironment | None,
+    added: Iterable[InstalledDistribution],
+    image: str,
+) -> None:
+    """The same check for an image whose packages a requirements file lists: nothing was
+    traced in a kernel, so each import must be the standard library's, a module beside the
+    notebook, or a distribution's of the image. An unknown base counts as having the
+    runtime's own distributions, as detection counts it."""
+    if base is None:
+        from iota_container.environment.detect import runtime_distributions
+        from iota_container.environment.probe import describe
+
+        stand_in = runtime_distributions(PythonEnvironment.from_json(describe()))
+        stdlib = frozenset(getattr(sys, "stdlib_module_names", ())) | stand_in.stdlib
+        distributions = image_distributions(stand_in, added)
+    else:
+        stdlib, distributions = base.stdlib, image_distributions(base, added)
+    provided = {m for d in distributions.values() for m in d.top_level}
+    missing = [
+        m.name
+        for m in imports.modules
+        if not m.optional
+        and m.name not in stdlib
+        and m.name not in provided
+        and not is_beside(folder, m.name)
+    ]
+    if missing:
+        raise UnresolvedImports(
+            f"{image} would not import {', '.join(missing)}: nothing was pushed; add "
+            f"{'them' if len(missing) > 1 else 'it'} to the --requirements file, or guard "
+            "the import with try/except ImportError"
         )
 
 
