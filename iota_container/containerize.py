@@ -56,6 +56,7 @@ class Containerize:
     variables: tuple[Variable, ...] | None = None  # None: as the notebook declares them
     base: str | None = None
     requirements: Path | None = None
+    packages: tuple[str, ...] | None = None  # requirement lines as edited; None: detected
     backend: str | None = None
     create_repository: bool = True
     schedule: str | None = None
@@ -164,7 +165,30 @@ def check_request(request: Containerize) -> dict[str, Any]:
             f"{request.definition_path.name} already exists: choose another path, or overwrite it",
             "definitionPath",
         )
+    if request.requirements is None:
+        check_packages(request)
     return definition_for(request, str(target))
+
+
+def check_packages(request: Containerize) -> None:
+    """What the image needs, checked against its kernel before anything is built: a module
+    nothing provides (or that an edited package list left out) is refused now, beside the
+    packages field, instead of at the end of a build."""
+    from iota_container.environment.detect import notebook_requirements
+    from iota_container.environment.kernel_python import KernelLanguageError
+    from iota_container.environment.packages import edited_packages_problems
+
+    try:
+        found = notebook_requirements(request.notebook)
+    except KernelLanguageError:
+        return  # not Python: the image gets what the base has, as the build will say
+    problems = (
+        list(found.problems)
+        if request.packages is None
+        else edited_packages_problems(found, request.packages)
+    )
+    if problems:
+        raise ContainerizeError(problems[0], "image.packages")
 
 
 def containerize(request: Containerize, progress: Progress) -> ContainerizeResult:
@@ -177,7 +201,9 @@ def containerize(request: Containerize, progress: Progress) -> ContainerizeResul
             notebook=request.notebook,
             repository=request.repository,
             variables=request.variables,
-            packages=PackageOptions(requirements_file=request.requirements),
+            packages=PackageOptions(
+                requirements_file=request.requirements, requirement_lines=request.packages
+            ),
             base=request.base,
             backend=request.backend,
             description=request.description,

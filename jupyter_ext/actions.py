@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iota_container.containerize import dataset_name_for
-from iota_container.dataset.problems import DefinitionError
+from iota_container.definitions.problems import DefinitionError
 from jupyter_ext.fields import BadRequest, blame, field_of, problem_text, problems_json
 from jupyter_ext.models import CreateJob, WriteDataset, variable_json
 from jupyter_ext.paths import relative_to_root, resolve_file, resolve_new_file
-from jupyter_ext.worker import containerize_spec as encode_containerize
+from jupyter_ext.worker import encode_containerize
 
 if TYPE_CHECKING:
-    from jupyter_ext.app import IotaContainerExtension
+    from jupyter_ext.settings import ExtensionSettings as IotaContainerExtension
 
 API_PATH = "iota-container/api"
 
@@ -28,8 +28,21 @@ def notebook_variables(extension: IotaContainerExtension, path: str) -> list[dic
         return [variable_json(variable) for variable in inspect_notebook_file(notebook)]
 
 
+def notebook_requirements(extension: IotaContainerExtension, path: str) -> dict[str, Any]:
+    """What the notebook imports and what provides it, in the server's kernel (the same
+    document as `iota-container requirements --json`)."""
+    from iota_container.environment.detect import notebook_requirements as detect
+
+    notebook = resolve_file(extension.root_dir, path, "path")
+    with blame("path"):
+        found = detect(notebook)
+    document = found.to_json()
+    document["notebook"] = relative_to_root(extension.root_dir, notebook)
+    return document
+
+
 def preview_schedule(expression: str, count: int) -> dict[str, Any]:
-    from iota_container.dataset.schedule import parse_schedule
+    from iota_container.schedule.expressions import parse_schedule
 
     schedule = parse_schedule(expression)
     return {
@@ -81,7 +94,7 @@ def run_spec(extension: IotaContainerExtension, name: str) -> dict[str, Any]:
 
 
 def validate_definition(document: dict[str, Any]) -> list[dict[str, str]]:
-    from iota_container.dataset.new import check_document
+    from iota_container.definitions.new import check_document
 
     try:
         check_document(document, "definition")
@@ -92,7 +105,7 @@ def validate_definition(document: dict[str, Any]) -> list[dict[str, str]]:
 
 def write_dataset(extension: IotaContainerExtension, request: WriteDataset) -> dict[str, Any]:
     """Checked, written inside the root, registered with the engine."""
-    from iota_container.dataset.new import check_document, write_and_register
+    from iota_container.definitions.new import check_document, write_and_register
 
     path = resolve_new_file(extension.root_dir, request.path, "path")
     try:
@@ -113,8 +126,8 @@ def write_dataset(extension: IotaContainerExtension, request: WriteDataset) -> d
 
 
 def report_html(extension: IotaContainerExtension, name: str, version: str) -> bytes:
-    from iota_container.dataset.content import dataset_content
-    from iota_container.dataset.store import UnknownVersion
+    from iota_container.content import dataset_content
+    from iota_container.engine.state_store import UnknownVersion
 
     with extension.open_store() as store:
         found = store.version(name, version)

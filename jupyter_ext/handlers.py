@@ -19,15 +19,16 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
-from iota_container.dataset.store import UnknownDataset, UnknownVersion
+import jupyter_ext.actions as actions
+from iota_container.engine.state_store import UnknownDataset, UnknownVersion
 from iota_container.errors import IotaError
 from iota_container.limits import REQUEST_BODY_LIMITS, loads_json
-from jupyter_ext import actions
 from jupyter_ext.fields import BadRequest, blame
 from jupyter_ext.jobs import JobConflict, JobManager, UnknownJob
 from jupyter_ext.models import (
     CreateJob,
     CreateRepository,
+    GetRequirements,
     GetVariables,
     ListRepositories,
     PreviewSchedule,
@@ -38,7 +39,7 @@ from jupyter_ext.models import (
 from jupyter_ext.paths import NoSuchFile
 
 if TYPE_CHECKING:
-    from jupyter_ext.app import IotaContainerExtension
+    from jupyter_ext.settings import ExtensionSettings as IotaContainerExtension
 
 API = "iota-container/api"
 AUTH_RESOURCE = "iota-container"
@@ -119,6 +120,13 @@ class VariablesHandler(IotaHandler):
         request = GetVariables.from_query(self.query())
         variables = await _in_thread(actions.notebook_variables, self.extension, request.path)
         self.reply({"path": request.path, "variables": variables})
+
+
+class RequirementsHandler(IotaHandler):
+    @endpoint
+    async def get(self) -> None:
+        request = GetRequirements.from_query(self.query())
+        self.reply(await _in_thread(actions.notebook_requirements, self.extension, request.path))
 
 
 class SchedulePreviewHandler(IotaHandler):
@@ -230,6 +238,7 @@ _JOB = r"(?P<job_id>[0-9a-f]+)"
 def handlers() -> list[tuple[str, type[IotaHandler]]]:
     return [
         (f"{API}/variables", VariablesHandler),
+        (f"{API}/requirements", RequirementsHandler),
         (f"{API}/schedule/preview", SchedulePreviewHandler),
         (f"{API}/repositories", RepositoriesHandler),
         (f"{API}/jobs", JobsHandler),

@@ -18,7 +18,7 @@ from iota_container.containerize import (
     ContainerizeError,
     check_request,
 )
-from iota_container.dataset.problems import DefinitionError, Problem
+from iota_container.definitions.problems import DefinitionError, Problem
 from iota_container.errors import NotebookError, VariableError
 from iota_container.variables import (
     DATASET_TYPES,
@@ -50,6 +50,50 @@ class GetVariables:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> GetVariables:
         return cls(text(query, "path", "path"))
+
+
+@dataclass(frozen=True)
+class GetRequirements:
+    path: str
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> GetRequirements:
+        return cls(text(query, "path", "path"))
+
+
+MAX_PACKAGES = 500
+
+
+def read_packages(items: Any) -> tuple[str, ...] | None:
+    """`image.packages`: requirement lines as edited (`pandas==3.1.1`, `seaborn`), or
+    null for what the notebook's imports need. Each is a requirement by name: a URL or a
+    path cannot be built into an image reproducibly."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if items is None:
+        return None
+    if not isinstance(items, list) or len(items) > MAX_PACKAGES:
+        raise BadRequest(
+            f"image.packages must be a list of at most {MAX_PACKAGES} requirements, or null",
+            "image.packages",
+        )
+    lines = []
+    for index, item in enumerate(items):
+        field = f"image.packages.{index}"
+        if not isinstance(item, str) or not item.strip():
+            raise BadRequest(f"{field} must be a requirement such as pandas==3.1.1", field)
+        try:
+            requirement = Requirement(item.strip())
+        except InvalidRequirement as e:
+            raise BadRequest(f"{field} {item!r} is not a requirement ({e})", field) from e
+        if requirement.url:
+            raise BadRequest(
+                f"{field} {item!r} installs from a URL: give a name and version from a "
+                "package index",
+                field,
+            )
+        lines.append(str(requirement))
+    return tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -238,6 +282,7 @@ class CreateJob:
             description=text(data, "description", "description", required=False),
             variables=read_variables(data.get("variables")),
             base=optional_text(image, "base", "image.base"),
+            packages=read_packages(image.get("packages")),
             backend=optional_text(image, "backend", "image.backend"),
             create_repository=flag(image, "createRepository", "image.createRepository", True),
             schedule=optional_text(trigger, "schedule", "trigger.schedule"),

@@ -59,7 +59,7 @@ class _LogEvents(logging.Handler):
         self.events.emit({"log": self.format(record)})
 
 
-def containerize_spec(request: Containerize) -> dict[str, Any]:
+def encode_containerize(request: Containerize) -> dict[str, Any]:
     """`request` as JSON for the worker's stdin."""
     data = asdict(request)
     for name in _PATH_FIELDS:
@@ -76,6 +76,8 @@ def containerize_from_spec(data: dict[str, Any]) -> Containerize:
         values[name] = Path(values[name]) if values.get(name) else None
     if values.get("variables") is not None:
         values["variables"] = tuple(Variable.from_json(v) for v in values["variables"])
+    if values.get("packages") is not None:
+        values["packages"] = tuple(str(line) for line in values["packages"])
     return Containerize(**values)
 
 
@@ -93,12 +95,12 @@ def containerize_job(spec: dict[str, Any], events: EventWriter) -> dict[str, Any
 
 
 def run_job(spec: dict[str, Any], events: EventWriter) -> dict[str, Any]:
-    from iota_container.dataset.engine import DatasetEngine
-    from iota_container.dataset.store import Store
+    from iota_container.engine.run import DatasetEngine
+    from iota_container.engine.state_store import StateStore
 
     name = spec["dataset"]
     events.step(f"running dataset {name}")
-    with Store.open(spec.get("home"), spec.get("outputRoot")) as store:
+    with StateStore.open(spec.get("home"), spec.get("outputRoot")) as store:
         version = DatasetEngine(store).run(name, spec.get("useContainer"))
     if version.log_path and Path(version.log_path).is_file():
         for line in Path(version.log_path).read_text(errors="replace").splitlines():

@@ -11,6 +11,7 @@ from pathlib import Path
 class PackageOptions:
     detect: bool = True  # False: --no-requirements (the image adds no packages)
     requirements_file: Path | None = None  # replaces what detection would lock
+    requirement_lines: tuple[str, ...] | None = None  # the same, as edited (Jupyter wizard)
     includes: tuple[Path, ...] = ()  # more files beside the notebook (--include)
     python_version: str | None = None  # describe a base without an environment label
     platform: str | None = None  # linux/amd64 | linux/arm64, with python_version

@@ -65,6 +65,10 @@ def plan_packages(
 ) -> PackagePlan:
     """Detect (or read) what the image needs; refuse now what a build could not satisfy."""
     folder = notebook_path.resolve().parent
+    if options.requirement_lines is not None:
+        lock = Lock(unresolved=tuple(line.strip() for line in options.requirement_lines))
+        local = collect_local_files(folder, [], options.includes)
+        return PackagePlan(lock, local, folder)
     if options.requirements_file is not None:
         # No kernel is asked, but the image still needs the notebook's own modules and
         # data files, and its imports are checked against the image before the push.
@@ -89,6 +93,34 @@ def plan_packages(
                f"{notebook_path} lists them)" if len(found.problems) > 1 else ""  # fmt: skip
         raise RequirementsProblem(f"{found.problems[0]}{more}; nothing was pushed")
     return PackagePlan(found.lock, found.local_files, folder, found)
+
+
+def edited_packages_problems(found: Requirements, lines: tuple[str, ...]) -> list[str]:
+    """What an edited package list leaves out: each module the notebook imports (not
+    optionally) from a distribution the list no longer names."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from iota_container.environment.detect import DISTRIBUTION
+    from iota_container.environment.python_env import normalize
+
+    listed = set()
+    for line in lines:
+        try:
+            listed.add(normalize(Requirement(line).name))
+        except InvalidRequirement:
+            continue
+    problems = []
+    for source in found.modules:
+        if source.provider != DISTRIBUTION or source.optional:
+            continue
+        names = [text.split("==", 1)[0] for text in source.distributions]
+        if not any(normalize(name) in listed for name in names):
+            problems.append(
+                f"module {source.module} (cell {source.cells[0] + 1}) comes from "
+                f"{' or '.join(names)}, which the package list no longer names: add it back, "
+                "or remove the import"
+            )
+    return problems
 
 
 def read_requirements_file(path: Path) -> Lock:

@@ -6,6 +6,7 @@ wizard step is saved under test-artifacts/jupyter/."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import secrets
 import subprocess
@@ -106,9 +107,16 @@ def browser() -> Iterator[Any]:
 
 
 def analysis_notebook(root: Path) -> Path:
+    """A notebook that needs packages the base lacks (pandas, matplotlib) and a helper
+    module beside it: the wizard's default image must carry all of them to run it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "helpers.py").write_text("def label(value):\n    return f'threshold {value}'\n")
     return write_notebook(
         root / NOTEBOOK,
-        "print('threshold', threshold, 'site', site)",
+        "import pandas as pd\nimport matplotlib.pyplot as plt\nfrom helpers import label\n"
+        "frame = pd.DataFrame({'temp': [21.0, threshold + 1]})\n"
+        "print(label(threshold), 'site', site, 'hot', int((frame.temp > threshold).sum()))",
+        "%matplotlib inline\nplt.plot(frame.temp)\nplt.show()",
         parameters="threshold = 27.5  # alert above this\nsite = 'north'  # which site",
     )
 
@@ -200,6 +208,19 @@ def test_wizard_containerizes_a_notebook(
         field(page, "image.repository").fill("Analyses/Temperature")
         field(page, "image.tag").fill("v1")
         field(page, "image.backend").select_option("oci")
+        # The packages the notebook's imports need, at the kernel's versions: editable.
+        pandas = page.get_by_test_id("iota-package-pandas")
+        pandas.wait_for(timeout=60_000)
+        version = page.get_by_test_id("iota-package-version-pandas").input_value()
+        assert version == importlib.metadata.version("pandas")
+        assert "pandas" in pandas.inner_text()
+        page.get_by_test_id("iota-package-matplotlib").wait_for()
+        page.get_by_test_id("iota-package-add-name").fill("tabulate")
+        page.get_by_test_id("iota-package-add").click()
+        page.get_by_test_id("iota-package-tabulate").wait_for()
+        shot(page, "03-image-packages")
+        page.get_by_test_id("iota-package-remove-tabulate").click()
+        assert page.get_by_test_id("iota-package-tabulate").count() == 0
         shot(page, "03-image")
         next_step(page, "trigger")
 
@@ -250,7 +271,7 @@ def test_wizard_containerizes_a_notebook(
         frame = page.locator("[data-testid=iota-report-frame]")
         frame.wait_for(state="attached", timeout=240_000)
         report = frame.get_attribute("srcdoc") or ""
-        assert "threshold 30" in report, report[-2000:]
+        assert "threshold 30.0 site north hot 1" in report, report[-2000:]
         shot(page, "08-report")
 
         # The jobs panel lists both jobs (the wizard closed to show the report), also in

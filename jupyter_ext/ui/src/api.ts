@@ -57,10 +57,42 @@ export function normalizeField(field: string | null): string | null {
     : null;
 }
 
+/** One distribution of the lock: what `iota-container requirements --json` lists. */
+export interface Pin {
+  distribution: string;
+  version: string;
+  modules: string[];
+  required_by?: string[];
+}
+
+export interface ModuleSource {
+  module: string;
+  provider: 'stdlib' | 'base' | 'local' | 'distribution' | 'missing';
+  optional: boolean;
+  cells: number[];
+  distributions?: string[];
+  path?: string;
+  fix?: string;
+}
+
+/** GET requirements: what the notebook imports and what provides each module. */
+export interface Requirements {
+  notebook: string;
+  kernel: string;
+  python_version: string;
+  distributions: Pin[];
+  modules: ModuleSource[];
+  local_files: { path: string; size: number; reason: string }[];
+  problems: string[];
+  notes: string[];
+}
+
 export interface ImageOptions {
   repository: string;
   base: string | null;
   requirements: string | null;
+  /** Requirement lines as edited; null: what the notebook's imports need. */
+  packages: string[] | null;
   backend: 'oci' | 'docker' | null;
   createRepository: boolean;
 }
@@ -234,6 +266,10 @@ export class IotaApi {
       `variables${query({ path: notebook })}`
     );
     return answer.variables.map(variableFromWire);
+  }
+
+  requirements(notebook: string): Promise<Requirements> {
+    return this.request(`requirements${query({ path: notebook })}`);
   }
 
   schedulePreview(expression: string, count = 5): Promise<SchedulePreview> {

@@ -1,6 +1,7 @@
 import * as React from 'react';
 import { ApiError, Repository } from '../api';
 import { FieldError, SelectField, TextField } from './fields';
+import { PackagesField } from './PackagesField';
 import { StepProps } from './props';
 import { imageReference } from './state';
 
@@ -167,9 +168,10 @@ export function ImageStep({ api, state, update, errors }: StepProps): JSX.Elemen
         onChange={base => update({ base })}
         error={shown['image.base']}
       />
+      <PackagesField api={api} state={state} update={update} errors={shown} />
       <TextField
         field="image.requirements"
-        label="Requirements file (optional, relative to the server root)"
+        label="Requirements file instead (optional, relative to the server root)"
         value={state.requirements}
         placeholder="analyses/requirements.txt"
         onChange={requirements => update({ requirements })}

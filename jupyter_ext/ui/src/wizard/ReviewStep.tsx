@@ -26,6 +26,13 @@ export function ReviewStep({ state, update, errors }: StepProps): JSX.Element {
     ['Backend', state.backend || 'default'],
     ['Base image', state.base || 'default'],
     ['Requirements', state.requirements || 'none'],
+    [
+      'Packages',
+      state.requirements
+        ? 'from the requirements file'
+        : (state.packages ?? []).map(row => `${row.distribution}${row.version ? '==' + row.version : ''}`).join(', ') ||
+          'none beyond the base'
+    ],
     ['Trigger', trigger],
     ['Resources', `${state.computeType}, ${state.volumeSizeInGB} GB`]
   ];

@@ -34,7 +34,8 @@ const PROGRESS_STEP = STEPS.length;
 const SHOWN_FIELD = new RegExp(
   '^(name|description|notebook|registry|image|trigger|definitionPath|overwrite|variables' +
     '|variables\\.\\d+(\\.(name|default|description|datasetType))?' +
-    '|image\\.(repository|base|requirements|backend)|trigger\\.(schedule|dataset)' +
+    '|image\\.(repository|base|requirements|backend|packages)|image\\.packages\\.\\d+' +
+    '|trigger\\.(schedule|dataset)' +
     '|resourceConfiguration\\.(computeType|volumeSizeInGB))$'
 );
 

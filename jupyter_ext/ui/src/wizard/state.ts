@@ -1,5 +1,5 @@
 /** The wizard's editable state and its translation into a CreateJob request. */
-import { CreateJob, DatasetType, Variable } from '../api';
+import { CreateJob, DatasetType, Pin, Variable } from '../api';
 import { checkDescription, checkName, FieldErrors } from '../validate';
 
 /** A variable row as edited: the default is text until the request is made. */
@@ -11,6 +11,14 @@ export interface VariableRow {
   description: string;
   hint: string | null;
   detected: boolean;
+}
+
+/** A package of the image as edited: detected ones carry the modules they provide. */
+export interface PackageRow {
+  distribution: string;
+  version: string;
+  modules: string[];
+  requiredBy: string[];
 }
 
 export type TriggerKind = 'none' | 'schedule' | 'dataset';
@@ -25,6 +33,10 @@ export interface WizardState {
   tag: string;
   base: string;
   requirements: string;
+  /** Detected packages (null until the server answered), and whether they were edited. */
+  packages: PackageRow[] | null;
+  packagesEdited: boolean;
+  packageProblems: string[];
   backend: '' | 'oci' | 'docker';
   createRepository: boolean;
   triggerKind: TriggerKind;
@@ -62,6 +74,9 @@ export function initialState(notebook: string): WizardState {
     tag: 'latest',
     base: '',
     requirements: '',
+    packages: null,
+    packagesEdited: false,
+    packageProblems: [],
     backend: remembered.backend ?? '',
     createRepository: true,
     triggerKind: 'schedule',
@@ -191,6 +206,7 @@ export function toCreateJob(state: WizardState): CreateJob {
       repository: imageReference(state),
       base: state.base.trim() || null,
       requirements: state.requirements.trim() || null,
+      packages: state.packagesEdited ? packageLines(state.packages ?? []) : null,
       backend: state.backend || null,
       createRepository: state.createRepository
     },
@@ -206,6 +222,25 @@ export function toCreateJob(state: WizardState): CreateJob {
     },
     definitionPath: state.definitionPath.trim() || null
   };
+}
+
+/** Detected pins as rows of the packages table. */
+export function packageRows(pins: Pin[]): PackageRow[] {
+  return pins.map(pin => ({
+    distribution: pin.distribution,
+    version: pin.version,
+    modules: pin.modules,
+    requiredBy: pin.required_by ?? []
+  }));
+}
+
+/** Rows as requirement lines: `name==version`, or the name alone when no version is set. */
+export function packageLines(rows: PackageRow[]): string[] {
+  return rows
+    .filter(row => row.distribution.trim())
+    .map(row =>
+      row.version.trim() ? `${row.distribution.trim()}==${row.version.trim()}` : row.distribution.trim()
+    );
 }
 
 /** The wizard step whose fields hold `field` (the review step when none does). */
