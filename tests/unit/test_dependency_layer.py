@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -29,6 +28,7 @@ from iota_container.environment.platform import TargetPlatform
 from iota_container.environment.python_env import Interpreter, PythonEnvironment
 from iota_container.environment.wheels import FetchedWheel
 from iota_container.image.tree_layer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
+from tests.layers import apply_layer
 from tests.wheels import make_wheel
 
 THIS_PYTHON = "{}.{}".format(*sys.version_info[:2])
@@ -271,35 +271,6 @@ def test_the_image_of_base_and_layer_has_only_the_new_version(
     assert not (site / "toolkit_single.py").exists()
     assert not (site / "toolkit_old_helpers").exists()
     assert (site / "toolkit" / "new.py").exists()
-
-
-def apply_layer(layer: DependencyLayer, root: Path) -> None:
-    """Unpack `layer` over `root` with the OCI image spec's whiteout rules."""
-    written: set[str] = set()
-    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer.layer.data))) as archive:
-        for member in archive.getmembers():
-            path = root / member.name
-            folder, name = path.parent, path.name
-            if name == OPAQUE_WHITEOUT:
-                for child in folder.iterdir():
-                    if child.relative_to(root).as_posix() not in written:
-                        remove(child)
-                continue
-            if name.startswith(WHITEOUT_PREFIX):
-                remove(folder / name[len(WHITEOUT_PREFIX) :])
-                continue
-            written.add(member.name)
-            if member.isdir():
-                path.mkdir(parents=True, exist_ok=True)
-            else:
-                archive.extract(member, root, filter="tar")
-
-
-def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 # --- the layer cache -------------------------------------------------------------------

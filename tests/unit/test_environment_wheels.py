@@ -6,17 +6,22 @@ the package, the image's platform, and a fix that fits."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from iota_container.environment.dependency_layer import build_dependency_layer
 from iota_container.environment.lock import Lock, Pin
 from iota_container.environment.platform import TargetPlatform
+from iota_container.environment.python_env import Interpreter, PythonEnvironment
 from iota_container.environment.wheels import (
     WheelResolutionError,
     fetch_wheels,
     resolved_lock,
 )
+from tests.layers import apply_layer
 from tests.wheels import make_sdist, make_wheel
 
 CP311 = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
@@ -164,8 +169,32 @@ def test_a_name_nothing_provides(links: Path, tmp_path: Path) -> None:
     )
 
 
-def test_six_from_the_package_index(tmp_path: Path) -> None:
-    """The index this machine reaches (through its proxy), as a user's build fetches."""
-    old = fetch(tmp_path, Lock((Pin("six", "1.16.0"),)))
-    new = fetch(tmp_path, Lock((Pin("six", "1.17.0"),)), python="3.12")
-    assert (old, new) == ([("six", "1.16.0")], [("six", "1.17.0")])
+def test_six_from_the_index_replaces_the_base_s_older_six_in_the_image(tmp_path: Path) -> None:
+    """The index this machine reaches (through its proxy), as a user's build fetches: a
+    base with six 1.16.0 and a lock with 1.17.0 give an image where Python finds 1.17.0
+    only, its module and its metadata."""
+    python = "{}.{}".format(*sys.version_info[:2])
+    platform = TargetPlatform(python)
+    old_lock, new_lock = Lock((Pin("six", "1.16.0"),)), Lock((Pin("six", "1.17.0"),))
+    old = fetch_wheels(old_lock, platform, tmp_path / "dest")
+    new = fetch_wheels(new_lock, platform, tmp_path / "dest")
+    assert [(w.name, w.version) for w in old + new] == [("six", "1.16.0"), ("six", "1.17.0")]
+    base_layer = build_dependency_layer(
+        old, resolved_lock(old_lock, old, platform), platform, None, 0
+    )
+    base = PythonEnvironment(
+        Interpreter(*[""] * 13), {}, frozenset(), {d.key: d for d in base_layer.distributions}
+    )
+    layer = build_dependency_layer(new, resolved_lock(new_lock, new, platform), platform, base, 0)
+    assert layer.replaced == ("six==1.16.0",)
+    root = tmp_path / "image"
+    apply_layer(base_layer, root)
+    apply_layer(layer, root)
+    site = str(root / platform.site_packages.lstrip("/"))
+    probe = (
+        f"import sys; sys.path[:0] = [{site!r}]\n"
+        "import importlib.metadata as m, six\n"
+        f"print(six.__version__, [d.version for d in m.distributions(path=[{site!r}])])"
+    )
+    seen = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True)
+    assert seen.stdout.strip() == "1.17.0 ['1.17.0']", seen.stderr
