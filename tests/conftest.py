@@ -13,6 +13,7 @@ from tests.support import REGISTRY_USER
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     server = MotoServer(tmp_path_factory.mktemp("moto"))
