@@ -869,7 +869,9 @@ def first_build_rounds() -> int:
 def main() -> None:
     first_rounds = first_build_rounds()
     args = parse_args(
-        __doc__.splitlines()[0] + " (--first-builds N: timed first-build rounds)",
+        "iota-container build --backend oci with a notebook's packages vs docker build "
+        "(pip install -r the same lock) + docker push. --first-builds N: timed rounds of "
+        "the first build [default 3, 1 with --quick]",
         repetitions=8,
         quick_repetitions=3,
     )
