@@ -65,11 +65,8 @@ def plan_packages(
 ) -> PackagePlan:
     """Detect (or read) what the image needs; refuse now what a build could not satisfy."""
     folder = notebook_path.resolve().parent
-    if options.requirement_lines is not None:
-        lock = Lock(unresolved=tuple(line.strip() for line in options.requirement_lines))
-        local = collect_local_files(folder, [], options.includes)
-        return PackagePlan(lock, local, folder)
-    if options.requirements_file is not None:
+    listed = _listed_lock(options)
+    if listed is not None:
         # No kernel is asked, but the image still needs the notebook's own modules and
         # data files, and its imports are checked against the image before the push.
         imports = notebook_imports(notebook)
@@ -77,8 +74,7 @@ def plan_packages(
         named = [(path, f"named in cell {cell + 1}") for path, cell in named_data_files(
             notebook, folder, notebook_path)]  # fmt: skip
         local = collect_local_files(folder, [*beside, *named], options.includes)
-        lock = read_requirements_file(options.requirements_file)
-        return PackagePlan(lock, local, folder, imports=imports)
+        return PackagePlan(listed, local, folder, imports=imports)
     if not options.detect:
         local = collect_local_files(folder, [], options.includes)
         return PackagePlan(Lock(), local, folder)
@@ -93,6 +89,15 @@ def plan_packages(
                f"{notebook_path} lists them)" if len(found.problems) > 1 else ""  # fmt: skip
         raise RequirementsProblem(f"{found.problems[0]}{more}; nothing was pushed")
     return PackagePlan(found.lock, found.local_files, folder, found)
+
+
+def _listed_lock(options: PackageOptions) -> Lock | None:
+    """The lock the user listed (a --requirements file, or lines as edited), if any."""
+    if options.requirement_lines is not None:
+        return Lock(unresolved=tuple(line.strip() for line in options.requirement_lines))
+    if options.requirements_file is not None:
+        return read_requirements_file(options.requirements_file)
+    return None
 
 
 def edited_packages_problems(found: Requirements, lines: tuple[str, ...]) -> list[str]:

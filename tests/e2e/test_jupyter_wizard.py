@@ -109,8 +109,9 @@ def browser() -> Iterator[Any]:
 def analysis_notebook(root: Path) -> Path:
     """A notebook that needs packages the base lacks (pandas, matplotlib) and a helper
     module beside it: the wizard's default image must carry all of them to run it."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "helpers.py").write_text("def label(value):\n    return f'threshold {value}'\n")
+    (root / NOTEBOOK).parent.mkdir(parents=True, exist_ok=True)
+    helpers = (root / NOTEBOOK).parent / "helpers.py"
+    helpers.write_text("def label(value):\n    return f'threshold {value}'\n")
     return write_notebook(
         root / NOTEBOOK,
         "import pandas as pd\nimport matplotlib.pyplot as plt\nfrom helpers import label\n"
@@ -269,7 +270,15 @@ def test_wizard_containerizes_a_notebook(
         # Run now: one run through the engine, then its HTML report in a tab.
         page.get_by_test_id("iota-run-now").click()
         frame = page.locator("[data-testid=iota-report-frame]")
-        frame.wait_for(state="attached", timeout=240_000)
+        section = page.get_by_test_id("iota-run-now-section")
+        failed = page.get_by_test_id("iota-run-now-error").or_(
+            section.locator(".iota-Status-failed")
+        )
+        try:
+            frame.or_(failed).first.wait_for(state="attached", timeout=240_000)
+        finally:
+            shot(page, "07-run-now")
+        assert failed.count() == 0, section.inner_text()
         report = frame.get_attribute("srcdoc") or ""
         assert "threshold 30.0 site north hot 1" in report, report[-2000:]
         shot(page, "08-report")
