@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Int, Type, Unicode, default
 
+from iota_container.engine.home import Home
 from iota_container.engine.state_store import StateStore
 from jupyter_ext.backends import RegistryRepositories
 from jupyter_ext.handlers import handlers
+from jupyter_ext.job_store import STORE_NAME, JobStore
 from jupyter_ext.jobs import WORKER_MODULE, JobManager
 
 if TYPE_CHECKING:
@@ -44,7 +46,8 @@ class IotaContainerExtension(ExtensionApp):
     iota_home = Unicode(
         "",
         config=True,
-        help="The engine's home (state.db); empty: $IOTA_HOME or ~/.iota-container.",
+        help="The engine's home (state.db, and jupyter-jobs.json: the jobs, kept across "
+        "restarts); empty: $IOTA_HOME or ~/.iota-container.",
     )
     output_root = Unicode(
         "",
@@ -95,6 +98,7 @@ class IotaContainerExtension(ExtensionApp):
             max_running_jobs=self.max_running_jobs,
             worker_command=[self.worker_python, "-m", WORKER_MODULE],
             log=self.log,
+            store=JobStore(Home.locate(self.iota_home or None).root / STORE_NAME),
         )
         self.repositories = self.repositories_class()
 

@@ -3,7 +3,9 @@ the server can stop, its progress and log kept on the Job.
 
 One job at a time by default (`max_running_jobs`); a second job on a notebook (or dataset)
 that has one queued or running is refused (JobConflict, 409); others wait their turn.
-Jobs live in the server, not in a page: closing the browser changes nothing.
+Jobs live in the server, not in a page: closing the browser changes nothing. With a
+JobStore they outlive the server too: a restart shows the jobs that ended, and those
+that were queued or running as failed, saying that the server stopped (job_store.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from iota_container.errors import IotaError
+from jupyter_ext.job_store import INTERRUPTED, JobStore
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
@@ -88,6 +91,37 @@ class Job:
             "error": self.error,
         }
 
+    def to_record(self) -> dict[str, Any]:
+        """What the job store keeps: the JSON view plus what a restart needs."""
+        return {**self.to_json(), "key": self.key, "spec": self.spec, "log": list(self.log)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Job:
+        job = cls(
+            str(record["id"]),
+            str(record["kind"]),
+            str(record.get("key") or ""),
+            dict(record.get("spec") or {}),
+            notebook=record.get("notebook"),
+            dataset_name=record.get("datasetName"),
+            status=str(record.get("status") or FAILED),
+            created_at=str(record.get("createdAt") or _now()),
+            started_at=record.get("startedAt"),
+            ended_at=record.get("endedAt"),
+            step=record.get("step"),
+            transfers=dict(record.get("transfers") or {}),
+            result=record.get("result"),
+            error=record.get("error"),
+            log=[str(line) for line in record.get("log") or []],
+        )
+        if job.status in ACTIVE:  # its worker went with the server that stopped
+            job.error = INTERRUPTED.format(status=job.status)
+            job.log.append(f"error: {job.error}")
+            job.status = FAILED
+            job.ended_at = job.ended_at or _now()
+        job.done.set()
+        return job
+
     def apply(self, event: dict[str, Any]) -> None:
         """One event the worker wrote (see worker.py)."""
         if "step" in event:
@@ -115,6 +149,7 @@ class JobManager:
         worker_command: Sequence[str] = (sys.executable, "-m", WORKER_MODULE),
         environment: dict[str, str] | None = None,
         log: logging.Logger | None = None,
+        store: JobStore | None = None,
     ) -> None:
         self.max_running_jobs = max(1, max_running_jobs)
         self.worker_command = list(worker_command)
@@ -122,6 +157,17 @@ class JobManager:
         self.log = log or logging.getLogger(__name__)
         self._jobs: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.store = store
+        if store is not None:
+            for record in store.load():
+                try:
+                    job = Job.from_record(record)
+                except (KeyError, TypeError, ValueError) as e:
+                    self.log.warning("iota-container: skipping a saved job: %s", e)
+                    continue
+                self._jobs[job.id] = job
+            self._save()
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -147,6 +193,7 @@ class JobManager:
         job = Job(uuid.uuid4().hex, kind, key, spec, notebook=notebook, dataset_name=dataset_name)
         self._jobs[job.id] = job
         self._start_next()
+        self._save()
         return job
 
     def jobs(self) -> list[Job]:
@@ -180,7 +227,9 @@ class JobManager:
         return job
 
     async def stop(self) -> None:
-        """When the server stops: every job that has not ended is cancelled."""
+        """When the server stops: every job that has not ended is stopped, and ends as
+        failed because the server stopped (not as cancelled: nobody asked for it)."""
+        self._stopping = True
         for job in list(self._jobs.values()):
             if job.status in ACTIVE:
                 await self.cancel(job.id)
@@ -235,6 +284,8 @@ class JobManager:
                 continue
             if isinstance(event, dict):
                 job.apply(event)
+                if "step" in event or "result" in event:
+                    self._save()
 
     async def _read_stderr(self, job: Job) -> None:
         assert job.process is not None and job.process.stderr is not None
@@ -242,12 +293,22 @@ class JobManager:
             job.log.append(raw.decode(errors="replace").rstrip())
 
     def _end(self, job: Job, status: str) -> None:
+        if self._stopping and status == CANCELLED:
+            job.error = INTERRUPTED.format(status="running" if job.started_at else "queued")
+            job.log.append(f"error: {job.error}")
+            status = FAILED
         job.status = status
         job.ended_at = _now()
         if status == CANCELLED:
             job.error = job.error or "cancelled"
         job.done.set()
-        self._start_next()
+        if not self._stopping:
+            self._start_next()
+        self._save()
+
+    def _save(self) -> None:
+        if self.store is not None:
+            self.store.save([job.to_record() for job in self._jobs.values()])
 
 
 def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
