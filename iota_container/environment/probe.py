@@ -8,13 +8,17 @@ where given modules come from. Run *by that environment's own interpreter*:
 
 So it imports nothing outside the standard library, runs on Python 3.9+, and finds
 modules with `importlib.util.find_spec`, which locates a top-level module without
-executing it. Input (stdin, JSON, optional): {"modules": [...], "directory": "..."};
-output (stdout): one JSON document. Markers and dependency closures are worked out by
-the caller, with `packaging`, from the raw facts given here.
+executing it. Input (stdin, JSON, optional):
+{"modules": [...], "directory": "...", "paths": true|false}; output (stdout): one JSON
+document. Markers and dependency closures are worked out by the caller, with
+`packaging`, from the raw facts given here.
 """
 
 from __future__ import annotations
 
+import csv
+import email
+import email.message
 import importlib.metadata
 import importlib.util
 import json
@@ -81,34 +85,76 @@ def _stdlib_names() -> list[str]:
     return sorted(names)
 
 
-def _distributions() -> dict[str, dict[str, Any]]:
+def _distributions(with_paths: bool = True) -> dict[str, dict[str, Any]]:
     found = {}
     for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
+        metadata = _metadata(dist)
+        name = metadata["Name"]
         if not name:
             continue
         key = _normalize(name)
         if key in found:  # an earlier sys.path entry shadows later ones, as for imports
             continue
+        files = _file_parts(dist)
         found[key] = {
             "name": name,
-            "version": dist.version,
-            "requires": list(dist.requires or []),
-            "top_level": _top_level(dist),
-            "paths": _top_paths(dist),
+            "version": metadata["Version"],
+            "requires": _requires(dist, metadata),
+            "top_level": _top_level(dist, files),
             "direct_url": _direct_url(dist),
             "installer": (dist.read_text("INSTALLER") or "").strip(),
             "location": str(dist.locate_file("")),
         }
+        if with_paths:
+            found[key]["paths"] = _top_paths(files)
     return found
 
 
-def _top_level(dist: importlib.metadata.Distribution) -> list[str]:
+def _metadata(dist: importlib.metadata.Distribution) -> email.message.Message:
+    """The metadata's headers, parsed once (`dist.metadata` parses the whole file, long
+    description included, at each call, and `dist.version` and `dist.requires` call it)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    if text is None:
+        return email.message_from_string("")
+    return email.message_from_string(text.split("\n\n", 1)[0])
+
+
+def _requires(dist: importlib.metadata.Distribution, metadata: email.message.Message) -> list[str]:
+    requires = metadata.get_all("Requires-Dist")
+    if requires is None and dist.read_text("requires.txt") is not None:
+        requires = dist.requires  # an egg-info's requires.txt, converted as it converts it
+    return list(requires or [])
+
+
+def _file_parts(dist: importlib.metadata.Distribution) -> set[tuple[str, ...]]:
+    """The first three path components of each file a distribution lists (all that its
+    top-level names and paths depend on), each once. From the RECORD's text when it has
+    one: `dist.files` makes a path object per file, and those (tens of thousands in a
+    data-science environment) were most of the probe's time; the components are those
+    `PurePosixPath` gives (a root of one or two slashes, then the names, no empty or `.`)."""
+    text = dist.read_text("RECORD")
+    if text is None:
+        return {file.parts[:3] for file in dist.files or []}
+    return {_posix_head(row[0]) for row in csv.reader(text.splitlines()) if row and row[0]}
+
+
+def _posix_head(path: str) -> tuple[str, ...]:
+    names = path.split("/", 3)[:3]
+    if "" not in names and "." not in names:
+        return tuple(names)
+    kept = [name for name in path.split("/") if name and name != "."]
+    if path.startswith("/"):
+        kept.insert(0, "//" if path.startswith("//") and not path.startswith("///") else "/")
+    return tuple(kept[:3])
+
+
+def _top_level(
+    dist: importlib.metadata.Distribution, files: Iterable[tuple[str, ...]]
+) -> list[str]:
     """Top-level import names and other top-level paths a distribution owns (from its
     RECORD, else top_level.txt)."""
     names = set()
-    for file in dist.files or []:
-        parts = file.parts
+    for parts in files:
         if not parts or parts[0] in ("..", "/") or parts[0].startswith(".."):
             continue
         first = parts[0]
@@ -125,13 +171,12 @@ def _top_level(dist: importlib.metadata.Distribution) -> list[str]:
     return sorted(names)
 
 
-def _top_paths(dist: importlib.metadata.Distribution) -> list[str]:
+def _top_paths(files: Iterable[tuple[str, ...]]) -> list[str]:
     """The first path components of a distribution's files inside its site-packages
     folder (`yaml`, `six.py`, `PyYAML-6.0.2.dist-info`, `__pycache__/six.cpython-311.pyc`):
     what a layer must hide to replace this distribution with another version."""
     paths = set()
-    for file in dist.files or []:
-        parts = file.parts
+    for parts in files:
         if not parts or parts[0].startswith(".."):
             continue
         if parts[0] == "__pycache__" and len(parts) == 2:
@@ -188,13 +233,18 @@ def _inside(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def describe(modules: Iterable[str] = (), directory: str = "") -> dict[str, Any]:
+def describe(
+    modules: Iterable[str] = (), directory: str = "", paths: bool = True
+) -> dict[str, Any]:
+    """`paths`: each distribution's top-level paths too, which only a base image's label
+    needs (to hide a replaced distribution's files); without them a distribution's entry
+    has no `paths` key, which readers take as none."""
     stdlib = _stdlib_names()
     answer = {
         "interpreter": _interpreter(),
         "markers": _marker_environment(),
         "stdlib": stdlib,
-        "distributions": _distributions(),
+        "distributions": _distributions(paths),
     }
     if directory:
         # As the kernel sees it: it runs in the notebook's folder, which is on its path.
@@ -209,7 +259,11 @@ def describe(modules: Iterable[str] = (), directory: str = "") -> dict[str, Any]
 def main() -> None:
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     request = json.loads(raw) if raw.strip() else {}
-    answer = describe(request.get("modules") or (), request.get("directory") or "")
+    answer = describe(
+        request.get("modules") or (),
+        request.get("directory") or "",
+        bool(request.get("paths", True)),
+    )
     sys.stdout.write(json.dumps(answer, sort_keys=True))
 
 

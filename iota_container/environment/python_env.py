@@ -188,7 +188,11 @@ def probe_environment(
 ) -> PythonEnvironment:
     """Ask the interpreter `argv` (e.g. a kernel's Python) about itself. It runs the probe's
     source with `-c`, so that environment needs nothing of this package."""
-    request = json.dumps({"modules": sorted(set(modules)), "directory": str(directory or "")})
+    # Only a base image's label needs each distribution's paths (`python -m
+    # iota_container.environment` writes them), not the kernel's.
+    request = json.dumps(
+        {"modules": sorted(set(modules)), "directory": str(directory or ""), "paths": False}
+    )
     command = [*argv, "-c", probe_command()]
     try:
         answer = subprocess.run(
