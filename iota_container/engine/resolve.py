@@ -153,7 +153,8 @@ def _content_version(
         if found is None:
             raise ResolveError(
                 f"{reader} reads the content of dataset {source!r}, which has no succeeded "
-                f"version: run it first (`iota-container dataset run {source}`)"
+                f"version here: register it if it is not, and run it first "
+                f"(`iota-container dataset run {source}`)"
             )
         version = found
     if not version.content_uri:

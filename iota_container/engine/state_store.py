@@ -22,6 +22,7 @@ claims triggers that must never run; `change_counter` tells that another process
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -37,7 +38,7 @@ from iota_container.definitions.model import (
     DatasetDefinition,
     load_definition,
 )
-from iota_container.definitions.problems import DefinitionError, Problem
+from iota_container.definitions.problems import WARNING, DefinitionError, Problem
 from iota_container.definitions.validate import validate_definitions
 from iota_container.engine.full_disk import keep_reserve, release_reserve
 from iota_container.engine.home import Home
@@ -69,6 +70,9 @@ from iota_container.engine.store_schema import (
 from iota_container.errors import IotaError
 
 Clock = Callable[[], datetime]
+
+
+log = logging.getLogger("iota_container")
 
 
 class UnknownDataset(IotaError):
@@ -132,9 +136,15 @@ class StateStore:
         updated = {definition.dataset_name for _, definition in loaded}
         others = [(str(d.source_file), d.definition) for d in self.datasets()]
         kept = [(file, d) for file, d in others if d.dataset_name not in updated]
-        problems = validate_definitions([*kept, *loaded])
+        # A dataset that is not registered here may still be named (the account may hold
+        # it, or it comes later): a warning now, an error when a run here needs it.
+        found = validate_definitions([*kept, *loaded], undefined_datasets=WARNING, warnings=True)
+        problems = [problem for problem in found if problem.is_error]
         if problems:
             raise DefinitionError(problems)
+        for warning in found:
+            if warning.file in {file for file, _ in loaded}:
+                log.warning("warning: %s", warning)
         now = to_text(self.clock())
         with self._write() as db:
             for file, definition in loaded:

@@ -148,13 +148,15 @@ def test_register_takes_every_dataset_of_a_template(tmp_path: Path) -> None:
         "`iota-container dataset register FILE` (write one with `dataset new`)"
     )
     template = TEMPLATES / "complex_container.template.json"
-    # The store is all the account there is here: the dataset it reads must be registered.
-    refused = run_cli("dataset", "register", str(template), *home)
-    assert refused.returncode == 2
-    assert "dataset 'BasicDataset' is not defined" in refused.stderr
+    # The dataset the template reads is not registered yet: a warning (the account may
+    # hold it), not a refusal; a run here would need it.
+    first = run_cli("dataset", "register", str(template), *home)
+    assert first.returncode == 0, first.stderr
+    assert "dataset 'BasicDataset' is not defined" in first.stderr
     basic = TEMPLATES / "basic_dataset.json"
     registered = run_cli("dataset", "register", str(basic), str(template), *home)
     assert registered.returncode == 0, registered.stderr
+    assert "not defined" not in registered.stderr
     assert registered.stdout.splitlines() == [
         f"registered BasicDataset ({basic})",
         f"registered TriggeringDataset ({template}#TriggeringDataset)",

@@ -223,11 +223,26 @@ def test_an_upstream_without_content_fails_the_run_and_says_which(
     assert (version.status, version.exit_code) == (FAILED, None)
     assert version.reason == (
         "dataset 'hot_devices' (variable readings) reads the content of dataset 'readings', "
-        "which has no succeeded version: run it first (`iota-container dataset run readings`)"
+        "which has no succeeded version here: register it if it is not, and run it first "
+        "(`iota-container dataset run readings`)"
     )
     failure = run_failure(version)
     assert failure.exit_code == 2
     assert str(failure) == f"dataset hot_devices version {version.id}: {version.reason}"
+
+
+def test_a_run_needs_the_dataset_it_reads_registered(
+    store: StateStore, engine: DatasetEngine, tmp_path: Path
+) -> None:
+    """Registration only warns of a dataset it does not know; the run that reads its
+    content fails, with one line that says what to do."""
+    register(store, tmp_path / "defs", container_dataset("report", content_var("data", "data")))
+    version = engine.run("report", use_container=False)
+    assert version.status == FAILED
+    assert str(version.reason).startswith(
+        "dataset 'report' (variable data) reads the content of dataset 'data', which has no "
+        "succeeded version here: register it"
+    )
 
 
 def test_a_failing_cell_fails_the_version_with_its_error(

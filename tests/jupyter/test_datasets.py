@@ -140,11 +140,15 @@ async def test_a_definition_the_engine_refuses_leaves_no_file_behind(
     api, jp_root_dir: Path
 ) -> None:
     write_notebook(jp_root_dir / "nb.ipynb", "x = 1")
+    # A rule only the engine can check, against what is registered: a container dataset
+    # cannot trigger another one.
+    upstream = {"path": "up.yaml", "definition": local_dataset("upstream", "nb.ipynb")}
+    assert (await api("POST", "datasets", body=upstream))[0] == 201
     orphan = local_dataset("downstream", "nb.ipynb")
-    orphan["triggers"] = [{"dataset": {"name": "no_such_upstream"}}]
+    orphan["triggers"] = [{"dataset": {"name": "upstream"}}]
     status, answer = await api("POST", "datasets", body={"path": "d.yaml", "definition": orphan})
     assert (status, answer["field"]) == (400, "definition"), answer
-    assert "no_such_upstream" in answer["message"]
+    assert "upstream cannot be triggered by a container dataset" in answer["message"]
     assert not (jp_root_dir / "d.yaml").exists()
 
     # Overwriting a good definition with a refused one keeps the good one, byte for byte.
