@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from iota_container.definitions.problems import DefinitionError
 from iota_container.engine.home import Home
 from iota_container.engine.locks import DatasetBusy, dataset_lock
 from iota_container.engine.records import (
