@@ -141,3 +141,29 @@ def run_with_params(
         return int(code), container.logs().decode("utf-8", "replace")
     finally:
         container.remove(force=True)
+
+
+@contextmanager
+def analysis_image_in(
+    docker_client: Any, base_image: str, registry: RegistryServer, prefix: str, notebook: Path
+) -> Iterator[str]:
+    """The test base pushed as REGISTRY/PREFIX/base:test and `notebook` built onto it with
+    the daemonless backend: the digest-pinned reference (not pulled yet); both are removed
+    from the engine afterwards."""
+    from tests.support import run_cli
+
+    base = f"{registry.address}/{prefix}/base"
+    docker_client.images.get(base_image).tag(base, tag="test")
+    for line in docker_client.images.push(base, tag="test", stream=True, decode=True):
+        assert "error" not in line, line
+    target = f"{registry.address}/{prefix}/{notebook.stem.replace('_', '-')}:v1"
+    built = run_cli(
+        "build", str(notebook), "-r", target, "--backend", "oci", "--base", f"{base}:test", "--json"
+    )
+    assert built.returncode == 0, built.stderr
+    reference = str(json.loads(built.stdout)["reference"])
+    try:
+        yield reference
+    finally:
+        for image in (reference, f"{base}:test"):
+            docker_client.images.remove(image, force=True, noprune=True)

@@ -19,9 +19,9 @@ from iota_container.engine.run import DatasetEngine, raise_for_status
 from iota_container.engine.state_store import StateStore
 from iota_container.storage.uri import parse_output_uri
 from tests.dataset_helpers import container_dataset, output_var, write_definition
+from tests.docker_helpers import analysis_image_in
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
-from tests.support import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -66,24 +66,13 @@ def probe_image(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The digest-pinned reference of the probe's analysis image in the registry."""
-    base = f"{registry.address}/environment-e2e/base"
-    docker_client.images.get(base_image).tag(base, tag="test")
-    for line in docker_client.images.push(base, tag="test", stream=True, decode=True):
-        assert "error" not in line, line
     notebook = write_notebook(
         tmp_path_factory.mktemp("probe") / "probe.ipynb",
         ENVIRONMENT_CELL,
         parameters="environment = ''",
     )
-    target = f"{registry.address}/environment-e2e/probe:v1"
-    built = run_cli(
-        "build", str(notebook), "-r", target, "--backend", "oci", "--base", f"{base}:test", "--json"
-    )
-    assert built.returncode == 0, built.stderr
-    reference = str(json.loads(built.stdout)["reference"])
-    yield reference
-    for image in (reference, f"{base}:test"):
-        docker_client.images.remove(image, force=True, noprune=True)
+    with analysis_image_in(docker_client, base_image, registry, "environment-e2e", notebook) as ref:
+        yield ref
 
 
 def test_the_container_gets_the_allow_list_and_no_secret(

@@ -5,7 +5,6 @@ folders; a memory limit exceeded, and an image that does not exist."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,10 +33,10 @@ from tests.dataset_helpers import (
     sql_dataset,
     write_definition,
 )
+from tests.docker_helpers import analysis_image_in
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
 from tests.servers import MotoServer, header
-from tests.support import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -67,24 +66,13 @@ def analysis_image(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The digest-pinned reference of an analysis image in the registry (not pulled yet)."""
-    base = f"{registry.address}/dataset-e2e/base"
-    docker_client.images.get(base_image).tag(base, tag="test")
-    for line in docker_client.images.push(base, tag="test", stream=True, decode=True):
-        assert "error" not in line, line
     notebook = write_notebook(
         tmp_path_factory.mktemp("analysis") / "hot_devices.ipynb",
         HOT_DEVICES,
         parameters="readings = ''\nthreshold = 30.0\nballast_mib = 0.0\nalerts = ''",
     )
-    target = f"{registry.address}/dataset-e2e/hot-devices:v1"
-    built = run_cli(
-        "build", str(notebook), "-r", target, "--backend", "oci", "--base", f"{base}:test", "--json"
-    )
-    assert built.returncode == 0, built.stderr
-    reference = str(json.loads(built.stdout)["reference"])
-    yield reference
-    for image in (reference, f"{base}:test"):
-        docker_client.images.remove(image, force=True, noprune=True)
+    with analysis_image_in(docker_client, base_image, registry, "dataset-e2e", notebook) as ref:
+        yield ref
 
 
 def register_pair(store: StateStore, folder: Path, image: str, ballast_mib: float = 0) -> None:
