@@ -167,7 +167,8 @@ class JobManager:
                     self.log.warning("iota-container: skipping a saved job: %s", e)
                     continue
                 self._jobs[job.id] = job
-            self._save()
+            if self._jobs:  # the jobs marked failed above stay failed after the next restart
+                self._save()
 
     # -- asking ------------------------------------------------------------------------------
 
