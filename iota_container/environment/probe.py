@@ -9,9 +9,9 @@ where given modules come from. Run *by that environment's own interpreter*:
 So it imports nothing outside the standard library, runs on Python 3.9+, and finds
 modules with `importlib.util.find_spec`, which locates a top-level module without
 executing it. Input (stdin, JSON, optional):
-{"modules": [...], "directory": "...", "paths": true|false}; output (stdout): one JSON
-document. Markers and dependency closures are worked out by the caller, with
-`packaging`, from the raw facts given here.
+{"modules": [...], "directory": "...", "paths": true|false, "known_fingerprint": "..."};
+output (stdout): one JSON document. Markers and dependency closures are worked out by the
+caller, with `packaging`, from the raw facts given here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import email
 import email.message
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -206,6 +207,22 @@ def _normalize(name: str) -> str:
     return collapsed
 
 
+def distributions_fingerprint() -> str:
+    """What the installed distributions depend on: this interpreter, its sys.path, and
+    each path entry's inode and modification time. Installing, upgrading or removing a
+    distribution adds or removes a `.dist-info` (or `.egg-info`) folder in one of those
+    folders, which changes that folder's modification time."""
+    entries: list[Any] = [sys.executable]
+    for entry in sys.path:
+        try:
+            status = os.stat(entry or ".")
+        except OSError:
+            entries.append([entry])
+            continue
+        entries.append([entry, status.st_ino, status.st_mtime_ns])
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
+
 def _module_origin(name: str, directory: str, stdlib: set[str]) -> dict[str, Any]:
     if name in sys.builtin_module_names:
         return {"kind": "stdlib", "origin": "built-in"}
@@ -234,18 +251,28 @@ def _inside(path: str, directory: str) -> bool:
 
 
 def describe(
-    modules: Iterable[str] = (), directory: str = "", paths: bool = True
+    modules: Iterable[str] = (),
+    directory: str = "",
+    paths: bool = True,
+    known_fingerprint: str = "",
 ) -> dict[str, Any]:
     """`paths`: each distribution's top-level paths too, which only a base image's label
     needs (to hide a replaced distribution's files); without them a distribution's entry
-    has no `paths` key, which readers take as none."""
+    has no `paths` key, which readers take as none. `known_fingerprint`: the caller's
+    `fingerprint` of an earlier answer; when the folders are unchanged, the answer says
+    `distributions_unchanged` instead of listing the distributions again."""
     stdlib = _stdlib_names()
-    answer = {
+    fingerprint = distributions_fingerprint()
+    answer: dict[str, Any] = {
         "interpreter": _interpreter(),
         "markers": _marker_environment(),
         "stdlib": stdlib,
-        "distributions": _distributions(paths),
+        "fingerprint": fingerprint,
     }
+    if known_fingerprint and known_fingerprint == fingerprint:
+        answer["distributions_unchanged"] = True  # the caller has them from last time
+    else:
+        answer["distributions"] = _distributions(paths)
     if directory:
         # As the kernel sees it: it runs in the notebook's folder, which is on its path.
         # Only now, when the probe imports nothing more (importlib.metadata imports some
@@ -263,6 +290,7 @@ def main() -> None:
         request.get("modules") or (),
         request.get("directory") or "",
         bool(request.get("paths", True)),
+        str(request.get("known_fingerprint") or ""),
     )
     sys.stdout.write(json.dumps(answer, sort_keys=True))
 

@@ -190,9 +190,39 @@ def probe_environment(
     source with `-c`, so that environment needs nothing of this package."""
     # Only a base image's label needs each distribution's paths (`python -m
     # iota_container.environment` writes them), not the kernel's.
-    request = json.dumps(
-        {"modules": sorted(set(modules)), "directory": str(directory or ""), "paths": False}
+    from iota_container.environment.probe_cache import (
+        cache_file,
+        cached_distributions,
+        keep_distributions,
     )
+
+    kept_at = cache_file(argv, env or {})
+    kept = cached_distributions(kept_at)
+    request = json.dumps(
+        {
+            "modules": sorted(set(modules)),
+            "directory": str(directory or ""),
+            "paths": False,
+            "known_fingerprint": kept[0] if kept else "",
+        }
+    )
+    document = _run_probe(argv, request, directory, env)
+    try:
+        if document.get("distributions_unchanged") and kept is not None:
+            document["distributions"] = kept[1]
+        elif document.get("fingerprint"):
+            keep_distributions(kept_at, document["fingerprint"], document["distributions"])
+        return PythonEnvironment.from_json(document)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise EnvironmentProbeError(
+            f"the kernel's Python {argv[0]!r} gave an unreadable description ({e}): "
+            "is it Python 3.9 or newer?"
+        ) from e
+
+
+def _run_probe(
+    argv: Sequence[str], request: str, directory: Path | None, env: Mapping[str, str] | None
+) -> dict[str, Any]:
     command = [*argv, "-c", probe_command()]
     try:
         answer = subprocess.run(
@@ -217,8 +247,11 @@ def probe_environment(
             "check the kernel's installation, or choose another with --kernel"
         )
     try:
-        return PythonEnvironment.from_json(json.loads(answer.stdout))
-    except (ValueError, KeyError, TypeError) as e:
+        document = json.loads(answer.stdout)
+        if not isinstance(document, dict):
+            raise TypeError(f"a JSON {type(document).__name__}, not an object")
+        return document
+    except (ValueError, TypeError) as e:
         raise EnvironmentProbeError(
             f"the kernel's Python {argv[0]!r} gave an unreadable description ({e}): "
             "is it Python 3.9 or newer?"
