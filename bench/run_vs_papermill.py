@@ -3,7 +3,8 @@
 Both sides run the same small notebook (a `parameters` cell, a cell printing the injected
 value, a little arithmetic) on the same kernel, and end with the executed notebook and an
 HTML report in S3 with the ACL bucket-owner-full-control. Wall time covers whole
-processes, as a container would pay them. Target: iota / pipeline <= 0.3.
+processes, as a container would pay them. Target: iota / pipeline <= 0.3. A third side,
+the floor, is a process that only starts a kernel, runs an empty cell and stops it.
 
     python bench/run_vs_papermill.py [--quick] [--json] [--repetitions N]
 """
@@ -39,6 +40,7 @@ from _common import (
 )
 
 TARGET_RATIO = 0.3
+BARE_KERNEL_SIDE = "kernel start + stop"
 BUCKET = "iota-bench-run"
 GREETING = "hello from the benchmark"
 ACL = "bucket-owner-full-control"
@@ -99,6 +101,24 @@ def iota_side(notebook: Path, params: Path, env: Mapping[str, str]) -> Any:
 
     def run() -> list[tuple[str, float, bool]]:
         return parse_steps(run_command(command, env).stderr)
+
+    return run
+
+
+# The floor under any run: an interpreter that starts a kernel, runs one empty cell on it
+# and stops it, as a whole process, with nothing else (no notebook, no outputs).
+BARE_KERNEL = (
+    "from jupyter_client.manager import start_new_kernel\n"
+    "km, kc = start_new_kernel(kernel_name='python3')\n"
+    "kc.execute_interactive('pass', timeout=60)\n"
+    "kc.stop_channels()\n"
+    "km.shutdown_kernel(now=True)\n"
+)
+
+
+def bare_kernel_side(env: Mapping[str, str]) -> Any:
+    def run() -> None:
+        run_command([sys.executable, "-c", BARE_KERNEL], env)
 
     return run
 
@@ -209,8 +229,9 @@ def step_table(iota: Samples, pipeline: Samples) -> str:
     return format_table(["step (median; '.' = part of execute)", "time"], rows)
 
 
-def summary_table(iota: Samples, pipeline: Samples) -> str:
+def summary_table(iota: Samples, pipeline: Samples, floor: Samples) -> str:
     rows = [[s.name, seconds_text(s.median), seconds_text(s.best)] for s in (iota, pipeline)]
+    rows.append([f"floor: {floor.name}", seconds_text(floor.median), seconds_text(floor.best)])
     rows.append(
         [
             "ratio iota / pipeline",
@@ -225,12 +246,13 @@ def build_report(
     samples: dict[str, Samples], uploader: str, checks: dict[str, bool], args: BenchArgs
 ) -> None:
     iota, pipeline = samples["iota-container run"], samples["pipeline"]
+    floor = samples[BARE_KERNEL_SIDE]
     ratio = iota.median / pipeline.median
     verdict = "met" if ratio <= TARGET_RATIO else "not met"
     text = "\n\n".join(
         [
             f"pipeline = papermill -p, jupyter nbconvert --to html, 2 uploads with {uploader}",
-            summary_table(iota, pipeline),
+            summary_table(iota, pipeline, floor),
             f"target: median ratio <= {TARGET_RATIO} ({verdict})",
             step_table(iota, pipeline),
             "outputs show the injected value: "
@@ -265,6 +287,7 @@ def main() -> None:
             {
                 "iota-container run": iota_side(notebook, params, env),
                 "pipeline": pipeline_side(commands, env),
+                BARE_KERNEL_SIDE: bare_kernel_side(env),
             },
             args.repetitions,
         )
