@@ -177,10 +177,16 @@ def test_wizard_containerizes_a_notebook(
     try:
         open_wizard(page, server, f"lab/tree/{NOTEBOOK}")
 
-        # 1. Name and description, refused as the original service refused them.
+        # 1. Name and description, refused as the original service refused them; the
+        # error names what is wrong with this name (the hint above gives the rule).
+        assert page.get_by_test_id("iota-wizard-back").count() == 0
+        dialog = page.locator(".iota-ModalContent")
+        first_box = dialog.bounding_box()
+        menu_bar = page.locator("#jp-top-panel, #jp-menu-panel").first.bounding_box()
+        assert first_box["y"] >= menu_bar["y"] + menu_bar["height"], (first_box, menu_bar)
         field(page, "name").fill("temperature daily!")
         page.get_by_test_id("iota-wizard-next").click()
-        assert "letter or digit" in page.get_by_test_id("error-name").inner_text()
+        assert page.get_by_test_id("error-name").inner_text() == '" ", "!" cannot be in a name'
         shot(page, "01-name-invalid")
         field(page, "name").fill("temperature-daily")
         field(page, "description").fill("Daily temperature summary")
@@ -206,8 +212,17 @@ def test_wizard_containerizes_a_notebook(
         field(page, "registry").fill(registry.address)
         page.get_by_test_id("iota-repositories-list").click()
         page.get_by_test_id("iota-repository-iota-container/base").wait_for()
-        field(page, "image.repository").fill("Analyses/Temperature")
         field(page, "image.tag").fill("v1")
+        # The repository grammar (lower case) is checked here, not after Containerize.
+        field(page, "image.repository").fill("Analyses/Temperature")
+        page.get_by_test_id("iota-wizard-next").click()
+        refused = page.get_by_test_id("error-image.repository").inner_text()
+        assert "lower case: analyses/temperature" in refused, refused
+        assert page.locator("[data-testid=iota-wizard]").get_attribute("data-step") == "image"
+        shot(page, "03-image-refused")
+        field(page, "image.repository").fill("analyses/temperature")
+        # A requirements file that is not there: only the server can tell (below).
+        field(page, "image.requirements").fill("analyses/missing-requirements.txt")
         field(page, "image.backend").select_option("oci")
         # The packages the notebook's imports need, at the kernel's versions: editable.
         pandas = page.get_by_test_id("iota-package-pandas")
@@ -223,6 +238,7 @@ def test_wizard_containerizes_a_notebook(
         page.get_by_test_id("iota-package-remove-tabulate").click()
         assert page.get_by_test_id("iota-package-tabulate").count() == 0
         shot(page, "03-image")
+        assert dialog.bounding_box()["height"] == first_box["height"]  # one size, every step
         next_step(page, "trigger")
 
         # 4. Trigger: a schedule with a readable preview of its next runs.
@@ -234,16 +250,18 @@ def test_wizard_containerizes_a_notebook(
         next_step(page, "review")
 
         # 5. Review, then the job. The server refuses what the browser let through (a
-        # repository name with capitals) with a 400 shown beside the field, on its step.
+        # requirements file that does not exist) with an answer shown beside the field,
+        # on its step, where the repositories listed before are still listed.
         review = page.get_by_test_id("iota-review").inner_text()
-        assert f"{registry.address}/Analyses/Temperature:v1" in review
+        assert f"{registry.address}/analyses/temperature:v1" in review
         shot(page, "05-review")
         page.get_by_test_id("iota-wizard-submit").click()
         page.locator("[data-testid=iota-wizard][data-step=image]").wait_for()
-        refused = page.get_by_test_id("error-image.repository").inner_text()
-        assert "Analyses/Temperature" in refused, refused
+        refused = page.get_by_test_id("error-image.requirements").inner_text()
+        assert "missing-requirements.txt" in refused, refused
+        assert page.get_by_test_id("iota-repository-iota-container/base").is_visible()
         shot(page, "05-review-refused")
-        field(page, "image.repository").fill("analyses/temperature")
+        field(page, "image.requirements").fill("")
         next_step(page, "trigger")
         next_step(page, "review")
         page.get_by_test_id("iota-wizard-submit").click()
@@ -290,7 +308,39 @@ def test_wizard_containerizes_a_notebook(
         page.locator(".jp-SideBar [data-id=iota-container-jobs]").click()
         succeeded = page.locator("[data-testid=iota-job][data-status=succeeded]")
         succeeded.nth(1).wait_for()
+        run_job = succeeded.filter(has_text="Run").filter(has_text="temperature_daily").first
+        containerize_job = succeeded.filter(has_text="analyses/temperature.ipynb").first
+        assert "took" in run_job.get_by_test_id("iota-job-time").inner_text()
+        assert containerize_job.get_by_test_id("iota-job-run-now").is_visible()
+        assert containerize_job.get_by_test_id("iota-job-open-report").count() == 0
+        # Each job's log, from the server (this page never saw the jobs run).
+        containerize_job.get_by_test_id("iota-job-log-toggle").click()
+        containerize_log = containerize_job.get_by_test_id("iota-job-log")
+        page.wait_for_function(
+            "(el) => /push/i.test(el.textContent)", arg=containerize_log.element_handle()
+        )
+        run_job.get_by_test_id("iota-job-log-toggle").click()
+        run_log = run_job.get_by_test_id("iota-job-log")
+        page.wait_for_function("(el) => el.textContent.trim() !== ''", arg=run_log.element_handle())
         shot(page, "09-jobs-panel")
+        run_job.get_by_test_id("iota-job-open-report").click()
+        page.locator(".jp-MainAreaWidget [data-testid=iota-report-frame]").wait_for(
+            state="attached"
+        )
+        assert "threshold 30.0" in (frame.get_attribute("srcdoc") or "")
+        # Run now from the panel (still open beside the report) starts a new run job;
+        # Cancel stops it.
+        run_job.get_by_test_id("iota-job-run-now").click()
+        active = page.locator(
+            "[data-testid=iota-job][data-status=running], "
+            "[data-testid=iota-job][data-status=queued]"
+        )
+        active.first.get_by_test_id("iota-job-cancel").click()
+        cancelled = page.locator("[data-testid=iota-job][data-status=cancelled]")
+        cancelled.wait_for(timeout=60_000)
+        assert cancelled.get_by_test_id("iota-job-cancel").count() == 0  # nothing left to stop
+        cancelled.scroll_into_view_if_needed()
+        shot(page, "10-jobs-panel-cancelled")
     finally:
         page.close()
 

@@ -10,10 +10,12 @@ import {
 import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ITranslator } from '@jupyterlab/translation';
 import { buildIcon, ReactWidget } from '@jupyterlab/ui-components';
 import { IDisposable } from '@lumino/disposable';
 import * as React from 'react';
 import { IotaApi } from './api';
+import { setTranslator, trans } from './i18n';
 import { JobsPanel } from './jobs';
 import { Modal } from './modal';
 import { ReportOpener, reportOpener } from './report';
@@ -34,8 +36,8 @@ class ContainerizeButton
     const button = new ToolbarButton({
       className: 'iota-ContainerizeButton',
       icon: buildIcon,
-      label: 'Containerize',
-      tooltip: 'Containerize this notebook as a container dataset',
+      label: trans.__('Containerize'),
+      tooltip: trans.__('Containerize this notebook as a container dataset'),
       onClick: () => {
         void this.app.commands.execute(COMMAND_CONTAINERIZE, { path: panel.context.path });
       }
@@ -72,7 +74,11 @@ async function openWizard(
       onJobStarted: () => jobs.refresh()
     })
   );
-  openedWizard = new Modal({ title: `Containerize ${panel.context.path}`, body, id: WIZARD_ID });
+  openedWizard = new Modal({
+    title: trans.__('Containerize %1', panel.context.path),
+    body,
+    id: WIZARD_ID
+  });
   openedWizard.open();
 }
 
@@ -81,18 +87,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Containerize a notebook as a container dataset, and run it.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ILabShell],
+  optional: [ICommandPalette, ILabShell, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
-    labShell: ILabShell | null
+    labShell: ILabShell | null,
+    translator: ITranslator | null
   ) => {
+    setTranslator(translator);
     const api = new IotaApi();
     const openReport = reportOpener(app, api, labShell);
     const jobs = new JobsPanel(api, openReport);
     jobs.title.icon = buildIcon;
-    jobs.title.caption = 'Containerize jobs';
+    jobs.title.caption = trans.__('Containerize jobs');
     app.shell.add(jobs, 'left', { rank: 900 });
 
     const panelFor = (path: unknown): NotebookPanel | null => {
@@ -102,8 +110,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return tracker.currentWidget;
     };
     app.commands.addCommand(COMMAND_CONTAINERIZE, {
-      label: 'Containerize Notebook…',
-      caption: 'Build an image from the notebook, push it and write its dataset definition',
+      label: trans.__('Containerize Notebook…'),
+      caption: trans.__('Build an image from the notebook, push it and write its dataset definition'),
       icon: buildIcon,
       isEnabled: () => tracker.currentWidget !== null,
       execute: async args => {
@@ -114,12 +122,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(COMMAND_JOBS, {
-      label: 'Show Containerize Jobs',
+      label: trans.__('Show Containerize Jobs'),
       execute: () => app.shell.activateById(jobs.id)
     });
     if (palette) {
-      palette.addItem({ command: COMMAND_CONTAINERIZE, category: 'Containerize' });
-      palette.addItem({ command: COMMAND_JOBS, category: 'Containerize' });
+      palette.addItem({ command: COMMAND_CONTAINERIZE, category: trans.__('Containerize') });
+      palette.addItem({ command: COMMAND_JOBS, category: trans.__('Containerize') });
     }
     app.docRegistry.addWidgetExtension('Notebook', new ContainerizeButton(app));
   }

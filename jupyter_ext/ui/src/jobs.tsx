@@ -1,46 +1,151 @@
-/** The sidebar listing containerize and run jobs, with their status and logs. */
+/** The sidebar of containerize and run jobs: each with its times, its log and its actions
+ * (Run now, Open report, Cancel). Jobs live in the server, so the list outlives pages. */
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { FINISHED, IotaApi, Job, JobStatus } from './api';
-import { JobProgress, useJob } from './progress';
+import { duration, fullTime, relativeTime } from './format';
+import { trans } from './i18n';
+import { JobProgress, statusLabel, useJob } from './progress';
 import { ReportOpener } from './report';
-import { RunNow } from './runNow';
 
 const REFRESH_MS = 2000;
 const GROUPS: JobStatus[] = ['running', 'queued', 'failed', 'succeeded', 'cancelled'];
 
-function when(iso: string | null): string {
-  return iso ? new Date(iso).toLocaleString() : '';
+function groupTitle(status: JobStatus, count: number): string {
+  switch (status) {
+    case 'running':
+      return trans._n('Running (%1)', 'Running (%1)', count);
+    case 'queued':
+      return trans._n('Queued (%1)', 'Queued (%1)', count);
+    case 'failed':
+      return trans._n('Failed (%1)', 'Failed (%1)', count);
+    case 'succeeded':
+      return trans._n('Succeeded (%1)', 'Succeeded (%1)', count);
+    default:
+      return trans._n('Cancelled (%1)', 'Cancelled (%1)', count);
+  }
 }
 
-function JobDetails(props: { api: IotaApi; job: Job; openReport: ReportOpener }): JSX.Element {
+function JobTimes(props: { job: Job }): JSX.Element {
+  const { job } = props;
+  const started = job.startedAt ?? job.createdAt;
+  const took = duration(job.startedAt, job.endedAt);
+  const text = FINISHED.has(job.status)
+    ? took
+      ? trans.__('%1 · took %2', relativeTime(started), took)
+      : relativeTime(job.endedAt ?? started)
+    : job.status === 'queued'
+      ? trans.__('queued %1', relativeTime(job.createdAt))
+      : trans.__('started %1 · %2 so far', relativeTime(started), took);
+  return (
+    <div
+      className="iota-Help iota-JobTimes"
+      data-testid="iota-job-time"
+      title={trans.__('created %1', fullTime(job.createdAt))}
+    >
+      {text}
+    </div>
+  );
+}
+
+function JobLog(props: { api: IotaApi; job: Job }): JSX.Element {
   const view = useJob(props.api, props.job.id);
-  const job = view.job ?? props.job;
   return (
     <div className="iota-JobDetails" data-testid="iota-job-details">
       <JobProgress api={props.api} view={view} />
-      {!FINISHED.has(job.status) && (
-        <button
-          className="jp-Button jp-mod-styled jp-mod-warn"
-          data-testid="iota-job-cancel"
-          onClick={() => void props.api.cancelJob(job.id)}
-        >
-          Cancel
-        </button>
-      )}
-      {job.kind === 'containerize' && job.status === 'succeeded' && job.datasetName && (
-        <RunNow api={props.api} dataset={job.datasetName} openReport={props.openReport} />
-      )}
-      {job.kind === 'run' && job.status === 'succeeded' && (
-        <button
-          className="jp-Button jp-mod-styled"
-          data-testid="iota-open-report"
-          onClick={() => void props.openReport(job)}
-        >
-          Open report
-        </button>
-      )}
     </div>
+  );
+}
+
+interface JobRowProps {
+  api: IotaApi;
+  job: Job;
+  open: boolean;
+  toggle: () => void;
+  openReport: ReportOpener;
+  started: (job: Job) => void;
+}
+
+function JobRow(props: JobRowProps): JSX.Element {
+  const { api, job } = props;
+  const [error, setError] = React.useState<string | null>(null);
+  const [starting, setStarting] = React.useState(false);
+  const canRun = job.datasetName !== null && (job.kind === 'run' || job.status === 'succeeded');
+  const runNow = async () => {
+    setError(null);
+    setStarting(true);
+    try {
+      props.started(await api.runDataset(job.datasetName!));
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setStarting(false);
+    }
+  };
+  const cancel = async () => {
+    setError(null);
+    try {
+      await api.cancelJob(job.id);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  const what = job.kind === 'run' ? job.datasetName : job.notebook;
+  return (
+    <li data-testid="iota-job" data-job-id={job.id} data-status={job.status}>
+      <div className="iota-JobSummary" title={what ?? job.id}>
+        <span className={`iota-Status iota-Status-${job.status}`}>{statusLabel(job.status)}</span>{' '}
+        <strong>{job.kind === 'run' ? trans.__('Run') : trans.__('Containerize')}</strong>{' '}
+        <span className="iota-JobWhat">{what}</span>
+      </div>
+      <JobTimes job={job} />
+      {job.status === 'running' && job.step && <div className="iota-Help iota-JobStep">{job.step}</div>}
+      <div className="iota-JobActions">
+        <button
+          className="jp-Button jp-mod-styled jp-mod-reject"
+          data-testid="iota-job-log-toggle"
+          aria-expanded={props.open}
+          onClick={props.toggle}
+        >
+          {props.open ? trans.__('Hide log') : trans.__('Log')}
+        </button>
+        {canRun && (
+          <button
+            className="jp-Button jp-mod-styled jp-mod-accept"
+            data-testid="iota-job-run-now"
+            disabled={starting}
+            title={trans.__('Run dataset %1 once, now', job.datasetName ?? '')}
+            onClick={() => void runNow()}
+          >
+            {trans.__('Run now')}
+          </button>
+        )}
+        {job.kind === 'run' && job.status === 'succeeded' && (
+          <button
+            className="jp-Button jp-mod-styled"
+            data-testid="iota-job-open-report"
+            onClick={() => void props.openReport(job)}
+          >
+            {trans.__('Open report')}
+          </button>
+        )}
+        {!FINISHED.has(job.status) && (
+          <button
+            className="jp-Button jp-mod-styled jp-mod-warn"
+            data-testid="iota-job-cancel"
+            onClick={() => void cancel()}
+          >
+            {trans.__('Cancel')}
+          </button>
+        )}
+      </div>
+      {error && (
+        <div className="iota-FieldError" role="alert" data-testid="iota-job-action-error">
+          {error}
+        </div>
+      )}
+      {props.open && <JobLog api={api} job={job} />}
+    </li>
   );
 }
 
@@ -55,7 +160,8 @@ function JobsList(props: JobsListProps): JSX.Element {
   const { api } = props;
   const [jobs, setJobs] = React.useState<Job[]>([]);
   const [error, setError] = React.useState<string | null>(null);
-  const [open, setOpen] = React.useState<string | null>(null);
+  const [open, setOpen] = React.useState<Set<string>>(new Set());
+  const [reload, setReload] = React.useState(0);
   React.useEffect(() => {
     let stopped = false;
     let timer = 0;
@@ -84,14 +190,26 @@ function JobsList(props: JobsListProps): JSX.Element {
       stopped = true;
       window.clearTimeout(timer);
     };
-  }, [api, props.refresh]);
+  }, [api, props.refresh, reload]);
+  const toggle = (id: string) =>
+    setOpen(previous => {
+      const next = new Set(previous);
+      if (!next.delete(id)) {
+        next.add(id);
+      }
+      return next;
+    });
+  const started = (job: Job) => {
+    setOpen(previous => new Set(previous).add(job.id));
+    setReload(count => count + 1);
+  };
   return (
     <div className="iota-Jobs" data-testid="iota-jobs">
       <div className="iota-JobsHeader">
-        <h3>Containerize jobs</h3>
+        <h3>{trans.__('Containerize jobs')}</h3>
       </div>
       {error && <div className="iota-FieldError">{error}</div>}
-      {jobs.length === 0 && !error && <div className="iota-Help">No jobs yet.</div>}
+      {jobs.length === 0 && !error && <div className="iota-Help">{trans.__('No jobs yet.')}</div>}
       {GROUPS.map(status => {
         const group = jobs.filter(job => job.status === status);
         if (!group.length) {
@@ -99,27 +217,18 @@ function JobsList(props: JobsListProps): JSX.Element {
         }
         return (
           <section key={status} data-testid={`iota-jobs-${status}`}>
-            <h4>
-              {status} ({group.length})
-            </h4>
+            <h4>{groupTitle(status, group.length)}</h4>
             <ul className="iota-JobList">
               {group.map(job => (
-                <li key={job.id} data-testid="iota-job" data-job-id={job.id} data-status={job.status}>
-                  <button
-                    className="iota-JobSummary"
-                    onClick={() => setOpen(open === job.id ? null : job.id)}
-                    title={job.notebook ?? job.datasetName ?? job.id}
-                  >
-                    <span className={`iota-Status iota-Status-${job.status}`}>{job.status}</span>{' '}
-                    <strong>{job.kind === 'run' ? 'run' : 'containerize'}</strong>{' '}
-                    {job.kind === 'run' ? job.datasetName : job.notebook}
-                    <span className="iota-Help"> {when(job.createdAt)}</span>
-                  </button>
-                  {job.status === 'running' && job.step && (
-                    <div className="iota-Help iota-JobStep">{job.step}</div>
-                  )}
-                  {open === job.id && <JobDetails api={api} job={job} openReport={props.openReport} />}
-                </li>
+                <JobRow
+                  key={job.id}
+                  api={api}
+                  job={job}
+                  open={open.has(job.id)}
+                  toggle={() => toggle(job.id)}
+                  openReport={props.openReport}
+                  started={started}
+                />
               ))}
             </ul>
           </section>

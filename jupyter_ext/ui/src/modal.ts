@@ -3,6 +3,7 @@
  * apputils' Dialog it has no Enter-means-OK handling, which a multi-field form needs.
  */
 import { Widget } from '@lumino/widgets';
+import { trans } from './i18n';
 
 export class Modal extends Widget {
   constructor(options: { title: string; body: Widget; id: string; className?: string }) {
@@ -22,7 +23,7 @@ export class Modal extends Widget {
     title.textContent = options.title;
     const close = document.createElement('button');
     close.className = 'jp-Button jp-mod-styled jp-mod-reject iota-ModalClose';
-    close.title = 'Close (a job already started goes on)';
+    close.title = trans.__('Close (a job already started goes on)');
     close.textContent = '✕';
     close.dataset.testid = 'iota-modal-close';
     close.addEventListener('click', () => this.dispose());

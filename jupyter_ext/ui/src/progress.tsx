@@ -1,6 +1,8 @@
 /** A job's live status: build and push bars, current step, log, and its result. */
 import * as React from 'react';
-import { FINISHED, IotaApi, Job } from './api';
+import { FINISHED, IotaApi, Job, JobStatus } from './api';
+import { bytes } from './format';
+import { trans } from './i18n';
 
 const POLL_MS = 700;
 
@@ -65,15 +67,20 @@ function phaseOf(job: Job, lines: string[]): Phase {
   return job.status === 'queued' ? 'queued' : 'building';
 }
 
-function bytes(count: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = count;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
+/** A job's status as shown; the data-status attribute keeps the API's word. */
+export function statusLabel(status: JobStatus): string {
+  switch (status) {
+    case 'queued':
+      return trans.__('queued');
+    case 'running':
+      return trans.__('running');
+    case 'succeeded':
+      return trans.__('succeeded');
+    case 'failed':
+      return trans.__('failed');
+    default:
+      return trans.__('cancelled');
   }
-  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
 
 function Bar(props: { testid: string; label: string; value: number | null; detail?: string }): JSX.Element {
@@ -97,7 +104,7 @@ export function JobProgress(props: { api: IotaApi; view: JobView; showLog?: bool
     logRef.current?.scrollTo(0, logRef.current.scrollHeight);
   }, [lines.length]);
   if (!job) {
-    return <div data-testid="iota-job-loading">{error ?? 'Waiting for the server…'}</div>;
+    return <div data-testid="iota-job-loading">{error ?? trans.__('Waiting for the server…')}</div>;
   }
   const phase = phaseOf(job, lines);
   const transfers = Object.values(job.transfers);
@@ -118,8 +125,12 @@ export function JobProgress(props: { api: IotaApi; view: JobView; showLog?: bool
   return (
     <div className="iota-Progress" data-testid="iota-job-progress" data-job-id={job.id}>
       <div className="iota-Row">
-        <span className={`iota-Status iota-Status-${job.status}`} data-testid="iota-job-status">
-          {job.status}
+        <span
+          className={`iota-Status iota-Status-${job.status}`}
+          data-testid="iota-job-status"
+          data-status={job.status}
+        >
+          {statusLabel(job.status)}
         </span>
         <span className="iota-Step" data-testid="iota-job-step">
           {job.step ?? ''}
@@ -127,16 +138,16 @@ export function JobProgress(props: { api: IotaApi; view: JobView; showLog?: bool
       </div>
       {job.kind === 'containerize' && (
         <>
-          <Bar testid="iota-progress-build" label="Build" value={building} />
+          <Bar testid="iota-progress-build" label={trans.__('Build')} value={building} />
           <Bar
             testid="iota-progress-push"
-            label="Push"
+            label={trans.__('Push')}
             value={pushing}
-            detail={total ? `${bytes(done)} of ${bytes(total)}` : ''}
+            detail={total ? trans.__('%1 of %2', bytes(done), bytes(total)) : ''}
           />
         </>
       )}
-      {job.kind === 'run' && <Bar testid="iota-progress-run" label="Run" value={FINISHED.has(job.status) ? 1 : null} />}
+      {job.kind === 'run' && <Bar testid="iota-progress-run" label={trans.__('Run')} value={FINISHED.has(job.status) ? 1 : null} />}
       {job.error && (
         <div className="iota-FieldError" role="alert" data-testid="iota-job-error">
           {job.error}
@@ -160,31 +171,31 @@ function JobResultView({ job }: { job: Job }): JSX.Element {
       <tbody>
         {result.image && (
           <tr>
-            <th>Image</th>
+            <th>{trans.__('Image')}</th>
             <td data-testid="iota-result-image">{result.image}</td>
           </tr>
         )}
         {digest && (
           <tr>
-            <th>Digest</th>
+            <th>{trans.__('Digest')}</th>
             <td data-testid="iota-result-digest">{digest}</td>
           </tr>
         )}
         {result.definition && (
           <tr>
-            <th>Definition</th>
+            <th>{trans.__('Definition')}</th>
             <td data-testid="iota-result-definition">{result.definition}</td>
           </tr>
         )}
         {result.bytesUploaded !== undefined && (
           <tr>
-            <th>Uploaded</th>
+            <th>{trans.__('Uploaded')}</th>
             <td>{bytes(result.bytesUploaded)}</td>
           </tr>
         )}
         {result.status && (
           <tr>
-            <th>Run</th>
+            <th>{trans.__('Run')}</th>
             <td data-testid="iota-result-run-status">
               {result.status} {result.version ?? ''}
             </td>

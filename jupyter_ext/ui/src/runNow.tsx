@@ -1,6 +1,7 @@
 /** "Run now": one run of a dataset through the engine, then its HTML report. */
 import * as React from 'react';
 import { IotaApi, Job } from './api';
+import { trans } from './i18n';
 import { JobProgress, useJob } from './progress';
 import { ReportOpener } from './report';
 
@@ -34,7 +35,7 @@ export function RunNow(props: { api: IotaApi; dataset: string; openReport: Repor
         disabled={running}
         onClick={() => void start()}
       >
-        Run now
+        {trans.__('Run now')}
       </button>
       {view.job?.status === 'succeeded' && (
         <button
@@ -42,7 +43,7 @@ export function RunNow(props: { api: IotaApi; dataset: string; openReport: Repor
           data-testid="iota-open-report"
           onClick={() => void openReport(view.job!)}
         >
-          Open report
+          {trans.__('Open report')}
         </button>
       )}
       {error && (

@@ -1,17 +1,12 @@
 import * as React from 'react';
 import { ApiError, Repository } from '../api';
+import { trans } from '../i18n';
 import { FieldError, SelectField, TextField } from './fields';
 import { PackagesField } from './PackagesField';
 import { StepProps } from './props';
-import { imageReference } from './state';
+import { imageReference, RepositoryListing } from './state';
 
 const ECR_HOST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
-
-interface Listing {
-  registry: string;
-  repositories: Repository[];
-  nextToken: string | null;
-}
 
 /** The repository part of a listed repository's URI, relative to the registry. */
 function repositoryName(registry: string, repository: Repository): string {
@@ -20,7 +15,8 @@ function repositoryName(registry: string, repository: Repository): string {
 }
 
 export function ImageStep({ api, state, update, errors }: StepProps): JSX.Element {
-  const [listing, setListing] = React.useState<Listing | null>(null);
+  const listing: RepositoryListing | null = state.listing;
+  const setListing = (next: RepositoryListing | null) => update({ listing: next });
   const [busy, setBusy] = React.useState(false);
   const [localErrors, setLocalErrors] = React.useState<Record<string, string>>({});
   const [created, setCreated] = React.useState<string | null>(null);
@@ -69,57 +65,61 @@ export function ImageStep({ api, state, update, errors }: StepProps): JSX.Elemen
     <div data-testid="iota-step-image">
       <TextField
         field="registry"
-        label="Registry"
+        label={trans.__('Registry')}
         value={state.registry}
-        placeholder="123456789012.dkr.ecr.eu-west-1.amazonaws.com or localhost:5000"
+        placeholder={trans.__('%1 or %2', '123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'localhost:5000')}
         onChange={value => {
           update({ registry: value });
           setListing(null);
         }}
         error={shown['registry']}
-        help="Amazon ECR, or any OCI registry."
+        help={trans.__('Amazon ECR, or any OCI registry.')}
       />
       <div className="iota-Row">
         <button
-          className="jp-Button jp-mod-styled"
+          className="jp-Button jp-mod-styled jp-mod-reject"
           data-testid="iota-repositories-list"
           disabled={!registry || busy}
           onClick={() => void list(false)}
         >
-          List repositories
+          {trans.__('List repositories')}
         </button>
         {busy && <span className="iota-Help">…</span>}
       </div>
       {listing && listing.registry === registry && (
         <div className="iota-Repositories" data-testid="iota-repositories">
-          {listing.repositories.length === 0 && <div className="iota-Help">No repositories yet.</div>}
-          <ul>
-            {listing.repositories.map(repository => {
-              const name = repositoryName(registry, repository);
-              return (
-                <li key={repository.uri}>
-                  <label>
-                    <input
-                      type="radio"
-                      name="iota-repository"
+          {listing.repositories.length === 0 && (
+            <div className="iota-Help">{trans.__('No repositories yet.')}</div>
+          )}
+          {listing.repositories.length > 0 && (
+            <ul role="listbox" aria-label={trans.__('Repositories')} className="jp-mod-styled">
+              {listing.repositories.map(repository => {
+                const name = repositoryName(registry, repository);
+                const chosen = state.repositoryName === name;
+                return (
+                  <li key={repository.uri} role="option" aria-selected={chosen}>
+                    <button
+                      type="button"
+                      className={`iota-RepositoryOption${chosen ? ' iota-mod-selected' : ''}`}
                       data-testid={`iota-repository-${name}`}
-                      checked={state.repositoryName === name}
-                      onChange={() => update({ repositoryName: name })}
-                    />
-                    {name}
-                  </label>
-                </li>
-              );
-            })}
-          </ul>
+                      title={repository.uri}
+                      onClick={() => update({ repositoryName: name })}
+                    >
+                      {name}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
           {listing.nextToken && (
             <button
-              className="jp-Button jp-mod-styled"
+              className="jp-Button jp-mod-styled jp-mod-reject"
               data-testid="iota-repositories-more"
               disabled={busy}
               onClick={() => void list(true)}
             >
-              More
+              {trans.__('More')}
             </button>
           )}
         </div>
@@ -127,13 +127,19 @@ export function ImageStep({ api, state, update, errors }: StepProps): JSX.Elemen
       <div className="iota-Row">
         <TextField
           field="image.repository"
-          label="Repository"
+          label={trans.__('Repository')}
           value={state.repositoryName}
           placeholder="analyses/temperature"
           onChange={repositoryName => update({ repositoryName })}
           error={shown['image.repository']}
         />
-        <TextField field="image.tag" label="Tag" value={state.tag} onChange={tag => update({ tag })} />
+        <TextField
+          field="image.tag"
+          label={trans.__('Tag')}
+          value={state.tag}
+          onChange={tag => update({ tag })}
+          error={shown['image.tag']}
+        />
       </div>
       <div className="iota-Row">
         <label className="iota-Check">
@@ -143,7 +149,7 @@ export function ImageStep({ api, state, update, errors }: StepProps): JSX.Elemen
             checked={state.createRepository}
             onChange={event => update({ createRepository: event.target.checked })}
           />
-          Create the repository when it is missing
+          {trans.__('Create the repository when it is missing')}
         </label>
         {isEcr && (
           <button
@@ -152,26 +158,26 @@ export function ImageStep({ api, state, update, errors }: StepProps): JSX.Elemen
             disabled={busy || !state.repositoryName.trim()}
             onClick={() => void create()}
           >
-            Create it now
+            {trans.__('Create it now')}
           </button>
         )}
       </div>
-      {created && <div className="iota-Help" data-testid="iota-repository-created">Created {created}</div>}
-      <div className="iota-Help" data-testid="iota-image-reference">
-        Pushes <code>{imageReference(state) || '…'}</code>
+      {created && <div className="iota-Help" data-testid="iota-repository-created">{trans.__('Created %1', created)}</div>}
+      <div className="iota-Help iota-ImageReference" data-testid="iota-image-reference">
+        {trans.__('Pushes')} <code>{imageReference(state) || '…'}</code>
       </div>
       <TextField
         field="image.base"
-        label="Base image (optional)"
+        label={trans.__('Base image (optional)')}
         value={state.base}
-        placeholder="default: $IOTA_BASE_IMAGE, or iota-container/base beside the target"
+        placeholder={trans.__('default: $IOTA_BASE_IMAGE, or iota-container/base beside the target')}
         onChange={base => update({ base })}
         error={shown['image.base']}
       />
       <PackagesField api={api} state={state} update={update} errors={shown} />
       <TextField
         field="image.requirements"
-        label="Requirements file instead (optional, relative to the server root)"
+        label={trans.__('Requirements file instead (optional, relative to the server root)')}
         value={state.requirements}
         placeholder="analyses/requirements.txt"
         onChange={requirements => update({ requirements })}
@@ -179,12 +185,12 @@ export function ImageStep({ api, state, update, errors }: StepProps): JSX.Elemen
       />
       <SelectField
         field="image.backend"
-        label="Build backend"
+        label={trans.__('Build backend')}
         value={state.backend}
         options={[
-          ['', 'default (docker when an engine answers, else oci)'],
-          ['oci', 'oci: append a layer in the registry, no engine'],
-          ['docker', 'docker: build and push through the Docker engine']
+          ['', trans.__('default (docker when an engine answers, else oci)')],
+          ['oci', trans.__('oci: append a layer in the registry, no engine')],
+          ['docker', trans.__('docker: build and push through the Docker engine')]
         ]}
         onChange={backend => update({ backend })}
         error={shown['image.backend']}

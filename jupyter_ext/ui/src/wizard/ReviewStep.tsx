@@ -1,4 +1,5 @@
 import * as React from 'react';
+import { trans } from '../i18n';
 import { FieldError, TextField } from './fields';
 import { StepProps } from './props';
 import { imageReference } from './state';
@@ -7,34 +8,34 @@ export function ReviewStep({ state, update, errors }: StepProps): JSX.Element {
   const folder = state.notebook.includes('/') ? state.notebook.replace(/\/[^/]*$/, '/') : '';
   const trigger =
     state.triggerKind === 'schedule'
-      ? `schedule ${state.schedule}`
+      ? trans.__('schedule %1', state.schedule)
       : state.triggerKind === 'dataset'
-        ? `new content of ${state.triggeringDataset}`
-        : 'by hand only';
+        ? trans.__('new content of %1', state.triggeringDataset)
+        : trans.__('by hand only');
   const rows: Array<[string, React.ReactNode]> = [
-    ['Notebook', state.notebook],
-    ['Name', state.name],
-    ['Dataset', state.name.replace(/-/g, '_')],
-    ['Description', state.description || '—'],
+    [trans.__('Notebook'), state.notebook],
+    [trans.__('Name'), state.name],
+    [trans.__('Dataset'), state.name.replace(/-/g, '_')],
+    [trans.__('Description'), state.description || '—'],
     [
-      'Variables',
+      trans.__('Variables'),
       state.variables.length
         ? state.variables.map(v => `${v.name} (${v.datasetType}) = ${v.defaultText}`).join(', ')
-        : 'none'
+        : trans.__('none')
     ],
-    ['Image', imageReference(state)],
-    ['Backend', state.backend || 'default'],
-    ['Base image', state.base || 'default'],
-    ['Requirements', state.requirements || 'none'],
+    [trans.__('Image'), imageReference(state)],
+    [trans.__('Backend'), state.backend || trans.__('default')],
+    [trans.__('Base image'), state.base || trans.__('default')],
+    [trans.__('Requirements'), state.requirements || trans.__('none')],
     [
-      'Packages',
+      trans.__('Packages'),
       state.requirements
-        ? 'from the requirements file'
+        ? trans.__('from the requirements file')
         : (state.packages ?? []).map(row => `${row.distribution}${row.version ? '==' + row.version : ''}`).join(', ') ||
-          'none beyond the base'
+          trans.__('none beyond the base')
     ],
-    ['Trigger', trigger],
-    ['Resources', `${state.computeType}, ${state.volumeSizeInGB} GB`]
+    [trans.__('Trigger'), trigger],
+    [trans.__('Resources'), trans.__('%1, %2 GB', state.computeType, state.volumeSizeInGB)]
   ];
   return (
     <div data-testid="iota-step-review">
@@ -50,7 +51,7 @@ export function ReviewStep({ state, update, errors }: StepProps): JSX.Element {
       </table>
       <TextField
         field="definitionPath"
-        label="Write the dataset definition to"
+        label={trans.__('Write the dataset definition to')}
         value={state.definitionPath}
         placeholder={`${folder}${state.name}.dataset.yaml`}
         onChange={definitionPath => update({ definitionPath })}

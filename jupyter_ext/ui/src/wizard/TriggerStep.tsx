@@ -1,5 +1,7 @@
 import * as React from 'react';
 import { SchedulePreview } from '../api';
+import { scheduleTime } from '../format';
+import { trans } from '../i18n';
 import { SelectField, TextField } from './fields';
 import { StepProps } from './props';
 import { TriggerKind } from './state';
@@ -33,13 +35,6 @@ function usePreview(props: StepProps): { preview: SchedulePreview | null; error:
   return { preview, error };
 }
 
-function readable(iso: string): string {
-  const moment = new Date(iso);
-  return Number.isNaN(moment.getTime())
-    ? iso
-    : `${moment.toUTCString().replace(' GMT', ' UTC')} (${moment.toLocaleString()} here)`;
-}
-
 export function TriggerStep(props: StepProps): JSX.Element {
   const { state, update, errors } = props;
   const { preview, error } = usePreview(props);
@@ -47,12 +42,12 @@ export function TriggerStep(props: StepProps): JSX.Element {
     <div data-testid="iota-step-trigger">
       <SelectField<TriggerKind>
         field="trigger.kind"
-        label="Run"
+        label={trans.__('Run')}
         value={state.triggerKind}
         options={[
-          ['schedule', 'on a schedule'],
-          ['dataset', 'when another dataset gets new content'],
-          ['none', 'only when started by hand']
+          ['schedule', trans.__('on a schedule')],
+          ['dataset', trans.__('when another dataset gets new content')],
+          ['none', trans.__('only when started by hand')]
         ]}
         onChange={triggerKind => update({ triggerKind })}
         error={errors['trigger']}
@@ -61,9 +56,9 @@ export function TriggerStep(props: StepProps): JSX.Element {
         <>
           <TextField
             field="trigger.schedule"
-            label="Schedule expression (UTC)"
+            label={trans.__('Schedule expression (UTC)')}
             value={state.schedule}
-            placeholder="cron(0 12 * * ? *) or rate(1 day)"
+            placeholder={trans.__('%1 or %2', 'cron(0 12 * * ? *)', 'rate(1 day)')}
             onChange={schedule => update({ schedule })}
             error={errors['trigger.schedule'] ?? error ?? undefined}
           />
@@ -72,7 +67,7 @@ export function TriggerStep(props: StepProps): JSX.Element {
               <div data-testid="iota-schedule-description">{preview.description}</div>
               <ol>
                 {preview.next.map(moment => (
-                  <li key={moment}>{readable(moment)}</li>
+                  <li key={moment}>{scheduleTime(moment)}</li>
                 ))}
               </ol>
             </div>
@@ -82,17 +77,17 @@ export function TriggerStep(props: StepProps): JSX.Element {
       {state.triggerKind === 'dataset' && (
         <TextField
           field="trigger.dataset"
-          label="Triggering dataset"
+          label={trans.__('Triggering dataset')}
           value={state.triggeringDataset}
           onChange={triggeringDataset => update({ triggeringDataset })}
           error={errors['trigger.dataset']}
         />
       )}
-      <h4>Resources</h4>
+      <h4>{trans.__('Resources')}</h4>
       <div className="iota-Row">
         <SelectField
           field="resourceConfiguration.computeType"
-          label="Compute type"
+          label={trans.__('Compute type')}
           value={state.computeType}
           options={[
             ['ACU_1', 'ACU_1 (4 vCPU, 16 GiB)'],
@@ -103,7 +98,7 @@ export function TriggerStep(props: StepProps): JSX.Element {
         />
         <TextField
           field="resourceConfiguration.volumeSizeInGB"
-          label="Volume size (GB, 1 to 50)"
+          label={trans.__('Volume size (GB, 1 to 50)')}
           type="number"
           value={state.volumeSizeInGB}
           onChange={volumeSizeInGB => update({ volumeSizeInGB })}

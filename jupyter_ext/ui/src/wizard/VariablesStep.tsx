@@ -1,4 +1,5 @@
 import * as React from 'react';
+import { trans } from '../i18n';
 import { DatasetType } from '../api';
 import { FieldError } from './fields';
 import { StepProps } from './props';
@@ -31,7 +32,7 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
         <input
           className={`jp-mod-styled iota-Input${errors[field] ? ' iota-mod-invalid' : ''}`}
           data-testid={`field-${field}`}
-          aria-label={`${key === 'defaultText' ? 'default' : key} of variable ${index + 1}`}
+          aria-label={trans.__('%1 of variable %2', key === 'defaultText' ? 'default' : key, index + 1)}
           value={state.variables[index][key]}
           onChange={event => setRow(index, { [key]: event.target.value })}
         />
@@ -42,10 +43,11 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
   return (
     <div data-testid="iota-step-variables">
       <p className="iota-Help">
-        What a run can set. Detected from the cell tagged <code>parameters</code>, or else the
-        first plain assignment of each name; edit them, or add your own.
+        {trans.__(
+          'What a run can set. Detected from the cell tagged parameters, or else the first plain assignment of each name; edit them, or add your own.'
+        )}
       </p>
-      {props.loading && <div data-testid="iota-variables-loading">Reading the notebook…</div>}
+      {props.loading && <div data-testid="iota-variables-loading">{trans.__('Reading the notebook…')}</div>}
       {props.loadError && (
         <div className="iota-FieldError" role="alert" data-testid="error-variables-load">
           {props.loadError}
@@ -55,10 +57,10 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
       <table className="iota-Table" data-testid="iota-variables-table">
         <thead>
           <tr>
-            <th>Name</th>
-            <th>Type</th>
-            <th>Default</th>
-            <th>Description</th>
+            <th>{trans.__('Name')}</th>
+            <th>{trans.__('Type')}</th>
+            <th>{trans.__('Default')}</th>
+            <th>{trans.__('Description')}</th>
             <th />
           </tr>
         </thead>
@@ -72,7 +74,7 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
                   <select
                     className="jp-mod-styled iota-Input"
                     data-testid={`field-${typeField}`}
-                    aria-label={`type of variable ${index + 1}`}
+                    aria-label={trans.__('type of variable %1', index + 1)}
                     value={row.datasetType}
                     onChange={event =>
                       setRow(index, { datasetType: event.target.value as DatasetType })
@@ -85,8 +87,8 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
                     ))}
                   </select>
                   <div className="iota-Help">
-                    {row.detected ? `python ${row.type}` : 'added'}
-                    {row.hint && row.hint !== row.datasetType ? ` · looks like ${row.hint}` : ''}
+                    {row.detected ? trans.__('python %1', row.type) : trans.__('added')}
+                    {row.hint && row.hint !== row.datasetType ? trans.__(' · looks like %1', row.hint) : ''}
                   </div>
                   <FieldError field={typeField} message={errors[typeField]} />
                   <FieldError field={`variables.${index}`} message={errors[`variables.${index}`]} />
@@ -97,7 +99,7 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
                   <button
                     className="jp-Button jp-mod-styled jp-mod-reject"
                     data-testid={`iota-variable-remove-${index}`}
-                    title="Remove this variable"
+                    title={trans.__('Remove this variable')}
                     onClick={() => removeRow(index)}
                   >
                     ✕
@@ -109,14 +111,14 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
         </tbody>
       </table>
       {!props.loading && state.variables.length === 0 && (
-        <div className="iota-Help">No variables: the notebook runs as it is.</div>
+        <div className="iota-Help">{trans.__('No variables: the notebook runs as it is.')}</div>
       )}
       <button
         className="jp-Button jp-mod-styled"
         data-testid="iota-variable-add"
         onClick={() => update({ variables: [...state.variables, newRow()] })}
       >
-        Add a variable
+        {trans.__('Add a variable')}
       </button>
     </div>
   );

@@ -1,6 +1,7 @@
 /** The containerize wizard: five steps of input, then the job's live progress. */
 import * as React from 'react';
 import { ApiError, IotaApi } from '../api';
+import { trans } from '../i18n';
 import { JobProgress, useJob } from '../progress';
 import { ReportOpener } from '../report';
 import { RunNow } from '../runNow';
@@ -30,11 +31,22 @@ export interface WizardProps {
 
 const PROGRESS_STEP = STEPS.length;
 
+function stepTitles(): string[] {
+  return [
+    trans.__('Name'),
+    trans.__('Variables'),
+    trans.__('Image'),
+    trans.__('Trigger'),
+    trans.__('Review'),
+    trans.__('Progress')
+  ];
+}
+
 /** Fields a step shows an error beside; an error about any other field is shown below. */
 const SHOWN_FIELD = new RegExp(
   '^(name|description|notebook|registry|image|trigger|definitionPath|overwrite|variables' +
     '|variables\\.\\d+(\\.(name|default|description|datasetType))?' +
-    '|image\\.(repository|base|requirements|backend|packages)|image\\.packages\\.\\d+' +
+    '|image\\.(repository|tag|base|requirements|backend|packages)|image\\.packages\\.\\d+' +
     '|trigger\\.(schedule|dataset)' +
     '|resourceConfiguration\\.(computeType|volumeSizeInGB))$'
 );
@@ -123,7 +135,7 @@ export function Wizard(props: WizardProps): JSX.Element {
   return (
     <div className="iota-Wizard" data-testid="iota-wizard" data-step={stepId}>
       <ol className="iota-Steps" data-testid="iota-wizard-steps">
-        {[...STEPS.map(s => s.title), 'Progress'].map((title, index) => (
+        {stepTitles().map((title, index) => (
           <li
             key={title}
             className={index === step ? 'iota-mod-current' : index < step ? 'iota-mod-done' : ''}
@@ -145,8 +157,9 @@ export function Wizard(props: WizardProps): JSX.Element {
               <RunNow api={api} dataset={view.job.datasetName} openReport={props.openReport} />
             )}
             <p className="iota-Help">
-              The job goes on in the server if you close this window; the Containerize jobs panel
-              lists it with its log.
+              {trans.__(
+                'The job goes on in the server if you close this window; the Containerize jobs panel lists it with its log.'
+              )}
             </p>
           </div>
         )}
@@ -158,24 +171,26 @@ export function Wizard(props: WizardProps): JSX.Element {
       </div>
       {step < PROGRESS_STEP && (
         <div className="iota-Nav">
-          <button
-            className="jp-Button jp-mod-styled jp-mod-reject"
-            data-testid="iota-wizard-back"
-            disabled={step === 0 || submitting}
-            onClick={() => {
-              setErrors({});
-              setStep(step - 1);
-            }}
-          >
-            Back
-          </button>
+          {step > 0 && (
+            <button
+              className="jp-Button jp-mod-styled jp-mod-reject"
+              data-testid="iota-wizard-back"
+              disabled={submitting}
+              onClick={() => {
+                setErrors({});
+                setStep(step - 1);
+              }}
+            >
+              {trans.__('Back')}
+            </button>
+          )}
           {step < STEPS.length - 1 ? (
             <button
               className="jp-Button jp-mod-styled jp-mod-accept"
               data-testid="iota-wizard-next"
               onClick={next}
             >
-              Next
+              {trans.__('Next')}
             </button>
           ) : (
             <button
@@ -184,7 +199,7 @@ export function Wizard(props: WizardProps): JSX.Element {
               disabled={submitting}
               onClick={() => void submit()}
             >
-              {submitting ? 'Starting…' : 'Containerize'}
+              {submitting ? trans.__('Starting…') : trans.__('Containerize')}
             </button>
           )}
         </div>

@@ -1,6 +1,7 @@
 /** The wizard's editable state and its translation into a CreateJob request. */
-import { CreateJob, DatasetType, Pin, Variable } from '../api';
-import { checkDescription, checkName, FieldErrors } from '../validate';
+import { CreateJob, DatasetType, Pin, Repository, Variable } from '../api';
+import { trans } from '../i18n';
+import { checkDescription, checkName, checkRepository, checkTag, FieldErrors } from '../validate';
 
 /** A variable row as edited: the default is text until the request is made. */
 export interface VariableRow {
@@ -23,12 +24,21 @@ export interface PackageRow {
 
 export type TriggerKind = 'none' | 'schedule' | 'dataset';
 
+/** Repositories listed from a registry: kept in the wizard's state, so going back to the
+ * image step (after a refusal, say) still shows them. */
+export interface RepositoryListing {
+  registry: string;
+  repositories: Repository[];
+  nextToken: string | null;
+}
+
 export interface WizardState {
   notebook: string;
   name: string;
   description: string;
   variables: VariableRow[];
   registry: string;
+  listing: RepositoryListing | null;
   repositoryName: string;
   tag: string;
   base: string;
@@ -70,6 +80,7 @@ export function initialState(notebook: string): WizardState {
     description: '',
     variables: [],
     registry: remembered.registry ?? '',
+    listing: null,
     repositoryName: name.toLowerCase().replace(/_/g, '-'),
     tag: 'latest',
     base: '',
@@ -161,29 +172,34 @@ export function checkStep(step: number, state: WizardState): FieldErrors {
   } else if (step === 1) {
     state.variables.forEach((row, index) => {
       if (!row.name.trim()) {
-        add(`variables.${index}.name`, 'the variable needs a name');
+        add(`variables.${index}.name`, trans.__('the variable needs a name'));
       }
       if (row.datasetType === 'double' && Number.isNaN(Number(row.defaultText))) {
-        add(`variables.${index}.default`, `${JSON.stringify(row.defaultText)} is not a number`);
+        add(`variables.${index}.default`, trans.__('%1 is not a number', JSON.stringify(row.defaultText)));
       }
     });
   } else if (step === 2) {
     if (!state.registry.trim()) {
-      add('registry', 'registry is missing: e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com or localhost:5000');
+      add(
+        'registry',
+        trans.__('registry is missing: e.g. %1 or %2', '123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'localhost:5000')
+      );
     }
-    if (!state.repositoryName.trim()) {
-      add('image.repository', 'repository is missing: pick one or name a new one');
-    }
+    add('image.repository', checkRepository(state.repositoryName.trim()));
+    add('image.tag', checkTag(state.tag.trim()));
   } else if (step === 3) {
     if (state.triggerKind === 'schedule' && !state.schedule.trim()) {
-      add('trigger.schedule', 'schedule expression is missing: e.g. cron(0 12 * * ? *) or rate(1 day)');
+      add(
+        'trigger.schedule',
+        trans.__('schedule expression is missing: e.g. %1 or %2', 'cron(0 12 * * ? *)', 'rate(1 day)')
+      );
     }
     if (state.triggerKind === 'dataset' && !state.triggeringDataset.trim()) {
-      add('trigger.dataset', 'name the dataset whose new content triggers this one');
+      add('trigger.dataset', trans.__('name the dataset whose new content triggers this one'));
     }
     const size = Number(state.volumeSizeInGB);
     if (!Number.isInteger(size) || size < 1 || size > 50) {
-      add('resourceConfiguration.volumeSizeInGB', 'volume size must be a whole number from 1 to 50 GB');
+      add('resourceConfiguration.volumeSizeInGB', trans.__('volume size must be a whole number from 1 to 50 GB'));
     }
   }
   return errors;
