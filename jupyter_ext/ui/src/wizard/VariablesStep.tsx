@@ -5,12 +5,14 @@ import { FieldError } from './fields';
 import { StepProps } from './props';
 import { newRow, VariableRow } from './state';
 
-const DATASET_TYPES: ReadonlyArray<readonly [DatasetType, string]> = [
-  ['string', 'string'],
-  ['double', 'double'],
-  ['outputFileUri', 'output file URI'],
-  ['datasetContentVersion', 'dataset content version']
-];
+function datasetTypes(): ReadonlyArray<readonly [DatasetType, string]> {
+  return [
+    ['string', trans.__('string')],
+    ['double', trans.__('double')],
+    ['outputFileUri', trans.__('output file URI')],
+    ['datasetContentVersion', trans.__('dataset content version')]
+  ];
+}
 
 export interface VariablesStepProps extends StepProps {
   loading: boolean;
@@ -80,7 +82,7 @@ export function VariablesStep(props: VariablesStepProps): JSX.Element {
                       setRow(index, { datasetType: event.target.value as DatasetType })
                     }
                   >
-                    {DATASET_TYPES.map(([value, label]) => (
+                    {datasetTypes().map(([value, label]) => (
                       <option key={value} value={value}>
                         {label}
                       </option>
