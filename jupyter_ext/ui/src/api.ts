@@ -5,6 +5,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { trans } from './i18n';
 
 export type DatasetType =
   | 'double'
@@ -240,7 +241,7 @@ export class IotaApi {
         this.settings
       );
     } catch (error) {
-      throw new ApiError(0, `the server did not answer: ${String(error)}`);
+      throw new ApiError(0, trans.__('the server did not answer: %1', String(error)));
     }
     if (!response.ok) {
       throw await errorFrom(response);
