@@ -208,10 +208,12 @@ def _normalize(name: str) -> str:
 
 
 def distributions_fingerprint() -> str:
-    """What the installed distributions depend on: this interpreter, its sys.path, and
-    each path entry's inode and modification time. Installing, upgrading or removing a
-    distribution adds or removes a `.dist-info` (or `.egg-info`) folder in one of those
-    folders, which changes that folder's modification time."""
+    """What the installed distributions depend on: this interpreter, its sys.path, each
+    path entry's inode and modification time, and those of each distribution's metadata
+    file in it. Installing, upgrading or removing a distribution adds or removes a
+    `.dist-info` (or `.egg-info`) folder in one of those folders, which changes that
+    folder's modification time; rewriting an egg-info's PKG-INFO in place (a setuptools
+    develop install rebuilt) changes only the file's."""
     entries: list[Any] = [sys.executable]
     for entry in sys.path:
         try:
@@ -219,8 +221,28 @@ def distributions_fingerprint() -> str:
         except OSError:
             entries.append([entry])
             continue
-        entries.append([entry, status.st_ino, status.st_mtime_ns])
+        entries.append([entry, status.st_ino, status.st_mtime_ns, _metadata_stamps(entry)])
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
+
+def _metadata_stamps(folder: str) -> list[Any]:
+    try:
+        names = sorted(os.listdir(folder or "."))
+    except OSError:  # a zip file, or not a folder
+        return []
+    stamps: list[Any] = []
+    for name in names:
+        if not name.endswith((".dist-info", ".egg-info")):
+            continue
+        path = os.path.join(folder, name)
+        for candidate in (os.path.join(path, "METADATA"), os.path.join(path, "PKG-INFO"), path):
+            try:
+                status = os.stat(candidate)
+            except OSError:
+                continue
+            stamps.append([name, status.st_ino, status.st_mtime_ns, status.st_size])
+            break
+    return stamps
 
 
 def _module_origin(name: str, directory: str, stdlib: set[str]) -> dict[str, Any]:

@@ -109,3 +109,23 @@ def _raw_answer(python: Path, folder: Path, request: str) -> dict[str, object]:
         check=True,
     )
     return dict(json.loads(answer.stdout))
+
+
+def test_metadata_rewritten_in_place_invalidates_the_cache(venv: Path, tmp_path: Path) -> None:
+    """An egg-info rebuilt by a develop install rewrites its PKG-INFO in place: the folder
+    holding it keeps its modification time."""
+    pip(venv, "install", "--no-index", str(wheel(tmp_path, "1.0")))
+    assert probe(venv, tmp_path).distribution("tinyprobe") is not None
+    (metadata,) = venv.parent.parent.glob(
+        "lib/python*/site-packages/tinyprobe-1.0.dist-info/METADATA"
+    )
+    site = metadata.parent.parent
+    before = site.stat().st_mtime_ns
+    with open(metadata, "r+", encoding="utf-8") as handle:
+        text = handle.read().replace("Version: 1.0", "Version: 1.1")
+        handle.seek(0)
+        handle.write(text)
+        handle.truncate()
+    assert site.stat().st_mtime_ns == before
+    found = probe(venv, tmp_path).distribution("tinyprobe")
+    assert found is not None and found.version == "1.1"
