@@ -221,6 +221,7 @@ def test_wizard_containerizes_a_notebook(
         assert page.locator("[data-testid=iota-wizard]").get_attribute("data-step") == "image"
         shot(page, "03-image-refused")
         field(page, "image.repository").fill("analyses/temperature")
+        assert page.get_by_test_id("error-image.repository").count() == 0  # cleared by the edit
         # A requirements file that is not there: only the server can tell (below).
         field(page, "image.requirements").fill("analyses/missing-requirements.txt")
         field(page, "image.backend").select_option("oci")

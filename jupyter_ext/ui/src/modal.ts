@@ -35,6 +35,14 @@ export class Modal extends Widget {
   }
 
   open(): void {
+    // Below the application's menu bar (in Notebook 7 that sits under a header too).
+    const bars = document.querySelectorAll(
+      '#jp-top-panel, #jp-menu-panel, #top-panel-wrapper, #menu-panel-wrapper'
+    );
+    const bottom = Math.max(0, ...Array.from(bars, bar => bar.getBoundingClientRect().bottom));
+    if (bottom > 0) {
+      this.node.style.paddingTop = `${Math.round(bottom) + 16}px`;
+    }
     Widget.attach(this, document.body);
     this._body.addClass('iota-ModalBody');
     Widget.attach(this._body, this._content);

@@ -11,6 +11,7 @@ import {
   stepOfField,
   STEPS,
   toCreateJob,
+  withoutErrorsOf,
   WizardState
 } from '../src/wizard/state';
 
@@ -148,4 +149,11 @@ test('a server error lands on the step holding its field', () => {
   assert.equal(stepOfField('trigger.schedule'), index('trigger'));
   assert.equal(stepOfField(null), STEPS.length - 1);
   assert.equal(stepOfField('somewhere.else'), STEPS.length - 1);
+});
+
+test('editing a field clears its error, under the request field it is checked as', () => {
+  const errors = { 'image.repository': 'lower case', 'image.tag': 'bad', name: 'missing' };
+  assert.deepEqual(withoutErrorsOf(errors, ['repositoryName']), { 'image.tag': 'bad', name: 'missing' });
+  assert.deepEqual(withoutErrorsOf(errors, ['name', 'tag']), { 'image.repository': 'lower case' });
+  assert.deepEqual(withoutErrorsOf(errors, ['listing']), errors);
 });

@@ -17,6 +17,7 @@ import {
   stepOfField,
   STEPS,
   toCreateJob,
+  withoutErrorsOf,
   WizardState
 } from './state';
 import { TriggerStep } from './TriggerStep';
@@ -85,12 +86,7 @@ export function Wizard(props: WizardProps): JSX.Element {
 
   const update = (patch: Partial<WizardState>) => {
     setState(previous => ({ ...previous, ...patch }));
-    const touched = Object.keys(patch);
-    setErrors(previous =>
-      Object.fromEntries(
-        Object.entries(previous).filter(([field]) => !touched.some(key => field === key))
-      )
-    );
+    setErrors(previous => withoutErrorsOf(previous, Object.keys(patch)));
   };
 
   const next = () => {

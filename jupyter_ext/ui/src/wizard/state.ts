@@ -269,3 +269,22 @@ export function stepOfField(field: string | null): number {
   );
   return index < 0 ? STEPS.length - 1 : index;
 }
+
+/** The request field each edited state key is checked as (the others have their own name). */
+const FIELD_OF_KEY: Partial<Record<keyof WizardState, string>> = {
+  repositoryName: 'image.repository',
+  tag: 'image.tag',
+  base: 'image.base',
+  requirements: 'image.requirements',
+  backend: 'image.backend',
+  schedule: 'trigger.schedule',
+  triggeringDataset: 'trigger.dataset',
+  computeType: 'resourceConfiguration.computeType',
+  volumeSizeInGB: 'resourceConfiguration.volumeSizeInGB'
+};
+
+/** The errors left once the fields behind `keys` were edited: an edit clears its error. */
+export function withoutErrorsOf(errors: FieldErrors, keys: string[]): FieldErrors {
+  const edited = new Set(keys.flatMap(key => [key, FIELD_OF_KEY[key as keyof WizardState] ?? key]));
+  return Object.fromEntries(Object.entries(errors).filter(([field]) => !edited.has(field)));
+}
