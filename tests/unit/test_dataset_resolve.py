@@ -95,7 +95,8 @@ def test_content_that_does_not_exist_is_a_one_line_error() -> None:
         resolve_run_params(REPORT, PREFIX, Versions())
     assert str(none.value) == (
         "dataset 'report' (variable readings) reads the content of dataset 'readings', which "
-        "has no succeeded version: run it first (`iota-container dataset run readings`)"
+        "has no succeeded version here: register it if it is not, and run it first "
+        "(`iota-container dataset run readings`)"
     )
     with pytest.raises(ResolveError, match="its version v-1 has no content file: give"):
         resolve_run_params(REPORT, PREFIX, Versions(sql_version("v-1", None)))
