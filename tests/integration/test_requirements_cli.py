@@ -17,6 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.notebooks import write_notebook
+from tests.servers import require
 from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
@@ -238,8 +239,8 @@ def test_the_kernel_s_own_python_is_asked_not_the_cli_s(tmp_path: Path) -> None:
     """A kernel on Python 3.12 (no pandas there) for a notebook that imports pandas: the
     answer is that kernel's, even though the CLI's Python has pandas."""
     python = next(Path(sys.base_prefix).parent.glob("3.12.*/bin/python3.12"), None)
-    if python is None:
-        pytest.skip("no Python 3.12 beside this one")
+    require(python is not None, "no Python 3.12 beside this one (pyenv install 3.12)")
+    assert python is not None
     argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     kernelspec(tmp_path / "jupyter", "py312", argv, "python")
     notebook = write_notebook(tmp_path / "nb.ipynb", "import tomllib\nimport pandas")

@@ -18,6 +18,7 @@ from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
 from tests.dataset_helpers import container_dataset, output_var, sql_dataset, write_definition
 from tests.notebooks import write_notebook
+from tests.servers import require
 from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
@@ -124,8 +125,8 @@ def test_an_existing_folder_is_refused_before_running(tmp_path: Path) -> None:
 def test_a_system_file_is_refused_before_running(tmp_path: Path) -> None:
     # A copy of /etc/passwd where /etc would be: the rule is the same, and a test that
     # fails must not break the machine it runs on.
-    if os.geteuid() != 0:
-        pytest.skip("as another user, /etc/passwd is refused by its permissions already")
+    # The rule under test is root's: another user is stopped by the file's permissions.
+    require(os.geteuid() == 0, "run as root: only root could replace /etc/passwd")
     passwd = tmp_path / "etc" / "passwd"
     passwd.parent.mkdir()
     shutil.copyfile("/etc/passwd", passwd)

@@ -16,6 +16,7 @@ from iota_container.environment.python_env import (
     PythonEnvironment,
     probe_environment,
 )
+from tests.servers import require
 
 
 @pytest.fixture
@@ -76,8 +77,8 @@ def test_files_beside_the_notebook_named_like_the_probe_s_modules_are_not_run(
 @pytest.mark.parametrize("version", ["3.9", "3.13"])
 def test_the_probe_runs_on_the_pythons_it_promises(folder: Path, version: str) -> None:
     python = other_python(version)
-    if python is None:
-        pytest.skip(f"no python{version} on this machine")
+    require(python is not None, f"no python{version} on this machine (pyenv install {version})")
+    assert python is not None
     found = probe(folder, "helpers", "json", "tomllib", argv=(python,))
     assert found.interpreter.version.startswith(f"{version}.")
     assert found.modules["helpers"].kind == "local"
