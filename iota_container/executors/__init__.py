@@ -4,9 +4,11 @@
     mode = executor.choose_mode(use_container=None)   # recorded on the version
     ended = executor.execute(AnalysisRun(...))        # exit code, duration, reason
 
-`local` is built in; other executors (the scale-out work's ray and sagemaker) are added
-with `register_executor` or through the `iota_container.executors` entry point group,
-whose entries are factories (called with no arguments) of `Executor`s.
+`local` (the default), `ray` and `sagemaker` are built in, each imported only when chosen;
+others (Kubernetes, AWS Batch …) are added with `register_executor` or through the
+`iota_container.executors` entry point group, whose entries are factories (called with
+no arguments) of `Executor`s. `executor_name()` is the choice: an explicit name, else
+`IOTA_EXECUTOR`, else `local`.
 
   base.py             the Executor protocol and what it is given and gives back
   local.py            LocalExecutor: a container through the Docker engine, or a process
@@ -17,10 +19,18 @@ whose entries are factories (called with no arguments) of `Executor`s.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from importlib import import_module
 
 from iota_container.errors import IotaError
-from iota_container.executors.base import AnalysisRun, Executor, RunEnded
+from iota_container.executors.base import (
+    AnalysisRun,
+    Executor,
+    FollowableExecutor,
+    RunEnded,
+    run_id_for,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -28,13 +38,23 @@ __all__ = [
     "AnalysisRun",
     "Executor",
     "ExecutorFactory",
+    "FollowableExecutor",
     "RunEnded",
     "executor_for",
+    "executor_name",
     "register_executor",
+    "run_id_for",
 ]
 
 LOCAL = "local"
 ENTRY_POINT_GROUP = "iota_container.executors"
+ENVIRONMENT_VARIABLE = "IOTA_EXECUTOR"
+# Built in, and imported only when chosen: Ray's and boto3's imports cost a local run.
+BUILT_IN = {
+    LOCAL: "iota_container.executors.local:LocalExecutor",
+    "ray": "iota_container.executors.ray:RayExecutor",
+    "sagemaker": "iota_container.executors.sagemaker:SageMakerExecutor",
+}
 
 ExecutorFactory = Callable[[], Executor]
 _factories: dict[str, ExecutorFactory] = {}
@@ -50,20 +70,26 @@ def executor_for(name: str = LOCAL) -> Executor:
     return _factory_for(name)()
 
 
+def executor_name(explicit: str | None = None) -> str:
+    """The executor chosen: `explicit` (a command's --executor), else IOTA_EXECUTOR, else
+    local."""
+    return explicit or os.environ.get(ENVIRONMENT_VARIABLE) or LOCAL
+
+
 def _factory_for(name: str) -> ExecutorFactory:
     if name in _factories:
         return _factories[name]
-    if name == LOCAL:
-        from iota_container.executors.local import LocalExecutor
-
-        return LocalExecutor
+    if name in BUILT_IN:
+        module, _, attribute = BUILT_IN[name].partition(":")
+        factory: ExecutorFactory = getattr(import_module(module), attribute)
+        return factory
     from importlib.metadata import entry_points
 
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         if entry.name == name:
-            factory: ExecutorFactory = entry.load()
-            return factory
-    known = sorted({LOCAL, *_factories})
+            loaded: ExecutorFactory = entry.load()
+            return loaded
+    known = sorted({*BUILT_IN, *_factories})
     raise IotaError(
         f"no executor is named {name!r}: use one of {', '.join(known)}, or install the "
         f"package that registers it (entry point group {ENTRY_POINT_GROUP})"

@@ -55,6 +55,8 @@ LABEL_VERSION = "io.iota-container.dataset-version"
 
 
 class LocalExecutor:
+    name = "local"
+
     def __init__(self, docker: Any | None = None) -> None:
         """`docker`: a docker.DockerClient or docker.APIClient; connected on first need
         (DOCKER_HOST or the default socket) when not given."""
