@@ -43,7 +43,7 @@ def test_a_registered_executor_is_found_by_its_name() -> None:
 def test_an_unknown_executor_names_the_known_ones_and_the_entry_point_group() -> None:
     with pytest.raises(
         IotaError,
-        match=r"no executor is named 'kubernetes'.*local, ray, sagemaker.*iota_container\.executors",
+        match=r"named 'kubernetes': use one of local, ray, .*sagemaker.*iota_container\.executors",
     ):
         executor_for("kubernetes")
 
