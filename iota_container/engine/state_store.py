@@ -133,6 +133,14 @@ class StateStore:
                 problems.extend(e.problems)
         if problems:
             raise DefinitionError(problems)
+        return self.register_definitions(loaded)
+
+    def register_definitions(
+        self, definitions: Sequence[tuple[str | os.PathLike[str], DatasetDefinition]]
+    ) -> list[RegisteredDataset]:
+        """Register (or update) definitions as their files hold them, as `register` does,
+        without reading the files again."""
+        loaded = [(str(Path(path).absolute()), definition) for path, definition in definitions]
         updated = {definition.dataset_name for _, definition in loaded}
         others = [(str(d.source_file), d.definition) for d in self.datasets()]
         kept = [(file, d) for file, d in others if d.dataset_name not in updated]
