@@ -395,8 +395,8 @@ t.append(time.perf_counter())
 store = StateStore.open()
 store.dataset({DATASET!r})
 t.append(time.perf_counter())
-from iota_container.executors.engine_socket import UnixSocketEngine, local_socket_path
-UnixSocketEngine(local_socket_path(), timeout=5).ping()
+from iota_container.docker_host import connect_run_client
+connect_run_client(call_timeout=5)
 t.append(time.perf_counter())
 store.close()
 print(json.dumps([b - a for a, b in zip(t, t[1:])]))
@@ -405,7 +405,7 @@ PROBE_STEPS = (
     "CLI modules imported (click, iota_container.cli, its dataset commands)",
     "engine and store modules imported (the engine's socket client with them)",
     "store opened (SQLite, migrations check, recovery), dataset read",
-    "Docker engine client made, ping (engine_socket, the local socket)",
+    "Docker engine client made, ping (docker_host: engine_socket on the local socket)",
 )
 INTERPRETER = "interpreter start-up and exit (`python -c pass`)"
 

@@ -138,13 +138,13 @@ def definition_for(request: Containerize, image: str) -> dict[str, Any]:
 def check_request(request: Containerize) -> dict[str, Any]:
     """Every field checked before anything is built: the definition it will write, with
     the repository standing in for the image's digest-pinned reference."""
-    from iota_container.image.build import BACKENDS
+    from iota_container.image.backends import backend_names
 
     check_name(request.name)
     check_description(request.description)
-    if request.backend is not None and request.backend not in BACKENDS:
+    if request.backend is not None and request.backend not in backend_names():
         raise ContainerizeError(
-            f"backend {request.backend!r} is unknown: use {' or '.join(BACKENDS)}",
+            f"backend {request.backend!r} is unknown: use {' or '.join(backend_names())}",
             "image.backend",
         )
     target = _reference(request.repository, "image.repository")

@@ -16,6 +16,7 @@ from iota_container.cli.common import (
     print_json,
     registry_timeout_option,
 )
+from iota_container.image.backends import backend_names
 
 
 @click.command()
@@ -108,7 +109,7 @@ def _short(text: str, limit: int = 40) -> str:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["docker", "oci"]),
+    type=click.Choice(backend_names()),
     help="docker: build with the Docker engine; oci: add one layer in the registry, no engine "
     "[default: docker when an engine answers, else oci].",
 )

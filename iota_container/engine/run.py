@@ -52,8 +52,8 @@ from iota_container.engine.state_store import StateStore
 from iota_container.engine.store_schema import StateDiskFull
 from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
 from iota_container.executors import LOCAL, AnalysisRun, Executor, RunEnded, executor_for
-from iota_container.image.docker_stream import one_line
 from iota_container.params_file import write_params
+from iota_container.text import one_line
 
 log = logging.getLogger("iota_container")
 

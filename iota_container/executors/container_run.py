@@ -32,7 +32,8 @@ from typing import Any, Protocol, cast
 from iota_container.definitions.model import ResourceConfiguration
 from iota_container.errors import IotaError
 from iota_container.executors.engine_socket import EngineApiError, ImageMissing, UnixSocketEngine
-from iota_container.image.docker_stream import engine_reason, one_line
+from iota_container.image.docker_stream import engine_reason
+from iota_container.text import one_line
 
 logger = logging.getLogger("iota_container")
 

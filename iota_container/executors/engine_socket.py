@@ -7,8 +7,9 @@ them with the standard library, and answers to the same method names as docker-p
 APIClient (container_run.ContainerApi), so either one runs a container.
 
 Only a local engine on a unix socket is served (DOCKER_HOST unset or unix://); TCP, TLS
-and SSH engines go through docker-py. Pulls do too: docker-py reads the registry
-credentials of ~/.docker/config.json and its helpers, and a pull takes seconds anyway.
+and SSH engines go through docker-py (docker_host.py decides which, and connects). Pulls
+do too: docker-py reads the registry credentials of ~/.docker/config.json and its helpers,
+and a pull takes seconds anyway.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import socket
 import struct
 import threading
@@ -24,7 +24,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-DEFAULT_SOCKET = "/var/run/docker.sock"
+from iota_container.docker_host import DEFAULT_SOCKET
+
 _FRAME_HEADER = struct.Struct(">BxxxL")  # stream (0 stdin, 1 stdout, 2 stderr), size
 
 
@@ -39,16 +40,6 @@ class EngineApiError(Exception):
 
 class ImageMissing(EngineApiError):
     """The engine does not have the image (404 on create)."""
-
-
-def local_socket_path(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The engine's unix socket when DOCKER_HOST names one (or is unset), else None."""
-    host = environ.get("DOCKER_HOST", "")
-    if not host:
-        return DEFAULT_SOCKET
-    if host.startswith("unix://"):
-        return host[len("unix://") :]
-    return None
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
+from iota_container.docker_host import EngineUnreachable, connect_run_client
 from iota_container.engine.records import MODE_CONTAINER, MODE_PROCESS, RegisteredDataset
 from iota_container.errors import IotaError
 from iota_container.executors.base import AnalysisRun, RunEnded
@@ -33,23 +34,19 @@ from iota_container.executors.container_run import (
     limits_for,
     run_container,
 )
-from iota_container.executors.engine_socket import (
-    EngineApiError,
-    UnixSocketEngine,
-    local_socket_path,
-)
 from iota_container.executors.run_environment import (
     container_environment,
     mounted_files,
     process_environment,
 )
-from iota_container.image.docker_stream import engine_reason, one_line
+from iota_container.image.docker_stream import engine_reason
 from iota_container.params_file import DEFAULT_PARAMS_PATH
 from iota_container.storage.uri import parse_output_uri
 
 log = logging.getLogger("iota_container")
 
-CONNECT_TIMEOUT_SECONDS = 5
+# Long enough for any call of a run (a pull included); waiting for the run has none.
+CALL_TIMEOUT_SECONDS = 600
 LABEL_DATASET = "io.iota-container.dataset"
 LABEL_VERSION = "io.iota-container.dataset-version"
 
@@ -125,48 +122,17 @@ class LocalExecutor:
 
 
 def _connect(*, required: bool) -> ContainerApi | None:
-    """A Docker engine client, or None when none answers and none was required: the
-    standard-library client for a local socket (engine_socket.py), else docker-py."""
-    socket_path = local_socket_path()
-    connect = _connect_docker_py if socket_path is None else lambda: _connect_local(socket_path)
+    """A Docker engine client (docker_host.py: the standard-library one on a local
+    socket), or None when none answers and none was required."""
     try:
-        return connect()
-    except _no_engine_errors(local=socket_path is not None) as e:
+        return cast(ContainerApi, connect_run_client(call_timeout=CALL_TIMEOUT_SECONDS))
+    except EngineUnreachable as e:
         if not required:
             log.info("no Docker engine answers: running without a container")
             return None
-        address = os.environ.get("DOCKER_HOST") or f"unix://{socket_path}"
         raise IotaError(
-            f"a container run needs a Docker engine, and none answers at {address} "
-            f"({one_line(engine_reason(e), 160)}): start dockerd, or run with --no-container"
+            e.needed_by("a container run", "start dockerd, or run with --no-container")
         ) from e
-
-
-def _connect_local(socket_path: str) -> ContainerApi:
-    local = UnixSocketEngine(socket_path, timeout=CONNECT_TIMEOUT_SECONDS)
-    local.ping()
-    local.timeout = 600  # long enough for any call; waiting for the run has none
-    return local
-
-
-def _connect_docker_py() -> ContainerApi:
-    from docker.api.client import APIClient
-    from docker.utils import kwargs_from_env
-
-    client = APIClient(timeout=CONNECT_TIMEOUT_SECONDS, **kwargs_from_env())
-    client.ping()
-    client.timeout = 600  # long enough for a pull; waiting for the run has no timeout
-    return cast(ContainerApi, client)
-
-
-def _no_engine_errors(*, local: bool) -> tuple[type[Exception], ...]:
-    """What connecting raises when no engine answers; docker-py is imported only when it
-    is the client."""
-    if local:
-        return (OSError, EngineApiError)
-    from docker.errors import DockerException
-
-    return (OSError, DockerException)
 
 
 def _in_process(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iota_container.greengrass.errors import PublishError
+from iota_container.text import one_line
 
 TARGET_ARN = re.compile(r"^arn:[^:]*:iot:[^:]*:[0-9]+:(thing|thinggroup)/.+$")
 _KEPT_FIELDS = ("deploymentPolicies", "iotJobConfiguration")
@@ -151,7 +152,7 @@ def _call(method: Any, operation: str, **kwargs: Any) -> Any:
         error = e.response.get("Error", {})
         raise PublishError(
             f"{operation} was refused: {error.get('Code', 'error')}: "
-            f"{' '.join(str(error.get('Message', '')).split())}"
+            f"{one_line(str(error.get('Message', '')))}"
         ) from e
     except BotoCoreError as e:
         raise PublishError(f"{operation} failed: {e}: check the region and credentials") from e

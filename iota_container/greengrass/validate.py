@@ -16,6 +16,7 @@ from iota_container.greengrass.documents import MAX_RECIPE_BYTES, parse_recipe, 
 from iota_container.greengrass.errors import RecipeInvalid
 from iota_container.greengrass.recipe import RECIPE_FORMAT_VERSION
 from iota_container.greengrass.rules import device_problems
+from iota_container.text import one_line
 
 
 def lowercase_keys(node: Any) -> Any:
@@ -38,7 +39,7 @@ def schema_problems(recipe: Any, source: str) -> list[Problem]:
         path = "$" + "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
         )
-        message = _one_line(error.message)
+        message = one_line(error.message)
         problems.append(Problem(source, path, "recipe schema", message, _schema_fix(error)))
     return problems
 
@@ -74,11 +75,6 @@ def _schema_fix(error: Any) -> str:
     if error.validator == "type":
         return f"write {error.validator_value} here"
     return "see the recipe reference for this key"
-
-
-def _one_line(message: str) -> str:
-    text = " ".join(message.split())
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def recipe_problems(recipe: Any, source: str, size: int | None = None) -> list[Problem]:

@@ -27,7 +27,6 @@ from iota_container.image.spec import (
 from iota_container.variables import Variable, check_variables
 
 BASE_IMAGE_ENV = "IOTA_BASE_IMAGE"
-BACKENDS = ("docker", "oci")
 
 
 @dataclass(frozen=True)
@@ -100,22 +99,11 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
 
 
 def choose_backend(options: BuildOptions) -> BuildBackend:
-    name = options.backend
-    if name is not None and name not in BACKENDS:
-        raise IotaError(f"--backend {name!r} is unknown: use docker or oci")
-    if name != "oci":
-        # Only imported when it may be used: the docker SDK is a tenth of a second to load.
-        from iota_container.image.docker_engine import DockerBackend, engine_available
+    """The backend the options name (image/backends.py), or the automatic choice."""
+    from iota_container.image.backends import BackendSettings, backend_for
 
-        if name == "docker" or engine_available():
-            return DockerBackend(ca_bundle=options.ca_bundle)
-    from iota_container.image.oci import OciBackend
-
-    return OciBackend(
-        ca_bundle=str(options.ca_bundle) if options.ca_bundle else None,
-        plain_http=options.plain_http,
-        timeout=options.registry_timeout,
-    )
+    settings = BackendSettings(options.ca_bundle, options.plain_http, options.registry_timeout)
+    return backend_for(options.backend, settings)
 
 
 def _ecr_for(target: ImageReference) -> Any:

@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
+from iota_container.docker_host import EngineUnreachable, connect_docker_py
 from iota_container.environment.detect import Requirements
 from iota_container.environment.packages import plan_packages
 from iota_container.environment.platform import base_environment
@@ -37,7 +38,6 @@ from iota_container.image.docker_stream import (
     PullTally,
     PushTally,
     engine_reason,
-    one_line,
 )
 from iota_container.image.dockerfile import build_context, render_dockerfile, split_labels
 from iota_container.image.metadata import ANALYSIS_DIR
@@ -49,10 +49,9 @@ from iota_container.image.spec import (
     Progress,
     RegistryCredentials,
 )
+from iota_container.text import one_line
 
 NO_ENGINE_FIX = "start dockerd, or use --backend oci"
-# An engine that answers at all answers a ping at once.
-CONNECT_TIMEOUT_SECONDS = 10
 # Pushes and pulls stream progress; a read timeout only catches an engine that stopped
 # talking. (The SDK sends builds without one: a quiet pip step can take minutes.)
 STREAM_TIMEOUT_SECONDS = 1800
@@ -122,40 +121,18 @@ class EngineApi(Protocol):
     def close(self) -> None: ...
 
 
-def connect_engine(timeout: int = CONNECT_TIMEOUT_SECONDS) -> EngineApi:
-    """A client for the engine DOCKER_HOST (or the default socket) names, checked alive
-    within `timeout` seconds, then patient with long streams."""
+def connect_engine() -> EngineApi:
+    """A docker-py client of the engine docker_host.py finds, patient with long streams."""
     try:
-        from docker.api.client import APIClient
-        from docker.errors import DockerException
-        from docker.utils import kwargs_from_env
+        api = connect_docker_py(call_timeout=STREAM_TIMEOUT_SECONDS)
     except ImportError as e:
         raise DockerEngineError(
             f"--backend docker needs the `docker` Python package ({e}): "
             f"pip install 'docker>=7', or use --backend oci"
         ) from e
-    settings = kwargs_from_env()
-    address = settings.get("base_url") or "the default socket"
-    try:
-        api = cast(EngineApi, APIClient(timeout=timeout, **settings))
-        api.ping()
-    except (DockerException, OSError) as e:  # OSError: requests' and socket errors
-        raise DockerEngineError(
-            f"--backend docker needs a Docker engine, and none answers at {address} "
-            f"({one_line(str(e), 160)}): {NO_ENGINE_FIX}"
-        ) from e
-    api.timeout = STREAM_TIMEOUT_SECONDS
-    return api
-
-
-def engine_available(timeout: int = 2) -> bool:
-    """Whether a Docker engine answers within `timeout` seconds (to pick a default backend)."""
-    try:
-        api = connect_engine(timeout)
-    except DockerEngineError:
-        return False
-    api.close()
-    return True
+    except EngineUnreachable as e:
+        raise DockerEngineError(e.needed_by("--backend docker", NO_ENGINE_FIX)) from e
+    return cast(EngineApi, api)
 
 
 class DockerBackend:
@@ -193,6 +170,7 @@ class DockerBackend:
                 run_engine_build(api, context, tag, in_request, spec, progress)
             if plan.requirements is not None:
                 check_imports_in_image(api, tag, plan.requirements, progress)
+            progress.phase("pushing")
             tally = push_image(api, spec.target, spec.target.tag or "latest", credentials, progress)
         finally:
             if self._api is None:

@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from iota_container.text import one_line
+
 if TYPE_CHECKING:  # the dataset engine reads its errors here without the image builder
     from iota_container.image.spec import Progress
 
@@ -21,11 +23,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _BUILDER_LINES = (" ---> ", "Removing intermediate container", "Successfully ")
 _REUSED = ("Layer already exists", "Mounted from")
 _LAYER_ID = re.compile(r"^[0-9a-f]{12}$")
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    collapsed = " ".join(text.split())
-    return collapsed if len(collapsed) <= limit else collapsed[: limit - 1] + "…"
 
 
 def engine_reason(error: Exception) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from iota_container.errors import IotaError
 from iota_container.image.reference import is_ecr_registry
 from iota_container.image.spec import RegistryCredentials
+from iota_container.text import one_line
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -288,7 +289,7 @@ def _error_code(error: BaseException) -> tuple[str, str]:
     if (not code or code.isdigit()) and "<Code>" in message:
         code = _xml_field(message, "Code") or code
         message = _xml_field(message, "Message") or message
-    return code, " ".join(message.split())
+    return code, one_line(message)
 
 
 def _xml_field(text: str, name: str) -> str | None:
@@ -313,7 +314,7 @@ def _aws_errors(action: str, subject: str, invalid_fix: str) -> Iterator[None]:
     except ClientError as e:
         raise _client_error(action, subject, invalid_fix, e) from e
     except ParamValidationError as e:
-        reason = " ".join(str(e).split())
+        reason = one_line(str(e))
         raise EcrError(f"ECR {action} rejects {subject} ({reason}): {invalid_fix}") from e
     except NoCredentialsError as e:
         raise EcrError(
@@ -325,7 +326,7 @@ def _aws_errors(action: str, subject: str, invalid_fix: str) -> Iterator[None]:
             f"no AWS region for ECR {action}: set AWS_REGION, or name an ECR registry"
         ) from e
     except BotoCoreError as e:
-        reason = " ".join(str(e).split())
+        reason = one_line(str(e))
         raise EcrError(
             f"ECR {action} for {subject} failed ({reason}): check the network, the region "
             "and AWS_ENDPOINT_URL"

@@ -14,6 +14,7 @@ import urllib3.exceptions
 from iota_container.errors import IotaError, LimitExceeded
 from iota_container.image.auth import PASSWORD_ENV, USERNAME_ENV
 from iota_container.limits import REGISTRY_DOCUMENT_LIMITS, loads_json
+from iota_container.text import one_line
 
 CA_BUNDLE_OPTION = "--ca-bundle"
 REGISTRY_TIMEOUT_ENV = "IOTA_REGISTRY_TIMEOUT"
@@ -151,9 +152,10 @@ def registry_error(response: requests.Response) -> tuple[str, str]:
     try:
         document = loads_json(response.content, REGISTRY_DOCUMENT_LIMITS, "error", response.url)
         first = (document.get("errors") or [])[0]
-        return str(first.get("code", "")), _one_line(str(first.get("message", "")))
+        return str(first.get("code", "")), one_line(str(first.get("message", "")), _MAX_DETAIL)
     except (ValueError, AttributeError, IndexError, TypeError, KeyError, LimitExceeded):
-        return "", _one_line(response.content[: _MAX_DETAIL * 4].decode("utf-8", "replace"))
+        body = response.content[: _MAX_DETAIL * 4].decode("utf-8", "replace")
+        return "", one_line(body, _MAX_DETAIL)
 
 
 def _reason(error: BaseException) -> str:
@@ -162,9 +164,9 @@ def _reason(error: BaseException) -> str:
     causes = list(_causes(error))
     reasons = [c.strerror for c in causes if isinstance(c, OSError) and c.strerror]
     if reasons:
-        return _one_line(reasons[-1])
+        return one_line(reasons[-1], _MAX_DETAIL)
     said = [str(c) for c in causes if isinstance(c, (http.client.HTTPException, OSError))]
-    return _one_line(said[-1]) if said and said[-1] else type(error).__name__
+    return one_line(said[-1], _MAX_DETAIL) if said and said[-1] else type(error).__name__
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -180,8 +182,3 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         yield current
         linked = (current.__cause__, current.__context__, getattr(current, "reason", None))
         pending += [e for e in (*linked, *current.args) if isinstance(e, BaseException)]
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"

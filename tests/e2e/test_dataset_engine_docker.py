@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 
+from iota_container.docker_host import DEFAULT_SOCKET, local_socket_path
 from iota_container.engine.home import Home
 from iota_container.engine.records import FAILED, MODE_CONTAINER, SUCCEEDED
 from iota_container.engine.run import DatasetEngine, raise_for_status
 from iota_container.engine.state_store import StateStore
-from iota_container.executors.engine_socket import (
-    DEFAULT_SOCKET,
-    UnixSocketEngine,
-    local_socket_path,
-)
+from iota_container.executors.engine_socket import UnixSocketEngine
 from iota_container.storage import register_store
 from iota_container.storage.s3 import S3Store
 from iota_container.storage.uri import parse_output_uri

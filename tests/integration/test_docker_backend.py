@@ -17,7 +17,8 @@ import nbformat
 import pytest
 import requests
 
-from iota_container.image.docker_engine import DockerBackend, DockerEngineError, engine_available
+from iota_container.docker_host import engine_answers
+from iota_container.image.docker_engine import DockerBackend, DockerEngineError
 from iota_container.image.metadata import (
     DESCRIPTION_LABEL,
     NOTEBOOK_LABEL,
@@ -366,7 +367,7 @@ def test_no_engine_is_one_line_with_the_fix(
 ) -> None:
     spec = one_cell_spec(parse_reference("127.0.0.1:5000/x/y:v1"))
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
-    assert engine_available() is False
+    assert engine_answers() is False
     with pytest.raises(DockerEngineError) as caught:
         DockerBackend().build_and_push(spec, NO_CREDENTIALS, RecordingProgress())
     message = str(caught.value)
@@ -374,8 +375,8 @@ def test_no_engine_is_one_line_with_the_fix(
     assert message.endswith(": start dockerd, or use --backend oci")
 
 
-def test_engine_available_when_one_answers(docker_client: Any) -> None:
-    assert engine_available() is True
+def test_engine_answers_when_one_does(docker_client: Any) -> None:
+    assert engine_answers() is True
 
 
 def test_detected_packages_install_in_their_own_layer_before_the_notebook(

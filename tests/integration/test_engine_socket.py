@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from iota_container.executors.engine_socket import (
-    DEFAULT_SOCKET,
-    EngineApiError,
-    ImageMissing,
-    UnixSocketEngine,
-    local_socket_path,
-)
+from iota_container.docker_host import DEFAULT_SOCKET, local_socket_path
+from iota_container.executors.engine_socket import EngineApiError, ImageMissing, UnixSocketEngine
 
 pytestmark = pytest.mark.integration
 
