@@ -120,6 +120,7 @@ def run_analysis(options: RunOptions) -> RunResult:
             failure = execute_notebook(notebook, session, options.cell_timeout)
     except BaseException:
         session.stop(now=True)  # nothing is left to save: no graceful wait
+        storage.close_stores()
         raise
     stopping = session.stop_in_background()
     if failure:
@@ -139,6 +140,7 @@ def run_analysis(options: RunOptions) -> RunResult:
     try:
         _store_outputs(notebook, html, params, options.work_dir, timer, result)
     finally:
+        storage.close_stores()  # the uploads' threads and connections
         stopping.join()
     if failure:
         raise AnalysisFailed(f"{failure.describe()}; outputs uploaded").with_result(result)

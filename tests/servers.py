@@ -70,7 +70,8 @@ class MotoServer:
     """`moto_server` in its own process, recording requests so tests can read the headers
     that went over the wire (moto's ACL grants cannot tell bucket-owner-full-control)."""
 
-    def __init__(self, workdir: Path, enforce_auth: bool = False) -> None:
+    def __init__(self, workdir: Path, enforce_auth: bool = False, setup_requests: int = 0) -> None:
+        """`enforce_auth`: IAM policies are enforced after the first `setup_requests`."""
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.recording = workdir / f"moto-{self.port}.jsonl"
@@ -79,7 +80,7 @@ class MotoServer:
             os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(self.recording)
         )
         if enforce_auth:
-            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(setup_requests)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [*moto_server_command(), "-H", "127.0.0.1", "-p", str(self.port)],
@@ -100,16 +101,29 @@ class MotoServer:
         }
 
     def s3(self) -> Any:
+        return self.client("s3")
+
+    def client(self, service: str, key_id: str = "testing", secret: str = "testing") -> Any:
         import boto3
 
-        env = self.client_env()
         return boto3.client(
-            "s3",
+            service,
             endpoint_url=self.endpoint,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_REGION"],
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            region_name=self.client_env()["AWS_REGION"],
         )
+
+    def user_allowed(self, user: str, actions: list[str]) -> tuple[str, str]:
+        """A new IAM user allowed `actions` on every resource, and its access key (id,
+        secret); with enforce_auth this takes 3 of the server's setup requests."""
+        iam = self.client("iam")
+        iam.create_user(UserName=user)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=policy)
+        return key["AccessKeyId"], key["SecretAccessKey"]
 
     def new_bucket(self, prefix: str) -> str:
         """A new bucket with a unique name; the recorder starts afresh after it."""

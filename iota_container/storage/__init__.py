@@ -2,7 +2,8 @@
 
 `s3` and `file` are built in; other schemes can be registered with `register_store`
 or through the `iota_container.stores` entry point group. Stores are created lazily, so
-importing this module never imports boto3.
+importing this module never imports boto3. A store may also have a `close()` (not part of
+the protocol, so that stores without resources need none): close_stores() calls it.
 """
 
 from __future__ import annotations
@@ -42,9 +43,21 @@ def register_store(scheme: str, factory: StoreFactory) -> None:
 
 
 def store_for(scheme: str) -> Store:
+    """The store of `scheme`, made on first need and kept (with its clients and transfer
+    threads) until close_stores()."""
     if scheme not in _stores:
         _stores[scheme] = _factory_for(scheme)()
     return _stores[scheme]
+
+
+def close_stores() -> None:
+    """Close every store made so far (those that have a close(): S3Store finishes its
+    uploads and stops its transfer threads); the next store_for() makes new ones."""
+    while _stores:
+        _, store = _stores.popitem()
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
 
 
 def _factory_for(scheme: str) -> StoreFactory:

@@ -37,55 +37,117 @@ _CREDENTIAL_ERRORS = {
 }
 
 
-def default_s3_client() -> Any:
-    """An S3 client configured from the environment (AWS_ENDPOINT_URL, AWS_REGION, ...)."""
+def default_session() -> Any:
+    """A boto3 session configured from the environment (AWS_PROFILE, AWS_REGION, ...)."""
     import boto3
+
+    return boto3.session.Session()
+
+
+def client_config() -> Any:
+    """Retries every client of the store shares: botocore's standard mode, 10 attempts,
+    unless AWS_RETRY_MODE or AWS_MAX_ATTEMPTS say otherwise."""
     from botocore.config import Config
 
     retries: Any = {
         "mode": os.environ.get("AWS_RETRY_MODE", "standard"),
         "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)),
     }
-    return boto3.session.Session().client("s3", config=Config(retries=retries))
+    return Config(retries=retries)
+
+
+def default_s3_client() -> Any:
+    """An S3 client configured from the environment (AWS_ENDPOINT_URL, AWS_REGION, ...)."""
+    return default_session().client("s3", config=client_config())
 
 
 class S3Store:
+    """The s3:// store. Its clients are given (s3transfer style) or made from one session
+    in the constructor; the STS client, needed only when a bucket refuses HeadBucket, is
+    made from that session on first need. One TransferManager serves every upload of the
+    store until close()."""
+
     def __init__(
         self,
         client: Any = None,
         multipart_threshold: int | None = None,
         max_concurrency: int | None = None,
+        *,
+        sts_client: Any = None,
+        session: Any = None,
     ) -> None:
-        self._client = client
-        self._multipart_threshold = multipart_threshold or _env_int(
-            MULTIPART_THRESHOLD_ENV, 8 * 1024 * 1024
+        self._multipart_threshold = _positive(
+            multipart_threshold, "multipart_threshold", MULTIPART_THRESHOLD_ENV, 8 * 1024 * 1024
         )
         # Parts in flight at once; a one-vCPU container may want fewer than s3transfer's 10.
-        self._max_concurrency = max_concurrency or _env_int(MAX_CONCURRENCY_ENV, 10)
+        self._max_concurrency = _positive(
+            max_concurrency, "max_concurrency", MAX_CONCURRENCY_ENV, 10
+        )
+        if session is None and (client is None or sts_client is None):
+            session = default_session()
+        self._session = session
+        self._owned: list[Any] = []  # the clients made here, closed with the store
+        if client is None:
+            client = session.client("s3", config=client_config())
+            self._owned.append(client)
+        self.client = client
+        self._sts_client = sts_client
+        self._manager: Any = None
+        self._closed = False
+
+    def __enter__(self) -> S3Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Wait for the uploads in flight, stop the transfer threads, close own clients."""
+        self._closed = True
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = None
+        for client in self._owned:
+            client.close()
+        self._owned.clear()
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = default_s3_client()
-        return self._client
+    def transfer_manager(self) -> Any:
+        if self._closed:
+            raise StorageError(
+                "this S3 store is closed: upload through storage.put(), which makes a new one"
+            )
+        if self._manager is None:
+            from s3transfer.manager import TransferConfig, TransferManager
+
+            config = TransferConfig(
+                multipart_threshold=self._multipart_threshold,
+                multipart_chunksize=max(self._multipart_threshold, 8 * 1024 * 1024),
+                max_request_concurrency=self._max_concurrency,
+            )
+            self._manager = TransferManager(self.client, config)
+        return self._manager
+
+    @property
+    def sts_client(self) -> Any:
+        if self._sts_client is None:
+            self._sts_client = self._session.client("sts", config=client_config())
+            self._owned.append(self._sts_client)
+        return self._sts_client
 
     def put(self, source: Path | bytes, target: OutputUri) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
-        from s3transfer.manager import TransferConfig, TransferManager
 
         extra_args = {"ACL": OUTPUT_ACL}
         content_type = mimetypes.guess_type(target.key)[0]
         if content_type:
             extra_args["ContentType"] = content_type
-        config = TransferConfig(
-            multipart_threshold=self._multipart_threshold,
-            multipart_chunksize=max(self._multipart_threshold, 8 * 1024 * 1024),
-            max_request_concurrency=self._max_concurrency,
-        )
         body: Any = BytesIO(source) if isinstance(source, bytes) else str(source)
         try:
-            with TransferManager(self.client, config) as manager:
-                manager.upload(body, target.bucket, target.key, extra_args=extra_args).result()
+            upload = self.transfer_manager.upload(
+                body, target.bucket, target.key, extra_args=extra_args
+            )
+            upload.result()
         except ClientError as e:
             raise _client_error(e, target.uri) from e
         except BotoCoreError as e:
@@ -124,11 +186,10 @@ class S3Store:
                 raise _botocore_error(e, target.uri) from e
 
     def _check_credentials(self, uri: str) -> None:
-        import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            boto3.session.Session().client("sts").get_caller_identity()
+            self.sts_client.get_caller_identity()
         except ClientError as e:
             raise _client_error(e, uri) from e
         except BotoCoreError as e:
@@ -136,7 +197,15 @@ class S3Store:
         log.debug("no ListBucket permission for %s; going on, PutObject may still be allowed", uri)
 
 
-def _env_int(name: str, default: int) -> int:
+def _positive(given: int | None, parameter: str, name: str, default: int) -> int:
+    """`given` (the constructor's `parameter`), else the environment's `name`, else
+    `default`: a positive whole number either way."""
+    if given is not None:
+        if given < 1:
+            raise StorageError(
+                f"{parameter}={given!r} is not a positive whole number: give 1 or more"
+            )
+        return given
     raw = os.environ.get(name)
     if not raw:
         return default
