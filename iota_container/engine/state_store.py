@@ -17,6 +17,9 @@ Scheduler hooks: `start_version` claims a schedule window or an upstream version
 creates the version in one transaction (TriggerAlreadyClaimed when it was claimed
 before); `last_schedule_window` and `is_claimed` say what already ran; `skip_triggers`
 claims triggers that must never run; `change_counter` tells that another process wrote.
+
+What is written lives beside this module: trigger_claims.py (the claims) and
+version_rows.py (a version's row from CREATING to its end); this class decides when.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from iota_container.definitions.model import (
 )
 from iota_container.definitions.problems import WARNING, DefinitionError, Problem
 from iota_container.definitions.validate import validate_definitions
+from iota_container.engine import trigger_claims, version_rows
 from iota_container.engine.full_disk import keep_reserve, release_reserve
 from iota_container.engine.home import Home
 from iota_container.engine.locks import dataset_lock, lock_if_free
@@ -242,29 +246,21 @@ class StateStore:
         with self._write() as db:
             for name, trigger, mode in claims:
                 version_id = f"{stamp}-{secrets.token_hex(4)}"
-                if trigger.claim_key is not None and not self._claim(
+                if trigger.claim_key is not None and not trigger_claims.claim(
                     db, name, trigger, version_id, now_text
                 ):
                     version_ids.append(None)
                     continue
-                db.execute(
-                    "INSERT INTO versions (id, dataset, status, trigger_kind, schedule_time,"
-                    " upstream_dataset, upstream_version, mode, created_at, output_prefix,"
-                    " owner_pid, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        version_id,
-                        name,
-                        CREATING,
-                        trigger.kind,
-                        to_text(trigger.schedule_time) if trigger.schedule_time else None,
-                        trigger.upstream_dataset,
-                        trigger.upstream_version,
-                        mode,
-                        now_text,
-                        self.home.output_prefix(name, version_id),
-                        pid,
-                        int(queued),
-                    ),
+                version_rows.insert_creating(
+                    db,
+                    version_id,
+                    name,
+                    trigger,
+                    mode,
+                    created_at=now_text,
+                    output_prefix=self.home.output_prefix(name, version_id),
+                    owner_pid=pid,
+                    queued=queued,
                 )
                 version_ids.append(version_id)
         created = self._versions_by_id([v for v in version_ids if v is not None])
@@ -278,18 +274,6 @@ class StateStore:
             for version_id, (name, trigger, _) in zip(version_ids, claims)
         ]
 
-    @staticmethod
-    def _claim(
-        db: sqlite3.Connection, name: str, trigger: Trigger, version_id: str, now: str
-    ) -> bool:
-        """False when another run already claimed this trigger."""
-        cursor = db.execute(
-            "INSERT INTO trigger_claims (dataset, kind, claim_key, version_id, claimed_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (name, trigger.kind, trigger.claim_key, version_id, now),
-        )
-        return cursor.rowcount == 1
-
     def _versions_by_id(self, version_ids: Sequence[str]) -> dict[str, Version]:
         return {
             row["id"]: Version.from_row(row) for row in self._rows_in("versions", "id", version_ids)
@@ -298,11 +282,7 @@ class StateStore:
     def record_start(self, version: Version, *, outputs: dict[str, str], log_path: Path) -> None:
         """The run begins now: its outputs and log are known before it can fail."""
         with self._write() as db:
-            db.execute(
-                "UPDATE versions SET started_at = ?, outputs = ?, log_path = ?, queued = 0"
-                " WHERE id = ?",
-                (to_text(self.clock()), json.dumps(outputs), str(log_path), version.id),
-            )
+            version_rows.mark_started(db, version.id, to_text(self.clock()), outputs, log_path)
 
     def finish_version(
         self,
@@ -336,12 +316,7 @@ class StateStore:
 
     def _write_finish(self, version: Version, ending: tuple[Any, ...]) -> None:
         with self._write() as db:
-            db.execute(
-                "UPDATE versions SET status = ?, reason = ?, exit_code = ?,"
-                " duration_seconds = ?, content_uri = ?, finished_at = ?"
-                " WHERE id = ? AND status = 'CREATING'",
-                (*ending, to_text(self.clock()), version.id),
-            )
+            version_rows.mark_finished(db, version.id, ending, to_text(self.clock()))
 
     def version(self, name: str, selector: str = LATEST) -> Version:
         """A version by id, or `$LATEST` (any status) or `$LATEST_SUCCEEDED`."""
@@ -395,14 +370,8 @@ class StateStore:
 
     def skip_triggers(self, name: str, triggers: Sequence[Trigger], reason: str) -> None:
         """Claim `triggers` without creating versions, so that none of them ever runs."""
-        now = to_text(self.clock())
-        rows = [(name, t.kind, t.claim_key, now, reason) for t in triggers if t.claim_key]
         with self._write() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO trigger_claims (dataset, kind, claim_key, version_id,"
-                " claimed_at, skipped) VALUES (?, ?, ?, '', ?, ?)",
-                rows,
-            )
+            trigger_claims.skip(db, name, triggers, to_text(self.clock()), reason)
 
     def change_counter(self) -> int:
         """Changes when another connection commits (a `dataset register`, `resume`, or a
@@ -437,12 +406,9 @@ class StateStore:
         """End a CREATING version whose run will not go on: FAILED "interrupted", or None
         when it never started and was withdrawn (see fail_interrupted)."""
         with self._write() as db:
-            withdrawn = db.execute(
-                "DELETE FROM versions WHERE id = ? AND status = 'CREATING' AND queued = 1",
-                (version.id,),
-            ).rowcount
+            withdrawn = version_rows.withdraw_queued(db, version.id)
             if withdrawn:
-                db.execute("DELETE FROM trigger_claims WHERE version_id = ?", (version.id,))
+                trigger_claims.withdraw(db, version.id)
         if withdrawn:
             return None
         return self.finish_version(version, FAILED, reason=INTERRUPTED)
@@ -460,25 +426,10 @@ class StateStore:
             return []
         with self._write() as db:
             db.executemany("DELETE FROM versions WHERE id = ?", [(v.id,) for v in pruned])
-            self._prune_claims(db, name)
+            trigger_claims.prune(db, name)
         for version in pruned:
             remove_version_files(version, self.home.version_dir(name, version.id))
         return pruned
-
-    @staticmethod
-    def _prune_claims(db: sqlite3.Connection, name: str) -> None:
-        # A claim whose version is gone still matters while it is the dataset's latest
-        # schedule window (where a scheduler resumes) or its upstream version still exists
-        # (the scheduler would see that version again).
-        db.execute(
-            "DELETE FROM trigger_claims AS c WHERE c.dataset = ?"
-            " AND NOT EXISTS (SELECT 1 FROM versions WHERE id = c.version_id)"
-            " AND NOT (c.kind = 'schedule' AND c.claim_key = (SELECT MAX(claim_key)"
-            "   FROM trigger_claims WHERE dataset = c.dataset AND kind = 'schedule'))"
-            " AND NOT (c.kind = 'dataset'"
-            "   AND EXISTS (SELECT 1 FROM versions WHERE id = c.claim_key))",
-            (name,),
-        )
 
     # -- plumbing -----------------------------------------------------------------------
 

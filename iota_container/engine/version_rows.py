@@ -1,0 +1,83 @@
+"""The writes of a version's row in the state database, from its creation (CREATING) to
+its end (SUCCEEDED or FAILED), or its withdrawal when it never started.
+
+Each function takes the connection of a write transaction the caller holds
+(StateStore._write); the store decides when, and this module what is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from iota_container.engine.records import CREATING, Trigger, to_text
+
+
+def insert_creating(
+    db: sqlite3.Connection,
+    version_id: str,
+    name: str,
+    trigger: Trigger,
+    mode: str,
+    *,
+    created_at: str,
+    output_prefix: str,
+    owner_pid: int,
+    queued: bool,
+) -> None:
+    db.execute(
+        "INSERT INTO versions (id, dataset, status, trigger_kind, schedule_time,"
+        " upstream_dataset, upstream_version, mode, created_at, output_prefix,"
+        " owner_pid, queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            version_id,
+            name,
+            CREATING,
+            trigger.kind,
+            to_text(trigger.schedule_time) if trigger.schedule_time else None,
+            trigger.upstream_dataset,
+            trigger.upstream_version,
+            mode,
+            created_at,
+            output_prefix,
+            owner_pid,
+            int(queued),
+        ),
+    )
+
+
+def mark_started(
+    db: sqlite3.Connection,
+    version_id: str,
+    started_at: str,
+    outputs: dict[str, str],
+    log_path: Path,
+) -> None:
+    db.execute(
+        "UPDATE versions SET started_at = ?, outputs = ?, log_path = ?, queued = 0 WHERE id = ?",
+        (started_at, json.dumps(outputs), str(log_path), version_id),
+    )
+
+
+def mark_finished(
+    db: sqlite3.Connection, version_id: str, ending: tuple[Any, ...], finished_at: str
+) -> None:
+    """`ending`: status, reason, exit code, duration (s), content URI. A version that is
+    no longer CREATING keeps its first ending."""
+    db.execute(
+        "UPDATE versions SET status = ?, reason = ?, exit_code = ?,"
+        " duration_seconds = ?, content_uri = ?, finished_at = ?"
+        " WHERE id = ? AND status = 'CREATING'",
+        (*ending, finished_at, version_id),
+    )
+
+
+def withdraw_queued(db: sqlite3.Connection, version_id: str) -> bool:
+    """Delete a CREATING version that was claimed and never started; False otherwise."""
+    deleted = db.execute(
+        "DELETE FROM versions WHERE id = ? AND status = 'CREATING' AND queued = 1",
+        (version_id,),
+    ).rowcount
+    return bool(deleted)
