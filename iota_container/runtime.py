@@ -235,3 +235,60 @@ def _keep_after_failed_upload(
     except OSError as e:
         return f"and they cannot be kept in {str(folder)!r} either: {e.strerror or e}"
     return f"the executed notebook and report are kept in {folder}"
+
+
+# SageMaker starts a training container as `IMAGE train`: with the base image's entrypoint
+# that is `iota-container run train`. Its layout is /opt/ml (the params file is the
+# channel `iotanalytics`, at the default params path); /opt/ml/output/failure is what
+# SageMaker shows as the training job's FailureReason.
+TRAINING_WORD = "train"
+SAGEMAKER_CONFIG_DIR = Path("/opt/ml/input/config")
+SAGEMAKER_OUTPUT_DIR = Path("/opt/ml/output")
+FAILURE_REASON_LIMIT = 1000  # SageMaker keeps the first 1024 characters of the file
+
+
+def started_as_training(words: tuple[str, ...]) -> bool:
+    """True for `run train` (SageMaker's start), False for `run`; IotaError otherwise."""
+    if words == (TRAINING_WORD,):
+        _log_training_job()
+        return True
+    if not words:
+        return False
+    raise IotaError(
+        f"`iota-container run` takes no words but {TRAINING_WORD!r} (how SageMaker starts a "
+        f"training container), not {' '.join(words)!r}: give options (--params, "
+        "--notebook) instead"
+    )
+
+
+def record_failure_reason(error: BaseException, training: bool) -> None:
+    """The one-line reason of a failed run in /opt/ml/output/failure, when SageMaker
+    started it (or its layout is there); never raises, the run's own error goes on."""
+    if not (training or SAGEMAKER_OUTPUT_DIR.is_dir()):
+        return
+    if isinstance(error, IotaError):
+        reason = str(error)
+    else:
+        reason = f"internal error: {type(error).__name__}: {error}"
+    from iota_container.text import one_line
+
+    reason = one_line(reason, FAILURE_REASON_LIMIT)
+    try:
+        SAGEMAKER_OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        (SAGEMAKER_OUTPUT_DIR / "failure").write_text(reason + "\n", encoding="utf-8")
+    except OSError as e:
+        log.warning("cannot write %s/failure: %s", SAGEMAKER_OUTPUT_DIR, e.strerror or e)
+
+
+def _log_training_job() -> None:
+    """The training job and host this container runs as, when SageMaker says."""
+    import json
+
+    host = ""
+    try:
+        config = json.loads((SAGEMAKER_CONFIG_DIR / "resourceconfig.json").read_text()[:65536])
+        host = str(config.get("current_host", "")) if isinstance(config, dict) else ""
+    except (OSError, ValueError):
+        pass
+    job = os.environ.get("TRAINING_JOB_NAME", "")
+    log.info("started by SageMaker: training job %s, host %s", job or "?", host or "?")

@@ -12,6 +12,7 @@ from iota_container.cli.common import IotaGroup, Seconds, exit_now, json_option,
 
 
 @click.command(short_help="Run the analysis a params file describes; upload its outputs.")
+@click.argument("words", nargs=-1, metavar="[train]")
 @click.option(
     "--params",
     "params_file",
@@ -41,6 +42,7 @@ from iota_container.cli.common import IotaGroup, Seconds, exit_now, json_option,
 @click.pass_context
 def run(
     ctx: click.Context,
+    words: tuple[str, ...],
     params_file: str | None,
     notebook: str | None,
     kernel: str | None,
@@ -53,20 +55,34 @@ def run(
     Injects the params file's Variables into the notebook, executes it, and uploads the
     executed notebook and an HTML report to Context.OutputUris (ipynb, html), also when
     a cell fails. Exit code 0 when it succeeds, 1 when a cell failed, 2 for bad input.
+
+    `run train` is how SageMaker starts a training container (IMAGE train): the same
+    run, and on failure its reason in /opt/ml/output/failure, the job's FailureReason.
     """
-    from iota_container.runtime import RunOptions, run_analysis
+    from iota_container.runtime import (
+        RunOptions,
+        record_failure_reason,
+        run_analysis,
+        started_as_training,
+    )
 
     ctx.meta["json_output"] = json_output
     ctx.meta["fast_exit"] = True
-    result = run_analysis(
-        RunOptions(
-            params_path=params_file,
-            notebook=notebook,
-            kernel=kernel,
-            work_dir=work_dir,
-            cell_timeout=cell_timeout,
+    training = False
+    try:
+        training = started_as_training(words)
+        result = run_analysis(
+            RunOptions(
+                params_path=params_file,
+                notebook=notebook,
+                kernel=kernel,
+                work_dir=work_dir,
+                cell_timeout=cell_timeout,
+            )
         )
-    )
+    except Exception as e:
+        record_failure_reason(e, training)
+        raise
     if json_output:
         print_json(result.to_json())
     else:
