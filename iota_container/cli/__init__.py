@@ -25,8 +25,10 @@ COMMANDS = {
     "build": "image_commands:build",
     "image": "image_commands:image",
     "dataset": "dataset_commands:dataset",
+    "datastore": "datastore_commands:datastore",
     "scheduler": "scheduler_commands:scheduler",
     "greengrass": "greengrass_commands:greengrass",
+    "sagemaker": "sagemaker_commands:sagemaker",
 }
 
 
