@@ -3,8 +3,12 @@ next to it and registered with the local engine (what the Jupyter wizard's job d
 
     request = Containerize(notebook=Path("nb.ipynb"), name="daily-report",
                            repository="localhost:5000/team/report", definition_path=...)
-    check_request(request)                  # before queuing: every field, no I/O
-    result = containerize(request, progress)
+    checked = check_request(request)        # before queuing: every field, nothing built
+    result = containerize(checked, progress)
+
+The notebook is inspected once, by `check_request`; what it found travels on in the
+checked request (`CheckedContainerize.request.variables`), into the build and the
+definition, and to a worker process as JSON.
 
 Names and descriptions follow the original extension's rules: a name of at most 128
 characters, a letter or digit, then letters, digits, `_` or `-`; a description of at most
@@ -15,15 +19,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from iota_container.definitions.model import DatasetDefinition
 from iota_container.definitions.new import (
     CONTENT_DATASET_PLACEHOLDER,
     NewDataset,
-    check_document,
-    definition_document,
+    new_definition,
+    with_image,
     write_and_register,
 )
 from iota_container.environment.options import PackageOptions
@@ -69,6 +74,21 @@ class Containerize:
 
 
 @dataclass(frozen=True)
+class CheckedContainerize:
+    """A request whose every field was checked: its variables resolved (as edited, else
+    as the notebook declares them), the image's target, and the definition it will
+    write, with the target standing in for the image's digest-pinned reference."""
+
+    request: Containerize  # `variables` is never None
+    target: ImageReference
+    definition: DatasetDefinition
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        return self.request.variables or ()
+
+
+@dataclass(frozen=True)
 class ContainerizeResult:
     image: str  # digest-pinned
     digest: str
@@ -110,34 +130,29 @@ def dataset_name_for(name: str) -> str:
     return name.replace("-", "_")
 
 
-def definition_for(request: Containerize, image: str) -> dict[str, Any]:
-    """The dataset definition of `request` with `image`, checked (DefinitionError)."""
-    variables = request.variables
-    if variables is None:
-        from iota_container.notebook.inspect import inspect_notebook_file
-
-        variables = tuple(inspect_notebook_file(request.notebook))
+def definition_for(request: Containerize, image: str) -> DatasetDefinition:
+    """The dataset definition of `request` (its variables resolved) with `image`, checked
+    (DefinitionError)."""
     notebook = os.path.relpath(request.notebook, request.definition_path.parent)
-    document = definition_document(
+    return new_definition(
         NewDataset(
             name=dataset_name_for(request.name),
             image=image,
-            variables=check_variables(variables),
+            variables=list(request.variables or ()),
             notebook=notebook,
             schedule=request.schedule,
             triggered_by=request.triggered_by,
             compute_type=request.compute_type,
             volume_size_gb=request.volume_size_gb,
             content_dataset=request.triggered_by or CONTENT_DATASET_PLACEHOLDER,
-        )
+        ),
+        str(request.definition_path),
     )
-    check_document(document, str(request.definition_path))
-    return document
 
 
-def check_request(request: Containerize) -> dict[str, Any]:
-    """Every field checked before anything is built: the definition it will write, with
-    the repository standing in for the image's digest-pinned reference."""
+def check_request(request: Containerize) -> CheckedContainerize:
+    """Every field checked before anything is built; the notebook is inspected here, once,
+    unless the request gives its variables."""
     from iota_container.image.backends import backend_names
 
     check_name(request.name)
@@ -167,7 +182,16 @@ def check_request(request: Containerize) -> dict[str, Any]:
         )
     if request.requirements is None:
         check_packages(request)
-    return definition_for(request, str(target))
+    resolved = replace(request, variables=_resolved_variables(request))
+    return CheckedContainerize(resolved, target, definition_for(resolved, str(target)))
+
+
+def _resolved_variables(request: Containerize) -> tuple[Variable, ...]:
+    if request.variables is not None:
+        return tuple(check_variables(request.variables))
+    from iota_container.notebook.inspect import inspect_notebook_file
+
+    return tuple(check_variables(inspect_notebook_file(request.notebook)))
 
 
 def check_packages(request: Containerize) -> None:
@@ -191,11 +215,16 @@ def check_packages(request: Containerize) -> None:
         raise ContainerizeError(problems[0], "image.packages")
 
 
-def containerize(request: Containerize, progress: Progress) -> ContainerizeResult:
+def containerize(
+    request: Containerize | CheckedContainerize, progress: Progress
+) -> ContainerizeResult:
+    """Build and push the image, then write and register its definition; a request not
+    checked yet is checked first."""
     from iota_container.engine.state_store import StateStore
     from iota_container.image.build import BuildOptions, build_image
 
-    check_request(request)
+    checked = request if isinstance(request, CheckedContainerize) else check_request(request)
+    request = checked.request
     built = build_image(
         BuildOptions(
             notebook=request.notebook,
@@ -211,20 +240,19 @@ def containerize(request: Containerize, progress: Progress) -> ContainerizeResul
         ),
         progress,
     )
-    document = definition_for(request, built.reference)
-    progress.step(
-        f"writing the dataset definition {request.definition_path.name} and registering "
-        f"dataset {document['datasetName']} with the engine"
-    )
+    definition = with_image(checked.definition, built.reference)
+    dataset = definition.dataset_name
+    progress.step(f"writing {request.definition_path.name}, registering dataset {dataset}")
     with StateStore.open(request.home, request.output_root) as store:
-        write_and_register(document, request.definition_path, store, overwrite=True)
+        write_and_register(definition, request.definition_path, store, overwrite=True)
+    progress.step(f"registered dataset {dataset}, its image pushed as {built.digest}")
     written = request.definition_path
     return ContainerizeResult(
         image=built.reference,
         digest=built.digest,
         bytes_uploaded=built.bytes_uploaded,
         definition=written,
-        dataset_name=str(document["datasetName"]),
+        dataset_name=dataset,
     )
 
 

@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, Union, cast, overload
+from typing import Any, TypeVar, Union, overload
 
-from iota_container.errors import LimitExceeded, ParamsError, VariableError
+from iota_container.errors import ParamsError, VariableError
 from iota_container.limits import PARAMS_LIMITS, loads_json, read_bytes_limited
 from iota_container.storage.uri import parse_output_uri
+from iota_container.variable_codec import decode_value
 
 DEFAULT_PARAMS_PATH = "/opt/ml/input/data/iotanalytics/params"
 PARAMS_PATH_ENV = "IOTA_PARAMS_PATH"
@@ -76,51 +77,7 @@ class Params:
         value = self.variables[name]
         if as_type is None:
             return value
-        return coerce_variable(name, value, as_type, self.source)
-
-
-def coerce_variable(name: str, value: JsonValue, as_type: type[T], source: str) -> T:
-    """`value` as `as_type`, decoding a JSON-carrying string when the type asks for it."""
-    converted = _convert(value, as_type)
-    if converted is _NO_MATCH and isinstance(value, str) and as_type is not str:
-        try:
-            decoded = loads_json(value, PARAMS_LIMITS, "variable", name)
-        except (ValueError, LimitExceeded):
-            decoded = _NO_MATCH
-        if decoded is not _NO_MATCH:
-            converted = _convert(decoded, as_type)
-    if converted is _NO_MATCH:
-        raise VariableError(
-            f"variable {name!r} is {_shown(value)} ({type(value).__name__}), "
-            f"not {as_type.__name__}: set Variables.{name} in {source} to a "
-            f"{as_type.__name__} value"
-        )
-    return cast(T, converted)
-
-
-_NO_MATCH: Any = object()
-
-
-def _shown(value: Any, most: int = 80) -> str:
-    """`repr(value)` cut short: the message quotes a bad value, not all of a long one."""
-    text = repr(value)
-    return text if len(text) <= most else f"{text[: most - 1]}…"
-
-
-def _convert(value: Any, as_type: type[Any]) -> Any:
-    if as_type is bool:
-        return value if isinstance(value, bool) else _NO_MATCH
-    if isinstance(value, bool):
-        return _NO_MATCH  # bool is an int subclass; never let True pass as 1
-    if as_type is float and isinstance(value, (int, float)):
-        return float(value)
-    if as_type is int:
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return _NO_MATCH
-    return value if isinstance(value, as_type) else _NO_MATCH
+        return decode_value(name, value, as_type, self.source)
 
 
 def load_params(path: str | os.PathLike[str] | None = None) -> Params:

@@ -3,7 +3,11 @@
 A notebook variable has a Python type; a dataset variable is one of four kinds
 (`stringValue`, `doubleValue`, `datasetContentVersionValue`, `outputFileUriValue`). Bool,
 list and dict values travel as a JSON string (`stringValue`) that the runtime decodes
-back, because the notebook's own default tells it the type (see notebook/inject.py).
+back, because the notebook's own default tells it the type (see variable_codec.py).
+
+A Variable's JSON has one spelling everywhere (`variables --json`, image labels, the
+Jupyter API): `name`, `type` (the Python type's name), `default`, `description`,
+`datasetType` and `hint`.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import keyword
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from iota_container.errors import VariableError
+from iota_container.variable_codec import HINTABLE_TYPES, is_number
 
 MAX_VARIABLES = 50
 
@@ -23,8 +28,6 @@ DOUBLE = "double"
 DATASET_CONTENT_VERSION = "datasetContentVersion"
 OUTPUT_FILE_URI = "outputFileUri"
 DATASET_TYPES = (STRING, DOUBLE, DATASET_CONTENT_VERSION, OUTPUT_FILE_URI)
-# The Python types of JSON values, which a type hint may name for a default of None.
-HINTABLE_TYPES = ("str", "int", "float", "bool", "list", "dict")
 
 _OUTPUT_HINTS = ("output", "uri", "url", "path", "file", "destination", "dest")
 _CONTENT_HINTS = ("dataset", "content", "version")
@@ -40,13 +43,19 @@ class Variable:
     hint: str | None = None  # a dataset type the name suggests, when it differs
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {key: getattr(self, attr) for attr, key in _JSON_KEYS}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Variable:
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        """TypeError when `name` or `type` is missing; VariableError when a value is bad."""
+        known = {attr: data[key] for attr, key in _JSON_KEYS if key in data}
         variable = cls(**known)
         check_variable_name(variable.name)
+        if not isinstance(variable.python_type, str):
+            raise VariableError(
+                f"variable {variable.name!r} has type {variable.python_type!r}: "
+                "name a Python type, such as str or float"
+            )
         if variable.dataset_type not in DATASET_TYPES:
             raise VariableError(
                 f"variable {variable.name!r} has dataset type {variable.dataset_type!r}: "
@@ -55,11 +64,33 @@ class Variable:
         return variable
 
 
+# Variable's attributes and their JSON keys, the one spelling.
+_JSON_KEYS = (
+    ("name", "name"),
+    ("python_type", "type"),
+    ("default", "default"),
+    ("description", "description"),
+    ("dataset_type", "datasetType"),
+    ("hint", "hint"),
+)
+# The keys `variables --json` wrote before it used the JSON keys above.
+_OLD_KEYS = (("python_type", "type"), ("dataset_type", "datasetType"))
+
+
+def variable_from_stored_json(data: Mapping[str, Any]) -> Variable:
+    """A variable from a label or file that may predate the one spelling: images built
+    and `--variables` files written before it say `python_type` and `dataset_type`, and
+    they exist, so both spellings are read here (and nowhere else)."""
+    renamed = dict(data)
+    for old, key in _OLD_KEYS:
+        if old in renamed and key not in renamed:
+            renamed[key] = renamed.pop(old)
+    return Variable.from_json(renamed)
+
+
 def dataset_type_for(value: Any) -> str:
     """`double` for numbers, `string` for everything else (bool, list and dict as JSON)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return DOUBLE
-    return STRING
+    return DOUBLE if is_number(value) else STRING
 
 
 def hint_for(name: str, value: Any) -> str | None:
@@ -140,8 +171,7 @@ def check_default(variable: Variable) -> Variable:
     """A double's default is a number (or None, for no value): an edited table may say
     otherwise, and a dataset would silently turn it into a string."""
     default = variable.default
-    is_number = isinstance(default, (int, float)) and not isinstance(default, bool)
-    if variable.dataset_type == DOUBLE and default is not None and not is_number:
+    if variable.dataset_type == DOUBLE and default is not None and not is_number(default):
         raise VariableError(
             f"variable {variable.name!r} is a double, but its default {default!r} is not a "
             "number: give a number, or make it a string"

@@ -7,14 +7,14 @@ import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iota_container.containerize import dataset_name_for
 from iota_container.definitions.problems import DefinitionError
 from jupyter_ext.fields import BadRequest, blame, field_of, problem_text, problems_json
-from jupyter_ext.models import CreateJob, WriteDataset, variable_json
+from jupyter_ext.models import CreateJob, WriteDataset, api_variable
 from jupyter_ext.paths import relative_to_root, resolve_file, resolve_new_file
 from jupyter_ext.worker import encode_containerize
 
 if TYPE_CHECKING:
+    from iota_container.definitions.model import DatasetDefinition
     from jupyter_ext.settings import ExtensionSettings as IotaContainerExtension
 
 API_PATH = "iota-container/api"
@@ -25,7 +25,7 @@ def notebook_variables(extension: IotaContainerExtension, path: str) -> list[dic
 
     notebook = resolve_file(extension.root_dir, path, "path")
     with blame("path"):
-        return [variable_json(variable) for variable in inspect_notebook_file(notebook)]
+        return [api_variable(variable) for variable in inspect_notebook_file(notebook)]
 
 
 def notebook_requirements(extension: IotaContainerExtension, path: str) -> dict[str, Any]:
@@ -53,7 +53,8 @@ def preview_schedule(expression: str, count: int) -> dict[str, Any]:
 
 
 def containerize_spec(extension: IotaContainerExtension, request: CreateJob) -> dict[str, Any]:
-    """The worker's job for a CreateJob: paths resolved inside the root, every field checked."""
+    """The worker's job for a CreateJob: paths resolved inside the root, every field checked,
+    the variables the check resolved passed on (so the worker does not inspect again)."""
     root = extension.root_dir
     notebook = resolve_file(root, request.notebook, "notebook")
     definition = resolve_new_file(root, request.definition_path, "definitionPath")
@@ -72,9 +73,9 @@ def containerize_spec(extension: IotaContainerExtension, request: CreateJob) -> 
     )
     return {
         "kind": "containerize",
-        "request": encode_containerize(checked),
+        "request": encode_containerize(checked.request),
         "definition": relative_to_root(root, definition),
-        "datasetName": dataset_name_for(checked.name),
+        "datasetName": checked.definition.dataset_name,
     }
 
 
@@ -109,19 +110,17 @@ def write_dataset(extension: IotaContainerExtension, request: WriteDataset) -> d
 
     path = resolve_new_file(extension.root_dir, request.path, "path")
     try:
-        check_document(request.definition, request.path)
+        definition = check_document(request.definition, request.path)
     except DefinitionError as e:
         first = e.problems[0]
         raise BadRequest(problem_text(first), field_of(first)) from e
-    _check_declared_notebook(extension, request.definition, path)
+    _check_declared_notebook(extension, definition, path)
     if path.exists() and not request.overwrite:
         raise BadRequest(
             f"{request.path} already exists: choose another path, or overwrite it", "path"
         )
     with extension.open_store() as store, blame("definition"):
-        registered = write_and_register(
-            request.definition, path, store, overwrite=request.overwrite
-        )
+        registered = write_and_register(definition, path, store, overwrite=request.overwrite)
     return {"path": relative_to_root(extension.root_dir, path), "name": registered.name}
 
 
@@ -138,14 +137,12 @@ def report_html(extension: IotaContainerExtension, name: str, version: str) -> b
 
 
 def _check_declared_notebook(
-    extension: IotaContainerExtension, document: dict[str, Any], path: Path
+    extension: IotaContainerExtension, definition: DatasetDefinition, path: Path
 ) -> None:
     """A run without a container runs the x-iota-notebook a definition names: it must be
     inside the root too (the same 404 as any path outside)."""
-    actions = document.get("actions")
-    first = actions[0] if isinstance(actions, list) and actions else {}
-    action = first.get("containerAction") if isinstance(first, dict) else None
-    declared = action.get("x-iota-notebook") if isinstance(action, dict) else None
-    if isinstance(declared, str) and declared:
+    action = definition.container_action
+    declared = action.notebook if action is not None else None
+    if declared:
         folder = relative_to_root(extension.root_dir, path.parent)
         resolve_file(extension.root_dir, posixpath.normpath(f"{folder}/{declared}"), "path")

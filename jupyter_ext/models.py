@@ -14,15 +14,20 @@ from typing import Any
 
 from iota_container.containerize import (
     DEFINITION_SUFFIXES,
+    CheckedContainerize,
     Containerize,
     ContainerizeError,
     check_request,
 )
 from iota_container.definitions.problems import DefinitionError, Problem
 from iota_container.errors import NotebookError, VariableError
+from iota_container.variable_codec import default_from_text, default_text
 from iota_container.variables import (
+    DATASET_CONTENT_VERSION,
     DATASET_TYPES,
+    DOUBLE,
     MAX_VARIABLES,
+    OUTPUT_FILE_URI,
     STRING,
     Variable,
     check_default,
@@ -172,25 +177,29 @@ class WriteDataset:
         )
 
 
-# The API's names for Variable fields (docs/jupyter-api.md), and the SDK's.
-_WIRE_NAMES = (("type", "python_type"), ("datasetType", "dataset_type"))
+def api_variable(variable: Variable) -> dict[str, Any]:
+    """A Variable as the API shows it: its JSON, and `defaultText`, the default as the
+    wizard's text box shows it (the SDK's codec writes it and reads it back)."""
+    return {**variable.to_json(), "defaultText": default_text(variable.default)}
 
 
-def variable_json(variable: Variable) -> dict[str, Any]:
-    """A Variable as the API shows it: `type` and `datasetType`, camelCase like the rest."""
-    data = variable.to_json()
-    for wire, sdk in _WIRE_NAMES:
-        data[wire] = data.pop(sdk)
-    return data
-
-
-def _sdk_variable(item: dict[str, Any]) -> dict[str, Any]:
-    """An edited row, in the API's names (or the SDK's, as `variables --json` prints)."""
-    data = dict(item)
-    for wire, sdk in _WIRE_NAMES:
-        if wire in data:
-            data[sdk] = data.pop(wire)
-    return data
+def _edited_variable(item: dict[str, Any]) -> dict[str, Any]:
+    """A row as edited: `defaultText`, when no `default` is given, decoded by the row's
+    type (a double's Python type is int or float, whatever it was before it became one)."""
+    if "defaultText" not in item or "default" in item:
+        return item
+    name, text = str(item.get("name")), item["defaultText"]
+    kind, python_type = item.get("datasetType"), str(item.get("type"))
+    if not isinstance(text, str):
+        raise VariableError(
+            f"variable {name!r}: defaultText is {text!r}, not text: give the default as a string"
+        )
+    if kind == DOUBLE:
+        python_type = python_type if python_type in ("int", "float") else "float"
+    elif kind in (OUTPUT_FILE_URI, DATASET_CONTENT_VERSION):
+        python_type = "str"
+    default = default_from_text(name, text, python_type, kind == DOUBLE)
+    return {**item, "type": python_type, "default": default}
 
 
 def read_variables(items: Any) -> tuple[Variable, ...] | None:
@@ -205,15 +214,16 @@ def read_variables(items: Any) -> tuple[Variable, ...] | None:
         at = f"variables.{index}"
         if not isinstance(item, dict):
             raise BadRequest(f"variable {index + 1} must be an object", at)
-        data = _sdk_variable(item)
-        kind = data.get("dataset_type", STRING)
+        kind = item.get("datasetType", STRING)
         if kind not in DATASET_TYPES:
             raise BadRequest(
                 f"dataset type {kind!r} is unknown: use one of {', '.join(DATASET_TYPES)}",
                 f"{at}.datasetType",
             )
-        if not isinstance(data.get("python_type"), str):
+        if not isinstance(item.get("type"), str):
             raise BadRequest(f"variable {index + 1} needs its type (str, int, ...)", f"{at}.type")
+        with blame(f"{at}.default"):
+            data = _edited_variable(item)
         with blame(f"{at}.name"):
             try:
                 parsed.append(Variable.from_json(data))
@@ -298,12 +308,12 @@ class CreateJob:
         )
         return cls(notebook, definition_path, requirements, request)
 
-    def containerize(self, **resolved: Any) -> Containerize:
+    def containerize(self, **resolved: Any) -> CheckedContainerize:
         """The SDK request with the resolved paths and the server's settings (`resolved`:
         Containerize fields), checked as a whole, the definition it will write too."""
         request = replace(self.request, **resolved)
         try:
-            check_request(request)
+            return check_request(request)
         except ContainerizeError as e:
             raise BadRequest(str(e), e.field) from e
         except DefinitionError as e:
@@ -313,4 +323,3 @@ class CreateJob:
         except (NotebookError, VariableError) as e:
             field = "notebook" if isinstance(e, NotebookError) else "variables"
             raise BadRequest(str(e), field) from e
-        return request

@@ -72,13 +72,18 @@ def push_image(
     docker_types: bool = False,
     architecture: str = "amd64",
     env: list[str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> PushedImage:
     """An image whose layers hold `layers` (one dict of files per layer)."""
     compressed = [tar_gz(files) for files in layers]
     config: dict[str, Any] = {
         "architecture": architecture,
         "os": "linux",
-        "config": {"Env": env or ["PATH=/usr/bin:/bin"], "User": "1000", "Labels": {"base": "1"}},
+        "config": {
+            "Env": env or ["PATH=/usr/bin:/bin"],
+            "User": "1000",
+            "Labels": labels or {"base": "1"},
+        },
         "rootfs": {"type": "layers", "diff_ids": [digest(plain) for _, plain in compressed]},
         "history": [{"created_by": f"layer {i}"} for i in range(len(layers))],
     }

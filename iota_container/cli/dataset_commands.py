@@ -150,26 +150,20 @@ def dataset_new(
     iota-container dataset new hourly --from-image REG/REPO@sha256:... --schedule 'rate(1 hour)'
     iota-container dataset new report --from-notebook nb.ipynb --triggered-by readings
     """
-    from iota_container.definitions.new import (
-        NewDataset,
-        check_document,
-        definition_document,
-        write_definition,
-    )
+    from iota_container.definitions.new import NewDataset, new_definition, write_definition
 
     if (image_ref is None) == (notebook is None):
         raise click.UsageError("give exactly one of --from-image and --from-notebook")
     target = output or Path(f"{name}.yaml")
     if image_ref is not None:
         from iota_container.image.build import inspect_image
-        from iota_container.variables import Variable
 
         bundle = str(ca_bundle) if ca_bundle else None
         described = inspect_image(
             image_ref, ca_bundle=bundle, plain_http=plain_http, timeout=registry_timeout
         )
-        variables = [Variable.from_json(v) for v in described["variables"]]
-        image_name, notebook_ref = described["reference"], None
+        variables = described.metadata.variables
+        image_name, notebook_ref = described.reference, None
     else:
         from iota_container.notebook.inspect import inspect_notebook_file
 
@@ -178,7 +172,7 @@ def dataset_new(
         image_name = image or f"iota-container/{name.lower()}:latest"
         folder = target.absolute().parent
         notebook_ref = os.path.relpath(notebook.absolute(), folder)
-    document = definition_document(
+    definition = new_definition(
         NewDataset(
             name=name,
             image=image_name,
@@ -192,10 +186,10 @@ def dataset_new(
             max_versions=max_versions,
             retention_days=retention_days,
             content_dataset=content_dataset,
-        )
+        ),
+        str(target),
     )
-    check_document(document, str(target))
-    written = write_definition(document, target, overwrite=force)
+    written = write_definition(definition, target, overwrite=force)
     click.echo(f"wrote {written}", err=True)
     click.echo(str(written))
 

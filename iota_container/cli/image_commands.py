@@ -250,17 +250,18 @@ def image_inspect(
         timeout=registry_timeout,
     )
     if json_output:
-        print_json(described)
+        print_json(described.to_json())
         return
-    click.echo(f"image:     {described['reference']}")
-    click.echo(f"notebook:  {described['notebook_path']}")
-    kernel = described["kernel"] or "(the notebook's own)"
+    metadata = described.metadata
+    click.echo(f"image:     {described.reference}")
+    click.echo(f"notebook:  {metadata.notebook_path}")
+    kernel = metadata.kernel or "(the notebook's own)"
     click.echo(f"kernel:    {kernel}")
-    for variable in described["variables"]:
+    for variable in metadata.variables:
         click.echo(
-            f"variable:  {variable['name']} ({variable['dataset_type']}, default "
-            f"{variable['default']!r}) {variable['description']}".rstrip()
+            f"variable:  {variable.name} ({variable.dataset_type}, default "
+            f"{variable.default!r}) {variable.description}".rstrip()
         )
-    for pin in (described.get("lock") or {}).get("distributions", []):
-        modules = f" (imports {', '.join(pin['modules'])})" if pin["modules"] else ""
-        click.echo(f"package:   {pin['distribution']}=={pin['version']}{modules}")
+    for pin in metadata.lock.pins if metadata.lock is not None else ():
+        modules = f" (imports {', '.join(pin.modules)})" if pin.modules else ""
+        click.echo(f"package:   {pin.requirement}{modules}")

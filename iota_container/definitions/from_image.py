@@ -2,7 +2,7 @@
 
 A notebook's default decides the kind: a number becomes a doubleValue, a string a
 stringValue, and a bool, list or dict a stringValue holding JSON, which the runtime
-decodes because the notebook's default tells it the type (see notebook/inject.py). A
+decodes because the notebook's default tells it the type (see variable_codec.py). A
 variable whose name or default looks like an output URI becomes an outputFileUriValue,
 one that looks like a dataset's content a datasetContentVersionValue (see
 `iota_container.variables.hint_for`).
@@ -10,8 +10,6 @@ one that looks like a dataset's content a datasetContentVersionValue (see
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -23,6 +21,7 @@ from iota_container.definitions.model import (
     OutputFileUriValue,
 )
 from iota_container.definitions.schema import dump
+from iota_container.variable_codec import dataset_value
 from iota_container.variables import DATASET_CONTENT_VERSION, OUTPUT_FILE_URI, Variable
 
 _EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}\Z")
@@ -30,17 +29,25 @@ _NOT_FILE_NAME = re.compile(r"[^A-Za-z0-9_.-]")  # OutputFileUriValue.fileName: 
 DEFAULT_EXTENSION = "out"
 
 
-def to_variables_json(
+def to_dataset_variables(
     variables: Iterable[Variable], *, content_dataset_name: str
-) -> list[dict[str, Any]]:
-    """The `variables` of a containerAction, in the CreateDataset request's shape.
+) -> tuple[DatasetVariable, ...]:
+    """The `variables` of a containerAction.
 
     `content_dataset_name` fills each datasetContentVersionValue (a placeholder, until the
     author names the dataset). A variable whose default is None is left out: the
     notebook's own default then applies, and no dataset value means None.
     """
     built = (to_dataset_variable(v, content_dataset_name=content_dataset_name) for v in variables)
-    return [dump(variable) for variable in built if variable is not None]
+    return tuple(variable for variable in built if variable is not None)
+
+
+def to_variables_json(
+    variables: Iterable[Variable], *, content_dataset_name: str
+) -> list[dict[str, Any]]:
+    """`to_dataset_variables` in the CreateDataset request's shape."""
+    found = to_dataset_variables(variables, content_dataset_name=content_dataset_name)
+    return [dump(variable) for variable in found]
 
 
 def to_dataset_variable(variable: Variable, *, content_dataset_name: str) -> DatasetVariable | None:
@@ -54,17 +61,12 @@ def to_dataset_variable(variable: Variable, *, content_dataset_name: str) -> Dat
     if kind == DATASET_CONTENT_VERSION:
         version = DatasetContentVersionValue(content_dataset_name)
         return DatasetVariable(name, dataset_content_version_value=version)
-    default = variable.default
-    if default is None:
+    value = dataset_value(variable.default)
+    if value is None:
         return None
-    if isinstance(default, (int, float)) and not isinstance(default, bool):
-        if math.isfinite(default):
-            return DatasetVariable(name, double_value=float(default))
-        return DatasetVariable(name, string_value=str(default))  # JSON has no NaN or inf
-    if isinstance(default, str):
-        return DatasetVariable(name, string_value=default)
-    text = json.dumps(default, ensure_ascii=False, separators=(",", ":"))
-    return DatasetVariable(name, string_value=text)
+    if isinstance(value, float):
+        return DatasetVariable(name, double_value=value)
+    return DatasetVariable(name, string_value=value)
 
 
 def _extension(default: Any) -> str:

@@ -1,20 +1,33 @@
 """`dataset new`: a definition written from an image's own labels, or from a notebook.
 
-The result is a CreateDataset request (plus `x-iota-notebook` when it came from a
-notebook, so it also runs without a container), checked by the same rules as
-`dataset validate` before anything is written.
+The result is a typed DatasetDefinition, built once: a CreateDataset request (plus
+`x-iota-notebook` when it came from a notebook, so it also runs without a container),
+checked by the same rules as `dataset validate` before anything is written, then dumped
+once (`DatasetDefinition.to_json`) into the file, and registered as it is.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iota_container.atomic import write_bytes_atomically
-from iota_container.definitions.from_image import to_variables_json
+from iota_container.definitions.from_image import to_dataset_variables
+from iota_container.definitions.model import (
+    ContainerAction,
+    DatasetAction,
+    DatasetDefinition,
+    DatasetTrigger,
+    Origin,
+    ResourceConfiguration,
+    RetentionPeriod,
+    TriggeringDataset,
+    TriggerSchedule,
+    VersioningConfiguration,
+)
 from iota_container.definitions.problems import DefinitionError
 from iota_container.errors import IotaError
 from iota_container.variables import Variable
@@ -45,51 +58,74 @@ class NewDataset:
     content_dataset: str = CONTENT_DATASET_PLACEHOLDER
 
 
-def definition_document(spec: NewDataset) -> dict[str, Any]:
+def new_definition(spec: NewDataset, file: str) -> DatasetDefinition:
+    """The definition `spec` describes, checked (DefinitionError) as it would be written
+    to `file`."""
     if spec.schedule and spec.triggered_by:
         raise IotaError(
             "give --schedule or --triggered-by, not both (a dataset has one trigger type)"
         )
-    action: dict[str, Any] = {
-        "image": spec.image,
-        "executionRoleArn": spec.role_arn or os.environ.get(ROLE_ARN_ENV) or LOCAL_ROLE_ARN,
-        "resourceConfiguration": {
-            "computeType": spec.compute_type,
-            "volumeSizeInGB": spec.volume_size_gb,
-        },
-        "variables": to_variables_json(spec.variables, content_dataset_name=spec.content_dataset),
-    }
-    if spec.notebook:
-        action["x-iota-notebook"] = spec.notebook
-    document: dict[str, Any] = {
-        "datasetName": spec.name,
-        "actions": [{"actionName": f"{spec.name}_action"[:128], "containerAction": action}],
-    }
+    action = ContainerAction(
+        image=spec.image,
+        execution_role_arn=spec.role_arn or os.environ.get(ROLE_ARN_ENV) or LOCAL_ROLE_ARN,
+        resource_configuration=ResourceConfiguration(spec.compute_type, spec.volume_size_gb),
+        variables=to_dataset_variables(spec.variables, content_dataset_name=spec.content_dataset),
+        notebook=spec.notebook or None,
+    )
+    triggers: tuple[DatasetTrigger, ...] = ()
     if spec.schedule:
-        document["triggers"] = [{"schedule": {"expression": spec.schedule}}]
+        triggers = (DatasetTrigger(schedule=TriggerSchedule(spec.schedule)),)
     elif spec.triggered_by:
-        document["triggers"] = [{"dataset": {"name": spec.triggered_by}}]
-    if spec.max_versions:
-        document["versioningConfiguration"] = {"maxVersions": spec.max_versions}
-    if spec.retention_days:
-        document["retentionPeriod"] = {"numberOfDays": spec.retention_days}
-    return document
+        triggers = (DatasetTrigger(dataset=TriggeringDataset(spec.triggered_by)),)
+    definition = DatasetDefinition(
+        dataset_name=spec.name,
+        actions=(DatasetAction(f"{spec.name}_action"[:128], container_action=action),),
+        triggers=triggers,
+        versioning_configuration=(
+            VersioningConfiguration(max_versions=spec.max_versions) if spec.max_versions else None
+        ),
+        retention_period=(
+            RetentionPeriod(number_of_days=spec.retention_days) if spec.retention_days else None
+        ),
+        origin=Origin(file),
+    )
+    return check_new_definition(definition)
 
 
-def check_document(document: dict[str, Any], file: str) -> None:
+def with_image(definition: DatasetDefinition, image: str) -> DatasetDefinition:
+    """`definition` with its container action running `image`, checked again (a pinned
+    reference is longer than the repository that stood in for it)."""
+    actions = tuple(
+        replace(action, container_action=replace(action.container_action, image=image))
+        if action.container_action is not None
+        else action
+        for action in definition.actions
+    )
+    return check_new_definition(replace(definition, actions=actions))
+
+
+def check_new_definition(definition: DatasetDefinition) -> DatasetDefinition:
     """The rules of `dataset validate` for this one definition (triggers across a set are
     checked when the set is validated or registered)."""
-    from iota_container.definitions.model import definition_from_document
     from iota_container.definitions.validate import check_definition
 
-    definition = definition_from_document(document, file=file)
+    file = definition.origin.file if definition.origin else "<definition>"
     problems = check_definition(file, definition)
     if problems:
         raise DefinitionError(problems, dataset_name=definition.dataset_name)
+    return definition
 
 
-def write_definition(document: dict[str, Any], path: Path, overwrite: bool = False) -> Path:
+def check_document(document: dict[str, Any], file: str) -> DatasetDefinition:
+    """A definition document from outside (an HTTP body), read and checked."""
+    from iota_container.definitions.model import definition_from_document
+
+    return check_new_definition(definition_from_document(document, file=file))
+
+
+def write_definition(definition: DatasetDefinition, path: Path, overwrite: bool = False) -> Path:
     """JSON or YAML by the file's extension, written atomically."""
+    document = definition.to_json()
     if path.exists() and not overwrite:
         raise IotaError(f"{str(path)!r} already exists: choose another --output, or pass --force")
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -108,15 +144,16 @@ def write_definition(document: dict[str, Any], path: Path, overwrite: bool = Fal
 
 
 def write_and_register(
-    document: dict[str, Any], path: Path, store: StateStore, *, overwrite: bool = False
+    definition: DatasetDefinition, path: Path, store: StateStore, *, overwrite: bool = False
 ) -> RegisteredDataset:
-    """Write the definition and register it with the engine. When the store refuses it
-    (a trigger naming a dataset it does not know, say), the file is put back as it was,
-    so a refused definition leaves nothing half-done behind."""
+    """Write the definition and register it with the engine, as written (the file is not
+    read back). When the store refuses it (a trigger naming a dataset it does not know,
+    say), the file is put back as it was, so a refused definition leaves nothing half-done
+    behind."""
     previous = path.read_bytes() if path.exists() else None
-    written = write_definition(document, path, overwrite=overwrite)
+    written = write_definition(definition, path, overwrite=overwrite)
     try:
-        return store.register(written)[0]
+        return store.register_definitions([(written, definition)])[0]
     except BaseException:
         if previous is None:
             written.unlink(missing_ok=True)

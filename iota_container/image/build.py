@@ -15,7 +15,7 @@ from typing import Any
 
 from iota_container.environment.options import PackageOptions
 from iota_container.errors import IotaError, VariableError
-from iota_container.image.metadata import ImageMetadata
+from iota_container.image.metadata import ImageMetadata, InspectedImage
 from iota_container.image.reference import ImageReference, is_ecr_registry, parse_reference
 from iota_container.image.spec import (
     BuildBackend,
@@ -24,7 +24,7 @@ from iota_container.image.spec import (
     CredentialSource,
     Progress,
 )
-from iota_container.variables import Variable, check_variables
+from iota_container.variables import Variable, check_variables, variable_from_stored_json
 
 BASE_IMAGE_ENV = "IOTA_BASE_IMAGE"
 
@@ -153,7 +153,7 @@ def load_variables_file(path: Path) -> list[Variable]:
             '{"variables": [...]} as `iota-container variables NOTEBOOK --json` writes'
         )
     try:
-        return check_variables(Variable.from_json(item) for item in items)
+        return check_variables(variable_from_stored_json(item) for item in items)
     except TypeError as e:
         raise VariableError(f"--variables file {str(path)!r}: a variable is malformed ({e})") from e
 
@@ -163,7 +163,7 @@ def inspect_image(
     ca_bundle: str | None = None,
     plain_http: bool | None = None,
     timeout: float | None = None,
-) -> dict[str, Any]:
+) -> InspectedImage:
     """The metadata an analysis image carries, from its registry."""
     from iota_container.image.registry import fetch_image_config
 
@@ -175,4 +175,4 @@ def inspect_image(
     )
     labels = (config.get("config") or {}).get("Labels") or {}
     metadata = ImageMetadata.from_labels(labels, str(parsed))
-    return {"reference": parsed.with_digest(digest).pinned(), **metadata.to_json()}
+    return InspectedImage(parsed.with_digest(digest).pinned(), metadata)

@@ -11,7 +11,7 @@ from typing import Any
 
 from iota_container.environment.lock import Lock
 from iota_container.errors import IotaError
-from iota_container.variables import Variable, check_variables
+from iota_container.variables import Variable, check_variables, variable_from_stored_json
 
 LABEL_PREFIX = "io.iota-container"
 NOTEBOOK_LABEL = f"{LABEL_PREFIX}.notebook"
@@ -78,7 +78,7 @@ class ImageMetadata:
             )
         try:
             raw = json.loads(labels.get(VARIABLES_LABEL, "[]"))
-            variables = check_variables(Variable.from_json(item) for item in raw)
+            variables = check_variables(variable_from_stored_json(item) for item in raw)
         except (ValueError, TypeError) as e:
             raise MetadataError(
                 f"image {image}: label {VARIABLES_LABEL} is not valid ({e}): rebuild the image"
@@ -101,3 +101,15 @@ def _lock_from_label(text: str | None, image: str) -> Lock | None:
         raise MetadataError(
             f"image {image}: label {LOCK_LABEL} is not valid ({e}): rebuild the image"
         ) from e
+
+
+@dataclass(frozen=True)
+class InspectedImage:
+    """An image's metadata, read from its registry, and the digest-pinned reference it
+    was read from."""
+
+    reference: str
+    metadata: ImageMetadata
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reference": self.reference, **self.metadata.to_json()}

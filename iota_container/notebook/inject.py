@@ -35,7 +35,8 @@ from iota_container.notebook.assignments import (
     tagged_cell_index,
 )
 from iota_container.notebook.document import describe_json, is_python, notebook_language
-from iota_container.variables import HINTABLE_TYPES, is_python_name
+from iota_container.variable_codec import JSON_TYPES, decode_value
+from iota_container.variables import is_python_name
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ IPYTHON_NAMES = frozenset(
     | {"_iii", "_", "__", "___"}
 )
 _IPYTHON_HISTORY_NAME = re.compile(r"_i?\d+")  # _1, _i1: outputs and inputs by number
-_JSON_TYPES: dict[str, type[Any]] = {name: getattr(builtins, name) for name in HINTABLE_TYPES}
 
 
 @dataclass
@@ -144,10 +144,8 @@ def value_for_default(name: str, value: Any, default: Any, type_hint: str | None
     wanted = wanted_type(default, type_hint)
     if wanted is None:
         return value
-    from iota_container.params_file import coerce_variable
-
     try:
-        return coerce_variable(name, value, wanted, "the params file")
+        return decode_value(name, value, wanted, "the params file")
     except (VariableError, RecursionError) as e:
         raise VariableError(
             f"variable {name!r} is {describe_json(value)}, not {_declared(wanted, default)}: "
@@ -158,10 +156,10 @@ def value_for_default(name: str, value: Any, default: Any, type_hint: str | None
 def wanted_type(default: Any, type_hint: str | None) -> type[Any] | None:
     """The type the notebook gives a variable: its default's when that is a JSON type,
     else the one its type hint names, else None (any value goes)."""
-    if type(default) in _JSON_TYPES.values():
+    if type(default) in JSON_TYPES.values():
         return type(default)
     if default is None or default is NOT_LITERAL:
-        return _JSON_TYPES.get(type_hint or "")
+        return JSON_TYPES.get(type_hint or "")
     return None
 
 

@@ -87,7 +87,7 @@ def test_build_push_pull_run(
     assert described.returncode == 0, described.stderr
     metadata = json.loads(described.stdout)
     assert metadata["notebook_path"] == "/home/iota/analysis/acceptance.ipynb"
-    assert [(v["name"], v["dataset_type"], v["description"]) for v in metadata["variables"]] == [
+    assert [(v["name"], v["datasetType"], v["description"]) for v in metadata["variables"]] == [
         ("rows", "double", "how many rows"),
         ("label", "string", ""),
         ("custom_output", "string", ""),

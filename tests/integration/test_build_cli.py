@@ -67,12 +67,13 @@ def test_repository_grammar(notebook: Path, repository: str, message: str) -> No
     ("variables", "message"),
     [
         (
-            [{"name": "1abc", "python_type": "int"}],
+            [{"name": "1abc", "type": "int"}],
             "variable name '1abc' is not a Python identifier",
         ),
+        # As the `variables --json` of earlier versions wrote them: still read.
         ([{"name": "a", "python_type": "int"}] * 2, "variable 'a' is defined twice"),
         (
-            [{"name": f"v{i}", "python_type": "int"} for i in range(51)],
+            [{"name": f"v{i}", "type": "int"} for i in range(51)],
             "51 variables, more than the 50",
         ),
         ({"not": "a list"}, "must hold a list of variables"),

@@ -341,6 +341,6 @@ def test_variables_reads_type_comments_as_type_hints(tmp_path: Path) -> None:
     result = run_cli("variables", str(notebook), "--json")
     assert result.returncode == 0, result.stderr
     listed = {v["name"]: v for v in json.loads(result.stdout)["variables"]}
-    assert (listed["rows"]["python_type"], listed["rows"]["dataset_type"]) == ("int", "double")
+    assert (listed["rows"]["type"], listed["rows"]["datasetType"]) == ("int", "double")
     assert listed["rows"]["description"] == ""
     assert listed["label"]["description"] == "shown on top"

@@ -187,18 +187,18 @@ def test_variables_command(tmp_path: Path) -> None:
     assert json.loads(listed.stdout)["variables"] == [
         {
             "name": "limit",
-            "python_type": "int",
+            "type": "int",
             "default": 5,
             "description": "rows to keep",
-            "dataset_type": "double",
+            "datasetType": "double",
             "hint": None,
         },
         {
             "name": "flag",
-            "python_type": "bool",
+            "type": "bool",
             "default": False,
             "description": "",
-            "dataset_type": "string",
+            "datasetType": "string",
             "hint": None,
         },
     ]

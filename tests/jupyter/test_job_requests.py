@@ -17,8 +17,8 @@ GOOD: dict[str, Any] = {
     "description": "",
     "variables": [
         {"name": "rows", "type": "int", "default": 3, "datasetType": "double"},
-        # The SDK's names (`iota-container variables --json`) are read too.
-        {"name": "label", "python_type": "str", "default": "x", "dataset_type": "string"},
+        # As the wizard sends a row: the default as edited text, decoded by its type.
+        {"name": "label", "type": "list", "defaultText": '["x"]', "datasetType": "string"},
     ],
     "image": {"repository": "localhost:5000/team/temp:v1", "backend": "oci"},
     "trigger": {"schedule": "rate(1 hour)"},
@@ -55,7 +55,8 @@ CASES = [
     (changed("variables.1.name", "not valid"), "variables.1.name"),
     (changed("variables.1.name", "rows"), "variables.1.name"),
     (changed("variables.0.datasetType", "float"), "variables.0.datasetType"),
-    (changed("variables.1.dataset_type", "float"), "variables.1.datasetType"),
+    (changed("variables.1.defaultText", "x"), "variables.1.default"),  # not a JSON list
+    (changed("variables.1.defaultText", 7), "variables.1.default"),
     (changed("variables.0.type", KeyError), "variables.0.type"),
     (changed("variables.0.default", "three"), "variables.0.default"),
     (changed("variables.0.name", KeyError), "variables.0"),

@@ -12,7 +12,7 @@ async def test_variables_of_a_notebook(api, jp_root_dir: Path) -> None:
     write_notebook(
         jp_root_dir / "analyses" / "temp.ipynb",
         "print(rows)",
-        parameters="rows = 3  # how many\nout_path = 's3://b/k.csv'",
+        parameters="rows = 3  # how many\nout_path = 's3://b/k.csv'\nsites = ['north']",
     )
     status, answer = await api("GET", "variables", params={"path": "analyses/temp.ipynb"})
     assert status == 200, answer
@@ -20,15 +20,23 @@ async def test_variables_of_a_notebook(api, jp_root_dir: Path) -> None:
     assert [(v["name"], v["type"], v["datasetType"], v["hint"]) for v in answer["variables"]] == [
         ("rows", "int", "double", None),
         ("out_path", "str", "string", "outputFileUri"),
+        ("sites", "list", "string", None),
     ]
     assert set(answer["variables"][0]) == {
         "name",
         "type",
         "datasetType",
         "default",
+        "defaultText",
         "description",
         "hint",
     }
+    # The text the wizard edits is the SDK's encoding; the typed default comes with it.
+    assert [(v["default"], v["defaultText"]) for v in answer["variables"]] == [
+        (3, "3"),
+        ("s3://b/k.csv", "s3://b/k.csv"),
+        (["north"], '["north"]'),
+    ]
     assert answer["variables"][0]["description"] == "how many"
 
 

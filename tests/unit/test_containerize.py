@@ -56,8 +56,12 @@ def _request(tmp_path: Path, **fields: object) -> Containerize:
 
 
 def test_a_valid_request_gives_the_definition_it_will_write(tmp_path: Path) -> None:
-    document = check_request(_request(tmp_path, schedule="rate(1 hour)"))
+    checked = check_request(_request(tmp_path, schedule="rate(1 hour)"))
+    assert [v.name for v in checked.variables] == ["rows"]  # resolved from the notebook
+    assert str(checked.target) == "localhost:5000/team/temp:latest"
+    document = checked.definition.to_json()
     assert document["datasetName"] == "temp_daily"
+    assert document["actions"][0]["containerAction"]["image"] == str(checked.target)
     action = document["actions"][0]["containerAction"]
     assert action["x-iota-notebook"] == "nb.ipynb"
     assert action["variables"] == [{"name": "rows", "doubleValue": 3.0}]

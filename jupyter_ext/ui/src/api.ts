@@ -13,49 +13,26 @@ export type DatasetType =
   | 'outputFileUri'
   | 'datasetContentVersion';
 
+/** A variable as the server sends it (docs/jupyter-api.md). */
 export interface Variable {
   name: string;
   type: string;
   datasetType: DatasetType;
   default: unknown;
+  /** The default as text to edit; the server encodes it and decodes it back. */
+  defaultText: string;
   description: string;
   hint?: string | null;
 }
 
-/**
- * docs/jupyter-api.md names a Variable's fields `type` and `datasetType`; the SDK's
- * Variable.to_json (what the server sends and reads) names them `python_type` and
- * `dataset_type`. Both spellings are read, and both are sent.
- */
-type WireVariable = Partial<Variable> & {
-  python_type?: string;
-  dataset_type?: DatasetType;
-};
-
-export function variableFromWire(wire: WireVariable): Variable {
-  return {
-    name: wire.name ?? '',
-    type: wire.type ?? wire.python_type ?? 'str',
-    datasetType: wire.datasetType ?? wire.dataset_type ?? 'string',
-    default: wire.default ?? null,
-    description: wire.description ?? '',
-    hint: wire.hint ?? null
-  };
-}
-
-export function variableToWire(variable: Variable): WireVariable {
-  return {
-    ...variable,
-    python_type: variable.type,
-    dataset_type: variable.datasetType
-  };
-}
-
-/** `variables.2.dataset_type` → `variables.2.datasetType`, the UI's field names. */
-export function normalizeField(field: string | null): string | null {
-  return field
-    ? field.replace(/\.dataset_type$/, '.datasetType').replace(/\.python_type$/, '.type')
-    : null;
+/** A variable as the wizard sends it: the server decodes `defaultText` by `type`. */
+export interface EditedVariable {
+  name: string;
+  type: string;
+  datasetType: DatasetType;
+  defaultText: string;
+  description: string;
+  hint: string | null;
 }
 
 /** One distribution of the lock: what `iota-container requirements --json` lists. */
@@ -109,7 +86,7 @@ export interface CreateJob {
   notebook: string;
   name: string;
   description: string;
-  variables: Variable[];
+  variables: EditedVariable[];
   image: ImageOptions;
   trigger: Trigger;
   resourceConfiguration: ResourceConfiguration;
@@ -214,7 +191,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
     return new ApiError(
       response.status,
       body.message || `${response.status} ${response.statusText}`,
-      normalizeField(body.field ?? null)
+      body.field ?? null
     );
   } catch {
     return new ApiError(response.status, text || `${response.status} ${response.statusText}`);
@@ -263,10 +240,10 @@ export class IotaApi {
   }
 
   async variables(notebook: string): Promise<Variable[]> {
-    const answer = await this.request<{ variables: WireVariable[] }>(
+    const answer = await this.request<{ variables: Variable[] }>(
       `variables${query({ path: notebook })}`
     );
-    return answer.variables.map(variableFromWire);
+    return answer.variables;
   }
 
   requirements(notebook: string): Promise<Requirements> {
@@ -290,7 +267,7 @@ export class IotaApi {
   }
 
   createJob(request: CreateJob): Promise<Job> {
-    return this.post('jobs', { ...request, variables: request.variables.map(variableToWire) });
+    return this.post('jobs', request);
   }
 
   async jobs(): Promise<Job[]> {

@@ -82,12 +82,13 @@ test('the trigger step checks the schedule and the volume size', () => {
   assert.ok(checkStep(3, filled({ triggerKind: 'dataset' }))['trigger.dataset']);
 });
 
-test('the request carries typed defaults, the trigger and the edited packages', () => {
+test('the request carries the defaults as edited text, the trigger and the edited packages', () => {
   const threshold = rowFromVariable({
     name: 'threshold',
     type: 'float',
     datasetType: 'double',
     default: 27.5,
+    defaultText: '27.5',
     description: 'alert above this',
     hint: null
   });
@@ -96,6 +97,7 @@ test('the request carries typed defaults, the trigger and the edited packages', 
     type: 'list',
     datasetType: 'string',
     default: ['north'],
+    defaultText: '["north"]',
     description: '',
     hint: null
   });
@@ -113,13 +115,14 @@ test('the request carries typed defaults, the trigger and the edited packages', 
     })
   );
   assert.deepEqual(
-    request.variables.map(v => [v.name, v.type, v.default]),
+    request.variables.map(v => [v.name, v.type, v.datasetType, v.defaultText]),
     [
-      ['threshold', 'float', 30],
-      ['sites', 'list', ['north']],
-      ['x', 'float', null]
+      ['threshold', 'float', 'double', '30'],
+      ['sites', 'list', 'string', '["north"]'],
+      ['x', 'str', 'double', '']
     ]
   );
+  assert.ok(request.variables.every(v => !('default' in v)));
   assert.equal(request.image.repository, 'localhost:5000/analyses/t:v1');
   assert.deepEqual(request.image.packages, ['pandas==3.1.1', 'tabulate']);
   assert.deepEqual(request.trigger, { schedule: 'cron(0 12 * * ? *)' });

@@ -3,7 +3,7 @@ import { CreateJob, DatasetType, Pin, Repository, Variable } from '../api';
 import { trans } from '../i18n';
 import { checkDescription, checkName, checkRepository, checkTag, FieldErrors } from '../validate';
 
-/** A variable row as edited: the default is text until the request is made. */
+/** A variable row as edited: the default is text, as the server gave it and reads it back. */
 export interface VariableRow {
   name: string;
   type: string;
@@ -107,12 +107,11 @@ export function rememberImageChoices(state: WizardState): void {
 }
 
 export function rowFromVariable(variable: Variable): VariableRow {
-  const value = variable.default;
   return {
     name: variable.name,
     type: variable.type,
     datasetType: variable.datasetType,
-    defaultText: typeof value === 'string' ? value : value === null ? '' : JSON.stringify(value),
+    defaultText: variable.defaultText,
     description: variable.description,
     hint: variable.hint ?? null,
     detected: true
@@ -138,24 +137,6 @@ export function imageReference(state: WizardState): string {
   const tag = state.tag.trim();
   const path = [registry, repository].filter(Boolean).join('/');
   return tag && path ? `${path}:${tag}` : path;
-}
-
-function defaultValue(row: VariableRow): unknown {
-  const text = row.defaultText;
-  if (row.datasetType === 'double') {
-    return text.trim() === '' ? null : Number(text);
-  }
-  if (row.type === 'str' || row.datasetType !== 'string') {
-    return text;
-  }
-  if (text === '') {
-    return null;
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /** Checks done in the browser, step by step; the server repeats them all. */
@@ -210,11 +191,12 @@ export function toCreateJob(state: WizardState): CreateJob {
     notebook: state.notebook,
     name: state.name.trim(),
     description: state.description,
+    // The server reads each default's text by the variable's type: the wizard keeps text.
     variables: state.variables.map(row => ({
       name: row.name.trim(),
-      type: row.datasetType === 'double' && !row.detected ? 'float' : row.type,
+      type: row.type,
       datasetType: row.datasetType,
-      default: defaultValue(row),
+      defaultText: row.defaultText,
       description: row.description,
       hint: row.hint
     })),
