@@ -266,7 +266,7 @@ def _handler_for(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
     return ForwardingHandler
 
 
-def _sized_body(stream: BinaryIO, length: int) -> Iterator[bytes]:
+def _sized_body(stream: BinaryIO | io.BufferedIOBase, length: int) -> Iterator[bytes]:
     remaining = length
     while remaining:
         piece = stream.read(min(remaining, _COPY_CHUNK))
@@ -276,7 +276,7 @@ def _sized_body(stream: BinaryIO, length: int) -> Iterator[bytes]:
         yield piece
 
 
-def _chunked_body(stream: BinaryIO) -> Iterator[bytes]:
+def _chunked_body(stream: BinaryIO | io.BufferedIOBase) -> Iterator[bytes]:
     while True:
         size = int(stream.readline(1 << 16).split(b";")[0].strip() or b"0", 16)
         if size == 0:

@@ -23,47 +23,49 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from _builds import (
+    ANALYSIS_DIR,
+    BASE_IMAGE,
+    DOCKER,
+    IMAGE_UID,
+    IOTA,
+    LoggedSteps,
+    RegistryBench,
+    bytes_table,
+    check_engine,
+    checks_text,
+    docker_env,
+    experiment_json,
+    iota_build,
+    median_of,
+    push_base,
+    pushes,
+    registry_bench,
+    time_table,
+)
 from _common import (
     BENCH_DIR,
     BenchArgs,
     Measured,
     Samples,
     alternate,
-    format_table,
     parse_args,
     progress,
     report,
     require_executable,
     run_command,
-    seconds_text,
     temp_dir,
 )
-from _registry import (
-    CountingProxy,
-    PushFigures,
-    PushTally,
-    counting_proxy,
-    file_in_top_layer,
-    image_config,
-    image_layout,
-    registry_server,
-)
+from _registry import PushFigures, PushTally, file_in_top_layer, image_config, image_layout
 
 TARGET_RATIO = 0.2
-BASE_IMAGE = "iota-container/base:test"
 EXAMPLE = BENCH_DIR.parent / "examples" / "sensor-report" / "sensor-report.ipynb"
 EDITED_CELL = 4  # a code cell after the `parameters` cell: the image's variables stay put
-IMAGE_UID = 1000  # the base image's user, owner of the analysis folder
-ANALYSIS_DIR = "/home/iota/analysis"
-IOTA, DOCKER = "iota-container build --backend oci", "docker build + docker push"
 
 
 # --- the notebook -----------------------------------------------------------------------
@@ -79,21 +81,7 @@ def notebook_bytes(value: str) -> bytes:
 # --- the two sides ----------------------------------------------------------------------
 
 
-@dataclass
-class Bench:
-    workdir: Path
-    registry_url: str  # the registry itself, for untimed reads
-    proxy: CountingProxy  # what both sides push to
-    version: str
-    engine_images: list[str] = field(default_factory=list)  # tags and image IDs to remove
-
-    @property
-    def registry(self) -> str:
-        return self.proxy.address
-
-    @property
-    def base(self) -> str:
-        return f"{self.registry}/iota-container/base:{self.version}"
+Bench = RegistryBench  # this benchmark needs nothing more
 
 
 def iota_env() -> dict[str, str]:
@@ -101,55 +89,15 @@ def iota_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "IOTA_BASE_IMAGE"}
 
 
-def docker_env() -> dict[str, str]:
-    # No buildx here: the legacy builder, chosen explicitly rather than by fallback.
-    return {**os.environ, "DOCKER_BUILDKIT": "0"}
-
-
-# The lines `iota-container build` logs, in order, and what happens before each of them.
-IOTA_MARKERS = (
-    ("building ", "start-up, imports, notebook read and inspected"),
-    ("pushing blobs", "base image read (https probe, ping, manifest, config)"),
-    ("pushing manifest", "blobs: HEAD, mount, upload"),
+# The lines `iota-container build` logs, and the step each one starts.
+IOTA_STEPS = LoggedSteps(
+    "start-up, imports, notebook read and inspected",
+    (
+        ("building ", "base image read (https probe, ping, manifest, config)"),
+        ("pushing blobs", "blobs: HEAD, mount, upload"),
+        ("pushing manifest", "manifest PUT, JSON printed, exit"),
+    ),
 )
-IOTA_LAST_STEP = "manifest PUT, JSON printed, exit"
-
-
-def iota_build(
-    bench: Bench, notebook: Path, repository: str
-) -> tuple[float, dict[str, Any], dict[str, float]]:
-    """Wall time, the --json result, and where the time went, from when each logged line
-    arrived on stderr."""
-    command = [require_executable("iota-container"), "build", str(notebook)]
-    command += ["--repository", f"{bench.registry}/{repository}:latest", "--backend", "oci"]
-    command.append("--json")
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=iota_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    # stdout (one small JSON object) is read after stderr: it cannot fill its pipe first.
-    lines = [(time.perf_counter(), line) for line in process.stderr or ()]
-    stdout = process.stdout.read() if process.stdout else ""
-    process.wait()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        raise SystemExit(
-            f"bench: {' '.join(command)} exited {process.returncode}\n"
-            + "".join(line for _, line in lines)[-3000:]
-        )
-    return seconds, json.loads(stdout), iota_steps(started, lines, started + seconds)
-
-
-def iota_steps(
-    started: float, lines: Sequence[tuple[float, str]], ended: float
-) -> dict[str, float]:
-    steps, previous = {}, started
-    for marker, step in IOTA_MARKERS:
-        at = next((t for t, line in lines if line.startswith(f"iota-container: {marker}")), None)
-        if at is not None:
-            steps[step], previous = at - previous, at
-    steps[IOTA_LAST_STEP] = ended - previous
-    return steps
 
 
 def iota_side(
@@ -165,11 +113,13 @@ def iota_side(
         value, repository = value_of(index), repository_of(index)
         notebook.write_bytes(notebook_bytes(value))
         mark = bench.proxy.mark()
-        seconds, result, steps = iota_build(bench, notebook, repository)
+        seconds, result, steps = iota_build(
+            bench.registry, notebook, repository, iota_env(), IOTA_STEPS
+        )
         tally = PushTally.of(bench.proxy.since(mark))
         layout = image_layout(bench.registry_url, repository, "latest")
         figures = PushFigures.of(tally, layout, notebook.stat().st_size)
-        extra = {"figures": figures, "result": result, "steps": steps}
+        extra = {"push": figures, "result": result, "steps": steps}
         extra |= {"value": value, "repository": repository}
         return Measured(seconds, extra)
 
@@ -221,32 +171,13 @@ def docker_side(
         layout = image_layout(bench.registry_url, repository, "latest")
         figures = PushFigures.of(tally, layout, notebook.stat().st_size)
         steps = {"docker build": built - started, "docker push": pushed - built}
-        extra = {"figures": figures, "steps": steps, "value": value, "repository": repository}
+        extra = {"push": figures, "steps": steps, "value": value, "repository": repository}
         return Measured(pushed - started, extra)
 
     return run
 
 
 # --- set-up and clean-up ----------------------------------------------------------------
-
-
-def check_engine() -> None:
-    docker = require_executable("docker")
-    if subprocess.run([docker, "info"], capture_output=True).returncode != 0:
-        raise SystemExit("bench: no Docker engine answers: bash scripts/start-docker-engine.sh")
-    if subprocess.run([docker, "image", "inspect", BASE_IMAGE], capture_output=True).returncode:
-        raise SystemExit(
-            f"bench: the engine has no {BASE_IMAGE}: "
-            f"bash scripts/build-base-image.sh --tag {BASE_IMAGE}"
-        )
-
-
-def push_base(bench: Bench) -> None:
-    docker = require_executable("docker")
-    run_command([docker, "tag", BASE_IMAGE, bench.base])
-    bench.engine_images.append(bench.base)
-    progress(f"pushing {BASE_IMAGE} as {bench.base} (untimed)")
-    run_command([docker, "push", "-q", bench.base])
 
 
 def reference_metadata(bench: Bench) -> tuple[dict[str, str], dict[str, str]]:
@@ -256,7 +187,7 @@ def reference_metadata(bench: Bench) -> tuple[dict[str, str], dict[str, str]]:
     folder.mkdir()
     notebook = folder / EXAMPLE.name
     notebook.write_bytes(notebook_bytes("reference"))
-    iota_build(bench, notebook, "bench/reference")
+    iota_build(bench.registry, notebook, "bench/reference", iota_env(), IOTA_STEPS)
     layout = image_layout(bench.registry_url, "bench/reference", "latest")
     config = image_config(bench.registry_url, "bench/reference", layout)
     env = dict(item.split("=", 1) for item in config.get("Env") or [])
@@ -266,40 +197,6 @@ def reference_metadata(bench: Bench) -> tuple[dict[str, str], dict[str, str]]:
     inherited = image_config(bench.registry_url, base_repository, base_layout).get("Labels") or {}
     labels = config.get("Labels") or {}
     return ours, {k: v for k, v in labels.items() if inherited.get(k) != v}
-
-
-def remove_engine_images(names: Sequence[str]) -> None:
-    """The tags, then the image IDs, this run made (never the base image's own tags)."""
-    if not names:
-        return
-    docker = require_executable("docker")
-    unique = list(dict.fromkeys(names))
-    tags = [name for name in unique if not name.startswith("sha256:")]
-    image_ids = [name for name in unique if name.startswith("sha256:")]
-    for group in (tags, image_ids):
-        if group:
-            subprocess.run([docker, "rmi", *group], capture_output=True, text=True)
-    left = [
-        n
-        for n in unique
-        if not subprocess.run([docker, "image", "inspect", n], capture_output=True).returncode
-    ]
-    progress(
-        f"removed {len(tags)} tags and {len(image_ids)} images from the engine"
-        + (f"; still there: {', '.join(left)}" if left else "")
-    )
-
-
-@contextmanager
-def bench_setup(workdir: Path) -> Iterator[Bench]:
-    from iota_container import __version__
-
-    with registry_server(workdir) as registry, counting_proxy(registry.port) as proxy:
-        bench = Bench(workdir, registry.url, proxy, __version__)
-        try:
-            yield bench
-        finally:
-            remove_engine_images(bench.engine_images)
 
 
 # --- the two experiments ----------------------------------------------------------------
@@ -356,51 +253,6 @@ def same_content(bench: Bench, samples: Mapping[str, Samples]) -> dict[str, bool
 # --- report -----------------------------------------------------------------------------
 
 
-def figures_of(samples: Samples) -> list[PushFigures]:
-    return [extra["figures"] for extra in samples.extras]
-
-
-def median_of(figures: Sequence[PushFigures], name: str) -> float:
-    return statistics.median(getattr(f, name) for f in figures)
-
-
-def step_rows(samples: Samples) -> list[list[object]]:
-    names = list(dict.fromkeys(name for extra in samples.extras for name in extra["steps"]))
-    rows: list[list[object]] = []
-    for name in names:
-        values = [extra["steps"][name] for extra in samples.extras if name in extra["steps"]]
-        rows.append(
-            [f"  {name}", seconds_text(statistics.median(values)), seconds_text(min(values))]
-        )
-    return rows
-
-
-def time_table(samples: Mapping[str, Samples]) -> str:
-    iota, docker = samples[IOTA], samples[DOCKER]
-    inside = [extra["result"]["seconds"] for extra in iota.extras]
-    rows: list[list[object]] = [[iota.name, seconds_text(iota.median), seconds_text(iota.best)]]
-    rows += step_rows(iota)
-    rows.append(
-        [
-            "  (its --json seconds: build_and_push alone)",
-            seconds_text(statistics.median(inside)),
-            seconds_text(min(inside)),
-        ]
-    )
-    rows.append([docker.name, seconds_text(docker.median), seconds_text(docker.best)])
-    rows += step_rows(docker)
-    rows.append(
-        [
-            "ratio iota / docker",
-            f"{iota.median / docker.median:.2f}",
-            f"{iota.best / docker.best:.2f}",
-        ]
-    )
-    return format_table(
-        ["wall time per push (steps: from stderr line times)", "median", "min"], rows
-    )
-
-
 BYTE_COLUMNS = {
     "total": "bytes_sent",
     "top layer": "top_layer_bytes",
@@ -409,33 +261,11 @@ BYTE_COLUMNS = {
     "base layers": "base_layer_bytes",
     "other": "other_bytes",
 }
-COUNT_COLUMNS = ("blobs_uploaded", "blobs_mounted", "blobs_present")
-
-
-def mount_sources(figures: Sequence[PushFigures]) -> str:
-    sources = sorted({source for f in figures for source in f.mounted_from})
-    if len(sources) > 2:
-        return f"{sources[0]} ... {sources[-1]} ({len(sources)} repositories)"
-    return ", ".join(sources) or "-"
-
-
-def bytes_table(samples: Mapping[str, Samples]) -> str:
-    rows: list[list[object]] = []
-    for name, s in samples.items():
-        figures = figures_of(s)
-        row: list[object] = [name]
-        row += [f"{median_of(figures, column):,.0f}" for column in BYTE_COLUMNS.values()]
-        row.append("/".join(f"{median_of(figures, column):.0f}" for column in COUNT_COLUMNS))
-        row.append(mount_sources(figures))
-        rows.append(row)
-    headers = ["bytes sent (median, at the proxy)", *BYTE_COLUMNS]
-    headers += ["blobs up/mounted/HEAD 200", "mounted from"]
-    return format_table(headers, rows)
 
 
 def upload_target(samples: Samples) -> tuple[bool, str]:
     """iota sent only what the image lacks: the top layer, the config, the manifest."""
-    figures = figures_of(samples)
+    figures: list[PushFigures] = pushes(samples)
     met = all(f.base_layers_uploaded == 0 and f.bytes_sent <= f.needed for f in figures)
     own = statistics.median(extra["result"]["bytes_uploaded"] for extra in samples.extras)
     sent, notebook = median_of(figures, "bytes_sent"), median_of(figures, "notebook_bytes")
@@ -449,26 +279,14 @@ def upload_target(samples: Samples) -> tuple[bool, str]:
     return met, text
 
 
-def experiment_json(
+def experiment_json_with_targets(
     samples: Mapping[str, Samples], upload_met: bool, ratio_target: float | None
 ) -> dict[str, Any]:
     iota, docker = samples[IOTA], samples[DOCKER]
-    document: dict[str, Any] = {
-        "ratio_median": iota.median / docker.median,
-        "ratio_min": iota.best / docker.best,
-        "target_ratio": ratio_target,
-        "iota_upload_target_met": upload_met,
-        "sides": {},
-    }
+    document = experiment_json(samples)
+    document |= {"target_ratio": ratio_target, "iota_upload_target_met": upload_met}
     if ratio_target is not None:
         document["ratio_target_met"] = iota.median / docker.median <= ratio_target
-    for name, s in samples.items():
-        side = s.to_json()
-        side["pushes"] = [asdict(f) for f in figures_of(s)]
-        if name == IOTA:
-            side["iota_json"] = [extra["result"] for extra in s.extras]
-        side["steps_s"] = [extra["steps"] for extra in s.extras]
-        document["sides"][name] = side
     return document
 
 
@@ -483,7 +301,8 @@ def experiment_text(
         met = "met" if ratio <= ratio_target else "not met"
         verdict = f"target: median ratio <= {ratio_target} ({met})"
     upload_met, upload_text = upload_target(iota)
-    text = "\n\n".join([title, time_table(samples), verdict, bytes_table(samples), upload_text])
+    tables = [time_table(samples), verdict, bytes_table(samples, BYTE_COLUMNS), upload_text]
+    text = "\n\n".join([title, *tables])
     return text, upload_met
 
 
@@ -502,13 +321,13 @@ def build_report(
         f"registry: docker-registry behind a counting proxy at {bench.registry}; "
         f"base {BASE_IMAGE} pushed as {bench.base}"
     )
-    check_text = "checks: " + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
+    check_text = checks_text(checks)
     document = {
         "registry": bench.registry,
         "base": bench.base,
         "bytes_measured_at": "counting reverse proxy in front of the registry (request bodies)",
-        "edit_rebuild_push": experiment_json(edit, met_1, TARGET_RATIO),
-        "first_push_new_repository": experiment_json(new, met_2, None),
+        "edit_rebuild_push": experiment_json_with_targets(edit, met_1, TARGET_RATIO),
+        "first_push_new_repository": experiment_json_with_targets(new, met_2, None),
         "checks": checks,
     }
     report(
@@ -522,7 +341,7 @@ def build_report(
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], repetitions=8, quick_repetitions=2)
     check_engine()
-    with temp_dir("build") as workdir, bench_setup(workdir) as bench:
+    with temp_dir("build") as workdir, registry_bench(workdir, Bench) as bench:
         push_base(bench)
         env, labels = reference_metadata(bench)
         context = workdir / "docker-context"

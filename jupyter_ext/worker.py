@@ -2,8 +2,10 @@
 cancelling it stops it (and whatever it started).
 
 Reads the job as one JSON object on stdin; writes events on stdout, one JSON object a
-line: `{"step": text}`, `{"transfer": label, "done": n, "total": n}`, `{"log": line}`,
-`{"result": {...}}`, `{"error": one line}`. Exit status 0 when the job succeeded.
+line: `{"phase": name}` (image.spec.PHASES), `{"step": text}`,
+`{"transfer": label, "phase": name, "done": n, "total": n}` (bytes, in the phase it belongs
+to), `{"log": line}`, `{"result": {...}}`, `{"error": one line}`. Exit status 0 when the
+job succeeded.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, TextIO
 
 from iota_container.containerize import Containerize
 from iota_container.errors import IotaError
+from iota_container.image.spec import Phase
 
 # Transfers report every chunk; the server needs a few updates a second, not hundreds.
 TRANSFER_INTERVAL_SECONDS = 0.2
@@ -33,11 +36,17 @@ class EventWriter:
         self._stream = stream
         self._lock = threading.Lock()
         self._last_transfer: dict[str, float] = {}
+        self._phase: Phase | None = None
 
     def emit(self, event: dict[str, Any]) -> None:
         with self._lock:
             self._stream.write(json.dumps(event, default=str) + "\n")
             self._stream.flush()
+
+    def phase(self, name: Phase) -> None:
+        if name != self._phase:  # a build inside a containerize job checks again
+            self._phase = name
+            self.emit({"phase": name})
 
     def step(self, message: str) -> None:
         self.emit({"step": message})
@@ -47,7 +56,7 @@ class EventWriter:
         if done < total and now - self._last_transfer.get(label, 0.0) < TRANSFER_INTERVAL_SECONDS:
             return
         self._last_transfer[label] = now
-        self.emit({"transfer": label, "done": done, "total": total})
+        self.emit({"transfer": label, "phase": self._phase, "done": done, "total": total})
 
 
 class _LogEvents(logging.Handler):

@@ -1,4 +1,5 @@
-"""A SQL dataset's content, from where its `x-iota-source` says (see spec.py):
+"""A SQL dataset's content, from where its `x-iota-source` says (see definitions/model.py);
+a SQL dataset without one runs its query on data stores (datastore/query.py):
 
 - `file`: that file, as it is;
 - `folder`: the last file in it by name (hidden files left out): one file a version;
@@ -21,6 +22,12 @@ from iota_container.errors import IotaError
 
 class QuerySourceError(IotaError):
     """A SQL dataset's x-iota-source gave no content."""
+
+
+def reads_datastores(definition: DatasetDefinition) -> bool:
+    """A SQL dataset whose query runs on data stores: one without x-iota-source."""
+    action = definition.query_action
+    return action is not None and action.local_source is None
 
 
 def produce_query_content(

@@ -34,7 +34,7 @@ DATASET = "dataset"
 # How a version's content was made.
 MODE_CONTAINER = "container"
 MODE_PROCESS = "process"  # the runtime in a local subprocess, no container
-MODE_QUERY = "query"  # a SQL dataset's x-iota-source
+MODE_QUERY = "query"  # a SQL dataset: its query on data stores, or its x-iota-source
 
 INTERRUPTED = "interrupted: the process running it stopped"
 
@@ -190,6 +190,10 @@ class Version:
     content_uri: str | None = None
     log_path: str | None = None
     owner_pid: int | None = None
+    # A SQL dataset's deltaTime window: messages whose timeExpression is in [start, end)
+    # (datastore/delta_window.py); no start: from the first message.
+    window_start: datetime | None = None
+    window_end: datetime | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -225,6 +229,8 @@ class Version:
             content_uri=row["content_uri"],
             log_path=row["log_path"],
             owner_pid=row["owner_pid"],
+            window_start=moment("window_start"),
+            window_end=moment("window_end"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -246,4 +252,9 @@ class Version:
             "outputs": dict(self.outputs),
             "contentUri": self.content_uri,
             "log": self.log_path,
+            "deltaWindow": (
+                {"start": moment(self.window_start), "end": moment(self.window_end)}
+                if self.window_end
+                else None
+            ),
         }

@@ -8,8 +8,10 @@ Runs of one dataset are serialized by its lock file (locks.py); the version is c
 a transaction once the lock is held, and finished SUCCEEDED or FAILED with a reason.
 Then versioningConfiguration and retentionPeriod are applied (retention.py).
 
-- A SQL dataset's content comes from its x-iota-source (query_source.py) and is stored
-  under the output root; its URI is the version's content URI.
+- A SQL dataset's content is its sqlQuery's result on the data stores it names
+  (datastore/query.py, in its delta window), or comes from its x-iota-source
+  (query_source.py); it is stored under the output root; its URI is the version's
+  content URI.
 - A container dataset's variables are resolved (resolve.py) into a params file in the
   version's folder (mode 0644: the image's user reads it), and an executor runs the
   analysis (executors/: `local` runs the image through the Docker engine when one
@@ -37,7 +39,7 @@ from iota_container.engine.full_disk import (
 )
 from iota_container.engine.home import LOG_NAME, PARAMS_NAME
 from iota_container.engine.locks import HeldLock, take_dataset_lock
-from iota_container.engine.query_source import produce_query_content
+from iota_container.engine.query_source import produce_query_content, reads_datastores
 from iota_container.engine.records import (
     FAILED,
     INTERRUPTED,
@@ -250,9 +252,14 @@ class DatasetEngine:
         self.store.record_start(version, outputs={}, log_path=log_path)
         started = time.monotonic()
         try:
-            content = produce_query_content(
-                dataset.definition, dataset.source_file, folder, log_path
-            )
+            if reads_datastores(dataset.definition):
+                from iota_container.datastore.query import produce_datastore_content
+
+                content = produce_datastore_content(self.store, dataset, version, folder)
+            else:
+                content = produce_query_content(
+                    dataset.definition, dataset.source_file, folder, log_path
+                )
             target = f"{version.output_prefix}/{content.name}"
             root = self.store.home.output_root
             confine_to_output_root(target, root, f"content of {dataset.name}")
@@ -263,9 +270,15 @@ class DatasetEngine:
             remove_partial_files(folder, keep=log_path)
             reason = f"{e}; the disk of {folder} is full" if full else str(e)
             return self.store.finish_version(version, FAILED, reason=reason)
-        return self.store.finish_version(
+        finished = self.store.finish_version(
             version, SUCCEEDED, duration_seconds=time.monotonic() - started, content_uri=uri
         )
+        if finished.window_end is not None:  # the next delta window starts at its end
+            from iota_container.datastore.delta_window import WindowLedger
+
+            with WindowLedger(self.store.home) as ledger:
+                ledger.advance(finished)
+        return finished
 
 
 def _failure_reason(ended: RunEnded, log_path: Path) -> str:

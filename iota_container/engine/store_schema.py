@@ -97,6 +97,34 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE versions ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        5,
+        "data stores and the delta windows of SQL datasets",
+        """
+        -- Data stores a SQL dataset's query reads (datastore/registry.py): `root` is the
+        -- folder or s3:// prefix holding its `__dt=` day folders, `definition` the
+        -- CreateDatastore request it was registered with.
+        CREATE TABLE datastores (
+            name          TEXT PRIMARY KEY,
+            root          TEXT NOT NULL,
+            format        TEXT NOT NULL CHECK (format IN ('json', 'parquet')),
+            definition    TEXT NOT NULL,
+            source_file   TEXT,
+            registered_at TEXT NOT NULL
+        );
+        -- The deltaTime window a version read: messages whose timeExpression is in
+        -- [window_start, window_end); no start: from the first message.
+        ALTER TABLE versions ADD COLUMN window_start TEXT;
+        ALTER TABLE versions ADD COLUMN window_end TEXT;
+        -- Where each dataset's next window starts: the end of its last succeeded one.
+        -- Kept apart from the versions, which retention prunes.
+        CREATE TABLE delta_cursors (
+            dataset    TEXT PRIMARY KEY REFERENCES datasets(name) ON DELETE CASCADE,
+            window_end TEXT NOT NULL,
+            version_id TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 

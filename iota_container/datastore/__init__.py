@@ -1,0 +1,15 @@
+"""Data stores and the SQL datasets that query them, as IoT Analytics ran them.
+
+  definition.py     the CreateDatastore request (or its CloudFormation resource) as a model
+  service_shapes.py the request's shapes from the service model, and the checks they make
+  layout.py         where a store's messages live: its root, `__dt` and partition folders
+  registry.py       registered data stores, in the engine's state database
+  put.py            `datastore put`: messages appended as one new object per partition
+  filesystems.py    DuckDB without downloads: s3:// through pyarrow's file system
+  translate.py      sqlQuery and timeExpression, Presto to DuckDB through sqlglot
+  delta_window.py   each run's deltaTime window, recorded on its version
+  query.py          the query on DuckDB over the stores' files, streamed to CSV
+
+DuckDB, sqlglot and pyarrow are the `sql` extra, imported only when a query runs or a
+message is put: `pip install 'iota-container[sql]'`.
+"""

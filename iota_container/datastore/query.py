@@ -1,0 +1,175 @@
+"""A SQL dataset's content: its sqlQuery on DuckDB over the data stores it names.
+
+Each data store the query reads becomes a view of that name over its message files
+(read_json / read_parquet, hive partitions as columns: `__dt` and the declared ones),
+limited to the run's delta window when the dataset has a deltaTime filter. DuckDB writes
+the result with COPY straight to the CSV file (the service's content format), so rows
+never pass through Python; the file is staged and renamed, so a failed query leaves none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from iota_container.datastore.delta_window import DeltaWindow, WindowLedger, delta_time, window_for
+from iota_container.datastore.filesystems import duckdb_connection, require_sql_extra, s3_filesystem
+from iota_container.datastore.layout import JSON, list_files, sql_list
+from iota_container.datastore.registry import Datastore, DatastoreRegistry, UnknownDatastore
+from iota_container.datastore.translate import (
+    QueryTranslationError,
+    check_functions,
+    translate_expression,
+    translate_query,
+)
+from iota_container.engine.records import RegisteredDataset, Version, to_text
+from iota_container.errors import IotaError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from iota_container.engine.state_store import StateStore
+
+TIME_TYPES = ("TIMESTAMP", "DATE")  # and TIMESTAMP WITH TIME ZONE, TIMESTAMP_MS, ...
+
+
+class DatastoreQueryFailed(IotaError):
+    """The query could not read a data store, or DuckDB refused it."""
+
+
+def produce_datastore_content(
+    store: StateStore, dataset: RegisteredDataset, version: Version, folder: Path
+) -> Path:
+    """`folder/<dataset>.csv`: the query's result; records the version's window first."""
+    name = dataset.name
+    require_sql_extra(f"SQL dataset {name!r} (a sqlQuery without x-iota-source)")
+    action = dataset.definition.query_action
+    assert action is not None  # MODE_QUERY
+    query = translate_query(action.sql_query, f"sqlQuery of dataset {name!r}")
+    with DatastoreRegistry(store.home) as registry:
+        stores = _stores(registry, query.tables, name)
+    delta = delta_time(dataset.definition)
+    time_sql, window = None, None
+    if delta is not None:
+        where = f"timeExpression {delta.time_expression!r} of dataset {name!r}"
+        time_sql, time_functions = translate_expression(delta.time_expression, where)
+        with WindowLedger(store.home) as ledger:
+            window = window_for(delta, version, ledger.previous_end(name), dataset.schedules())
+            ledger.record(version, window)
+    connection = duckdb_connection(s3=any(s.on_s3 for s in stores))
+    try:
+        known = _function_lookup(connection)
+        check_functions(query.functions, known, f"sqlQuery of dataset {name!r}")
+        for datastore in stores:
+            relation = _relation(datastore, connection)
+            if time_sql is not None and window is not None and delta is not None:
+                where = f"timeExpression {delta.time_expression!r} of dataset {name!r}"
+                check_functions(time_functions, known, where)
+                _check_time(connection, relation, time_sql, where, datastore.name)
+                relation = _windowed(relation, time_sql, window)
+            _create_view(connection, datastore.name, relation)
+        return _copy_to_csv(connection, query.sql, folder / f"{name}.csv", name)
+    finally:
+        connection.close()
+
+
+def _stores(registry: DatastoreRegistry, tables: Sequence[str], dataset: str) -> list[Datastore]:
+    found = registry.find(list(tables))
+    missing = [t for t in tables if t not in found]
+    if missing:
+        raise UnknownDatastore(
+            f"sqlQuery of dataset {dataset!r} reads {', '.join(map(repr, missing))}, which is "
+            f"not a registered data store (registered: {registry.names_text()}): register it "
+            "with `iota-container datastore register`; see `iota-container datastore list`"
+        )
+    return [found[t] for t in tables]
+
+
+def _relation(datastore: Datastore, connection: duckdb.DuckDBPyConnection) -> str:
+    """SELECT * over the store's files, hive folders as columns."""
+    s3 = s3_filesystem() if datastore.on_s3 else None
+    files = list_files(datastore.root, datastore.format, s3)
+    if not files:
+        raise DatastoreQueryFailed(
+            f"data store {datastore.name!r} holds no messages yet ({datastore.root}): add "
+            f"some with `iota-container datastore put {datastore.name} FILE`"
+        )
+    # union_by_name: messages of a store need not all have the same attributes.
+    if datastore.format == JSON:
+        reader = f"read_json({sql_list(files)}, format = 'newline_delimited', union_by_name = true"
+    else:
+        reader = f"read_parquet({sql_list(files)}, union_by_name = true"
+    return f"SELECT * FROM {reader}, hive_partitioning = true)"
+
+
+def _create_view(connection: duckdb.DuckDBPyConnection, name: str, relation: str) -> None:
+    import duckdb
+
+    try:  # reads the files' schemas: a malformed file fails here, named
+        connection.execute(f'CREATE VIEW "{name}" AS {relation}')
+    except duckdb.Error as e:
+        raise DatastoreQueryFailed(f"data store {name!r} cannot be read: {_first_line(e)}") from e
+
+
+def _check_time(
+    connection: duckdb.DuckDBPyConnection, relation: str, time_sql: str, where: str, store: str
+) -> None:
+    import duckdb
+
+    try:
+        described = connection.execute(f"DESCRIBE SELECT ({time_sql}) AS t FROM ({relation})")
+        kind = str(described.fetchall()[0][1])
+    except duckdb.Error as e:
+        raise QueryTranslationError(
+            f"{where} cannot be evaluated on data store {store!r} ({_first_line(e)}): name "
+            "a column of its messages, or an expression of them"
+        ) from e
+    if not kind.startswith(TIME_TYPES):
+        raise QueryTranslationError(
+            f"{where} gives {kind}, not a time: convert it, e.g. from_unixtime(time) for "
+            "seconds since 1970, or from_iso8601_timestamp(time) for text"
+        )
+
+
+def _windowed(relation: str, time_sql: str, window: DeltaWindow) -> str:
+    moment = f"CAST(({time_sql}) AS TIMESTAMPTZ)"
+    end = f"{moment} < TIMESTAMPTZ '{_literal(window.end)}'"
+    if window.start is None:
+        return f"SELECT * FROM ({relation}) WHERE {end}"
+    start = f"{moment} >= TIMESTAMPTZ '{_literal(window.start)}'"
+    return f"SELECT * FROM ({relation}) WHERE {start} AND {end}"
+
+
+def _literal(moment: Any) -> str:
+    return to_text(moment).replace("T", " ").replace("Z", "+00")
+
+
+def _copy_to_csv(
+    connection: duckdb.DuckDBPyConnection, sql: str, target: Path, dataset: str
+) -> Path:
+    import duckdb
+
+    staging = target.with_name(f".{target.name}.partial")
+    quoted = str(staging).replace("'", "''")
+    try:
+        connection.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT csv, HEADER, DELIMITER ',')")
+    except duckdb.Error as e:
+        staging.unlink(missing_ok=True)
+        raise DatastoreQueryFailed(
+            f"the query of dataset {dataset!r} failed: {_first_line(e)}"
+        ) from e
+    os.replace(staging, target)
+    return target
+
+
+def _function_lookup(connection: duckdb.DuckDBPyConnection) -> Any:
+    rows = connection.execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions()")
+    names = {row[0] for row in rows.fetchall()}
+    return lambda name: name.lower() in names
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
