@@ -223,6 +223,7 @@ def containerize(
     from iota_container.engine.state_store import StateStore
     from iota_container.image.build import BuildOptions, build_image
 
+    progress.phase("checking")
     checked = request if isinstance(request, CheckedContainerize) else check_request(request)
     request = checked.request
     built = build_image(
@@ -242,9 +243,11 @@ def containerize(
     )
     definition = with_image(checked.definition, built.reference)
     dataset = definition.dataset_name
+    progress.phase("registering")
     progress.step(f"writing {request.definition_path.name}, registering dataset {dataset}")
     with StateStore.open(request.home, request.output_root) as store:
         write_and_register(definition, request.definition_path, store, overwrite=True)
+    progress.phase("done")
     progress.step(f"registered dataset {dataset}, its image pushed as {built.digest}")
     written = request.definition_path
     return ContainerizeResult(

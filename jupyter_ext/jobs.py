@@ -67,7 +67,9 @@ class Job:
     started_at: str | None = None
     ended_at: str | None = None
     step: str | None = None
-    transfers: dict[str, dict[str, int]] = field(default_factory=dict)
+    phase: str | None = None  # image.spec.PHASES: where the job is, as the UI follows it
+    phases: list[dict[str, str]] = field(default_factory=list)  # {"phase", "at"}, in order
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
     result: dict[str, Any] | None = None
     error: str | None = None
     log: list[str] = field(default_factory=list)
@@ -86,6 +88,8 @@ class Job:
             "startedAt": self.started_at,
             "endedAt": self.ended_at,
             "step": self.step,
+            "phase": self.phase,
+            "phases": [dict(entered) for entered in self.phases],
             "transfers": {label: dict(t) for label, t in self.transfers.items()},
             "result": self.result,
             "error": self.error,
@@ -109,6 +113,8 @@ class Job:
             started_at=record.get("startedAt"),
             ended_at=record.get("endedAt"),
             step=record.get("step"),
+            phase=record.get("phase"),  # absent from jobs saved before phases existed
+            phases=[dict(entered) for entered in record.get("phases") or []],
             transfers=dict(record.get("transfers") or {}),
             result=record.get("result"),
             error=record.get("error"),
@@ -122,16 +128,23 @@ class Job:
         job.done.set()
         return job
 
-    def apply(self, event: dict[str, Any]) -> None:
-        """One event the worker wrote (see worker.py)."""
+    def apply(self, event: dict[str, Any]) -> bool:
+        """One event the worker wrote (see worker.py); True when it changed what the job
+        store keeps beyond the log (a transfer changes only bytes, many times a second)."""
         if "step" in event:
             self.step = str(event["step"])
             self.log.append(self.step)
         elif "transfer" in event:
             self.transfers[str(event["transfer"])] = {
+                "phase": event.get("phase"),
                 "done": int(event["done"]),
                 "total": int(event["total"]),
             }
+            return False
+        elif "phase" in event:
+            self.phase = str(event["phase"])
+            at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            self.phases.append({"phase": self.phase, "at": at})  # ms: phases can be short
         elif "log" in event:
             self.log.append(str(event["log"]))
         elif "result" in event:
@@ -139,6 +152,9 @@ class Job:
         elif "error" in event:
             self.error = str(event["error"])
             self.log.append(f"error: {self.error}")
+        else:
+            return False
+        return "log" not in event
 
 
 class JobManager:
@@ -283,10 +299,8 @@ class JobManager:
             except ValueError:
                 job.log.append(raw.decode(errors="replace").rstrip())
                 continue
-            if isinstance(event, dict):
-                job.apply(event)
-                if "step" in event or "result" in event:
-                    self._save()
+            if isinstance(event, dict) and job.apply(event):
+                self._save()
 
     async def _read_stderr(self, job: Job) -> None:
         assert job.process is not None and job.process.stderr is not None

@@ -181,14 +181,28 @@ class RecordingProgress:
     """A Progress that keeps what it was told."""
 
     def __init__(self) -> None:
+        self.phases: list[str] = []
         self.steps: list[str] = []
         self.transfers: list[tuple[str, int, int]] = []
+        self.phase_of_transfers: list[str | None] = []  # beside transfers, one each
+
+    def phase(self, name: str) -> None:
+        self.phases.append(name)
 
     def step(self, message: str) -> None:
         self.steps.append(message)
 
     def transfer(self, label: str, done: int, total: int) -> None:
         self.transfers.append((label, done, total))
+        self.phase_of_transfers.append(self.phases[-1] if self.phases else None)
+
+    def bytes_sent_in(self, phase: str) -> int:
+        """What a progress view shows: each label's last count, of transfers in `phase`."""
+        last: dict[str, int] = {}
+        for (label, done, _), during in zip(self.transfers, self.phase_of_transfers):
+            if during == phase:
+                last[label] = done
+        return sum(last.values())
 
 
 def make_spec(

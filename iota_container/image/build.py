@@ -60,6 +60,7 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
     from iota_container.notebook.execute import load_notebook_document
     from iota_container.notebook.inspect import notebook_variables
 
+    progress.phase("checking")
     target = parse_reference(options.repository)
     if target.digest:
         raise IotaError(
@@ -94,6 +95,7 @@ def build_image(options: BuildOptions, progress: Progress) -> BuildResult:
         progress.step(f"checking ECR repository {target.repository}")
         ecr.ensure_repository(target.repository, create=options.create_repository)
     backend = choose_backend(options)
+    progress.phase("building")
     progress.step(f"building {target} FROM {base} with the {backend.name} backend")
     return backend.build_and_push(spec, credentials, progress)
 

@@ -110,6 +110,7 @@ class OciBackend:
         manifest = image_manifest(config, config_digest, _layers(base), layers, annotations)
 
         pusher = _BlobPusher(target, spec.target.repository, progress)
+        progress.phase("pushing")
         progress.step(f"pushing blobs to {spec.target.name}")
         for descriptor in _layers(base):
             pusher.ensure_base_layer(source, spec.base.repository, descriptor)
@@ -124,6 +125,8 @@ class OciBackend:
         reference = spec.target.tag or sha256_digest(manifest)
         progress.step(f"pushing manifest {spec.target.name}:{reference}")
         digest = target.put_manifest(spec.target.repository, reference, manifest, OCI_MANIFEST)
+        # Counted in bytes_uploaded, so the bytes shown pushed add up to it.
+        progress.transfer("image manifest", len(manifest), len(manifest))
         if dependency is not None:
             cache.record_push(dependency.cache_key, spec.target.registry, spec.target.repository)
         tally = pusher.tally

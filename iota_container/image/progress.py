@@ -6,9 +6,12 @@ from __future__ import annotations
 import logging
 import sys
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iota_container.steps import format_bytes
+
+if TYPE_CHECKING:
+    from iota_container.image.spec import Phase
 
 log = logging.getLogger("iota_container")
 
@@ -21,6 +24,7 @@ class ConsoleProgress:
         self._bars: Any = None
         self._tasks: dict[str, Any] = {}
         self._logged_quarter: dict[str, int] = {}
+        self._phase: Phase | None = None
 
     def __enter__(self) -> ConsoleProgress:
         if self.interactive:
@@ -59,7 +63,14 @@ class ConsoleProgress:
         else:
             log.info("%s", message)
 
+    def phase(self, name: Phase) -> None:
+        # The steps already say what happens; the phase only separates a layer's pull
+        # from its push, which share a label.
+        self._phase = name
+
     def transfer(self, label: str, done: int, total: int) -> None:
+        if self._phase == "pushing":
+            label = f"push {label}"
         if self._bars is not None:
             if label not in self._tasks:
                 self._tasks[label] = self._bars.add_task(label, total=total or None)

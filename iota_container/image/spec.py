@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol, get_args
 
 from iota_container.environment.options import PackageOptions
 from iota_container.image.metadata import ANALYSIS_DIR, ImageMetadata
@@ -29,7 +29,17 @@ class CredentialSource(Protocol):
         """Credentials for `registry` (host[:port]), or None for anonymous access."""
 
 
+# Where a containerize job is, in order; a build alone goes as far as pushing. A reader
+# of progress (the Jupyter UI) follows these names, never the wording of the steps.
+Phase = Literal["checking", "building", "pushing", "registering", "done"]
+PHASES: tuple[Phase, ...] = get_args(Phase)
+
+
 class Progress(Protocol):
+    def phase(self, name: Phase) -> None:
+        """The job entered phase `name`; the transfers after it belong to that phase (a
+        base image pulled while building is not bytes pushed)."""
+
     def step(self, message: str) -> None:
         """One line of status: 'mounting base layers', 'pushing manifest'."""
 

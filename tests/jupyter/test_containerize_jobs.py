@@ -3,6 +3,7 @@ real registry, the definition is written, valid and registered; one job a notebo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import yaml
 from iota_container.engine.state_store import StateStore
 from iota_container.image.auth import ChainedCredentials
 from iota_container.image.registry import RegistryClient
+from iota_container.image.spec import PHASES
+from jupyter_ext.job_store import STORE_NAME
 from tests.jupyter.helpers import wait_for_job
 from tests.notebooks import write_notebook
 from tests.oci_helpers import push_base
@@ -80,6 +83,20 @@ async def test_containerize_end_to_end(
     assert result["definition"] == "analyses/temp-daily.dataset.yaml"
     assert result["bytesUploaded"] > 0 and done["transfers"]
     assert done["startedAt"] and done["endedAt"] and done["error"] is None
+    # The bytes the job showed pushed are the bytes the build says it uploaded.
+    pushed = [t for t in done["transfers"].values() if t["phase"] == "pushing"]
+    assert sum(t["done"] for t in pushed) == result["bytesUploaded"], done["transfers"]
+    assert all(t["done"] == t["total"] for t in pushed)
+
+    # Every phase, in order, as the job store kept them from the worker's events.
+    saved = json.loads((iota_home / STORE_NAME).read_text())["jobs"]
+    (record,) = [r for r in saved if r["id"] == job["id"]]
+    assert [entered["phase"] for entered in record["phases"]] == list(PHASES)
+    assert [entered["at"] for entered in record["phases"]] == sorted(
+        entered["at"] for entered in record["phases"]
+    )
+    assert record["phase"] == done["phase"] == "done"
+    assert done["phases"] == record["phases"]
 
     digest = image.split("@", 1)[1]
     head = requests.head(
@@ -105,7 +122,7 @@ async def test_containerize_end_to_end(
         assert store.dataset("temp_daily").definition.container_action is not None
 
     status, log = await api("GET", "jobs", job["id"], "log", params={"since": "0"})
-    assert status == 200 and any("writing the dataset definition" in line for line in log["lines"])
+    assert status == 200 and any("registering dataset temp_daily" in line for line in log["lines"])
     status, rest = await api("GET", "jobs", job["id"], "log", params={"since": str(log["next"])})
     assert rest == {"lines": [], "next": log["next"]}
 
@@ -127,4 +144,5 @@ async def test_a_failed_build_fails_the_job_with_its_reason(
     done = await wait_for_job(api, job["id"])
     assert done["status"] == "failed"
     assert "base/missing" in done["error"]
+    assert done["phase"] == "building"  # where it failed, not past it
     assert not (jp_root_dir / "analyses" / "temp-daily.dataset.yaml").exists()

@@ -154,3 +154,22 @@ def test_store_keeps_the_newest_jobs_and_sets_aside_a_damaged_file(tmp_path: Pat
     assert [p.name for p in tmp_path.iterdir()] == [STORE_NAME]  # no temporary file left
     (tmp_path / STORE_NAME).write_text('{"jobs": [')
     assert store.load() == []
+
+
+def test_phases_are_kept_and_jobs_saved_before_them_still_load(tmp_path: Path) -> None:
+    from jupyter_ext.jobs import Job, JobManager
+
+    store = JobStore(tmp_path / STORE_NAME)
+    job = Job("new", "containerize", "a.ipynb", {}, status="succeeded")
+    for event in ({"phase": "checking"}, {"phase": "building"}, {"phase": "pushing"}):
+        job.apply(event)
+    job.apply({"transfer": "layer a.ipynb", "phase": "pushing", "done": 10, "total": 10})
+    old = {"id": "old", "kind": "containerize", "status": "succeeded", "transfers": {}}
+    store.save([old, job.to_record()])
+
+    loaded = {job.id: job for job in JobManager(store=store).jobs()}
+    assert loaded["old"].to_json()["phase"] is None and loaded["old"].phases == []
+    again = loaded["new"].to_json()
+    assert again["phase"] == "pushing"
+    assert [entered["phase"] for entered in again["phases"]] == ["checking", "building", "pushing"]
+    assert again["transfers"] == {"layer a.ipynb": {"phase": "pushing", "done": 10, "total": 10}}
