@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from iota_container import __version__
+from iota_container.image.spec import PHASES
 from tests.e2e.test_build_acceptance import registry_with_base  # noqa: F401 (a fixture)
 from tests.notebooks import write_notebook
 from tests.registry import RegistryServer
@@ -120,6 +121,29 @@ def analysis_notebook(root: Path) -> Path:
         "%matplotlib inline\nplt.plot(frame.temp)\nplt.show()",
         parameters="threshold = 27.5  # alert above this\nsite = 'north'  # which site",
     )
+
+
+# Every data-phase the progress view takes, in order, kept in the page: polling the API
+# from the test could miss a phase the page showed.
+RECORD_PHASES = """() => {
+  window.iotaPhasesSeen = [];
+  const note = () => {
+    const phase = document.querySelector('[data-testid=iota-job-progress]')?.dataset.phase;
+    const seen = window.iotaPhasesSeen;
+    if (phase && seen[seen.length - 1] !== phase) seen.push(phase);
+  };
+  new MutationObserver(note).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase']
+  });
+}"""
+
+
+def assert_one_line(element: Any) -> None:
+    """The element's text takes one line of its own line height: it did not wrap."""
+    height, line = element.evaluate(
+        "(el) => [el.getBoundingClientRect().height, parseFloat(getComputedStyle(el).lineHeight)]"
+    )
+    assert abs(height - line) < 1, (height, line, element.inner_text())
 
 
 def shot(page: Any, name: str) -> None:
@@ -265,13 +289,17 @@ def test_wizard_containerizes_a_notebook(
         field(page, "image.requirements").fill("")
         next_step(page, "trigger")
         next_step(page, "review")
+        page.evaluate(RECORD_PHASES)
         page.get_by_test_id("iota-wizard-submit").click()
 
-        # 6. Progress, live, to the end.
+        # 6. Progress, live, to the end: phases as the job reports them, a log box that
+        # says it waits rather than stays empty.
         page.locator("[data-testid=iota-wizard][data-step=progress]").wait_for()
         status = page.get_by_test_id("iota-job-status")
         status.wait_for()
         shot(page, "06-progress-started")
+        if status.inner_text() == "running":
+            assert page.get_by_test_id("iota-job-log").inner_text().strip()
         page.wait_for_function(
             "() => ['succeeded', 'failed', 'cancelled'].includes("
             "document.querySelector('[data-testid=iota-job-status]')?.textContent)",
@@ -280,11 +308,31 @@ def test_wizard_containerizes_a_notebook(
         shot(page, "06-progress-done")
         log = page.get_by_test_id("iota-job-log").inner_text()
         assert status.inner_text() == "succeeded", log
+        phases = page.evaluate("() => window.iotaPhasesSeen")
+        assert phases[-2:] == ["pushing", "done"] or phases[-3:] == [
+            "pushing",
+            "registering",
+            "done",
+        ], phases
+        assert phases == sorted(phases, key=PHASES.index), phases  # never backwards
+        # However fast a phase went by between two polls, the trail lists it.
+        trail = page.get_by_test_id("iota-job-phases").locator("li")
+        assert [li.get_attribute("data-phase") for li in trail.all()] == list(PHASES)
         assert page.get_by_test_id("iota-progress-push").get_attribute("value") == "1"
+        step = page.get_by_test_id("iota-job-step").inner_text()
+        assert step.startswith("Done: pushed") and "writing" not in step, step
+        assert "registered dataset temperature_daily" in step, step
+        # The bytes shown pushed are the bytes the result says were uploaded.
+        pushed = page.get_by_test_id("iota-progress-push-detail")
+        uploaded = page.get_by_test_id("iota-result-uploaded")
+        assert pushed.get_attribute("data-bytes") == uploaded.get_attribute("data-bytes")
+        assert pushed.inner_text() == f"pushed {uploaded.inner_text()} of {uploaded.inner_text()}"
         image = page.get_by_test_id("iota-result-image").inner_text()
         digest = page.get_by_test_id("iota-result-digest").inner_text()
         definition = page.get_by_test_id("iota-result-definition").inner_text()
         assert image == f"{registry.address}/analyses/temperature@{digest}"
+        assert_one_line(page.get_by_test_id("iota-result-digest"))
+        assert_one_line(page.get_by_test_id("iota-result-image"))
 
         # Run now: one run through the engine, then its HTML report in a tab.
         page.get_by_test_id("iota-run-now").click()
@@ -320,6 +368,10 @@ def test_wizard_containerizes_a_notebook(
         page.wait_for_function(
             "(el) => /push/i.test(el.textContent)", arg=containerize_log.element_handle()
         )
+        # In the narrow panel too, the digest is one line (cut, whole in its tooltip).
+        panel_digest = containerize_job.get_by_test_id("iota-result-digest")
+        assert_one_line(panel_digest)
+        assert panel_digest.get_attribute("title") == digest
         run_job.get_by_test_id("iota-job-log-toggle").click()
         run_log = run_job.get_by_test_id("iota-job-log")
         page.wait_for_function("(el) => el.textContent.trim() !== ''", arg=run_log.element_handle())

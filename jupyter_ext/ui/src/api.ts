@@ -100,7 +100,17 @@ export type JobStatus =
   | 'failed'
   | 'cancelled';
 
+/** Where a containerize job is (the server's image.spec.PHASES, in order). */
+export type JobPhase = 'checking' | 'building' | 'pushing' | 'registering' | 'done';
+
+export interface PhaseEntered {
+  phase: JobPhase;
+  at: string;
+}
+
 export interface Transfer {
+  /** The phase the bytes moved in: a base image pulled while building is not pushed. */
+  phase: JobPhase | null;
   done: number;
   total: number | null;
 }
@@ -109,6 +119,7 @@ export interface JobResult {
   image?: string;
   definition?: string;
   bytesUploaded?: number;
+  datasetName?: string;
   version?: string;
   status?: string;
   reportUrl?: string;
@@ -124,6 +135,8 @@ export interface Job {
   startedAt: string | null;
   endedAt: string | null;
   step: string | null;
+  phase: JobPhase | null;
+  phases: PhaseEntered[];
   transfers: Record<string, Transfer>;
   result: JobResult | null;
   error: string | null;

@@ -5,6 +5,7 @@ import * as React from 'react';
 import { FINISHED, IotaApi, Job, JobStatus } from './api';
 import { duration, fullTime, relativeTime } from './format';
 import { trans } from './i18n';
+import { statusLine } from './phase';
 import { JobProgress, statusLabel, useJob } from './progress';
 import { ReportOpener } from './report';
 
@@ -99,7 +100,9 @@ function JobRow(props: JobRowProps): JSX.Element {
         <span className="iota-JobWhat">{what}</span>
       </div>
       <JobTimes job={job} />
-      {job.status === 'running' && job.step && <div className="iota-Help iota-JobStep">{job.step}</div>}
+      {job.status === 'running' && statusLine(job) && (
+        <div className="iota-Help iota-JobStep">{statusLine(job)}</div>
+      )}
       <div className="iota-JobActions">
         <button
           className="jp-Button jp-mod-styled jp-mod-reject"

@@ -1,8 +1,10 @@
 /** A job's live status: build and push bars, current step, log, and its result. */
+import { copyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { FINISHED, IotaApi, Job, JobStatus } from './api';
 import { bytes } from './format';
 import { trans } from './i18n';
+import { jobBars, phaseSpans, pushCaption, shownPhase, spanText, statusLine } from './phase';
 
 const POLL_MS = 700;
 
@@ -52,21 +54,6 @@ export function useJob(api: IotaApi, id: string | null): JobView {
   return view;
 }
 
-type Phase = 'queued' | 'building' | 'pushing' | 'writing' | 'done';
-
-function phaseOf(job: Job, lines: string[]): Phase {
-  if (job.status === 'succeeded') {
-    return 'done';
-  }
-  if (lines.some(line => /writing the dataset definition|registering dataset/i.test(line))) {
-    return 'writing';
-  }
-  if (lines.some(line => /\bpush/i.test(line)) || Object.keys(job.transfers).length) {
-    return 'pushing';
-  }
-  return job.status === 'queued' ? 'queued' : 'building';
-}
-
 /** A job's status as shown; the data-status attribute keeps the API's word. */
 export function statusLabel(status: JobStatus): string {
   switch (status) {
@@ -83,7 +70,15 @@ export function statusLabel(status: JobStatus): string {
   }
 }
 
-function Bar(props: { testid: string; label: string; value: number | null; detail?: string }): JSX.Element {
+interface BarProps {
+  testid: string;
+  label: string;
+  value: number | null;
+  detail?: string;
+  bytes?: number;
+}
+
+function Bar(props: BarProps): JSX.Element {
   return (
     <div className="iota-Bar">
       <span className="iota-BarLabel">{props.label}</span>
@@ -92,38 +87,87 @@ function Bar(props: { testid: string; label: string; value: number | null; detai
       ) : (
         <progress data-testid={props.testid} value={props.value} max={1} />
       )}
-      <span className="iota-Help">{props.detail ?? ''}</span>
+      <span className="iota-Help" data-testid={`${props.testid}-detail`} data-bytes={props.bytes}>
+        {props.detail ?? ''}
+      </span>
     </div>
+  );
+}
+
+/** The phases the job went through, each with how long it took. */
+function PhaseTrail(props: { job: Job }): JSX.Element | null {
+  const spans = phaseSpans(props.job);
+  if (!spans.length) {
+    return null;
+  }
+  return (
+    <ol className="iota-Phases" data-testid="iota-job-phases">
+      {spans.map((span, index) => (
+        <li key={index} data-phase={span.phase} className={span.current ? 'iota-mod-current' : ''}>
+          {span.seconds === null ? span.label : trans.__('%1 %2', span.label, spanText(span.seconds))}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** The job's log; while it runs and has said nothing yet, a line saying so rather than
+ * an empty box. */
+function JobLogBox(props: { job: Job; lines: string[] }): JSX.Element {
+  const { job, lines } = props;
+  const ref = React.useRef<HTMLPreElement>(null);
+  React.useEffect(() => {
+    ref.current?.scrollTo(0, ref.current.scrollHeight);
+  }, [lines.length]);
+  const placeholder = FINISHED.has(job.status)
+    ? trans.__('No output.')
+    : trans.__('Waiting for the first output…');
+  return (
+    <pre className="iota-Log" data-testid="iota-job-log" data-empty={lines.length === 0} ref={ref}>
+      {lines.length ? lines.join('\n') : <span className="iota-LogPlaceholder">{placeholder}</span>}
+    </pre>
+  );
+}
+
+/** A long value (an image reference, a digest) on one line: cut with an ellipsis where
+ * it does not fit, whole in its tooltip and in the clipboard. */
+function OneLine(props: { testid: string; value: string }): JSX.Element {
+  const [copied, setCopied] = React.useState(false);
+  const copy = async () => {
+    await navigator.clipboard.writeText(props.value);
+    setCopied(true);
+  };
+  return (
+    <span className="iota-OneLine">
+      <code className="iota-OneLineValue" data-testid={props.testid} title={props.value}>
+        {props.value}
+      </code>
+      <button
+        className="jp-Button jp-mod-minimal iota-Copy"
+        data-testid={`${props.testid}-copy`}
+        title={copied ? trans.__('Copied') : trans.__('Copy %1', props.value)}
+        aria-label={trans.__('Copy')}
+        onClick={() => void copy().catch(() => setCopied(false))}
+      >
+        <copyIcon.react tag="span" elementSize="small" />
+      </button>
+    </span>
   );
 }
 
 export function JobProgress(props: { api: IotaApi; view: JobView; showLog?: boolean }): JSX.Element {
   const { job, lines, error } = props.view;
-  const logRef = React.useRef<HTMLPreElement>(null);
-  React.useEffect(() => {
-    logRef.current?.scrollTo(0, logRef.current.scrollHeight);
-  }, [lines.length]);
   if (!job) {
     return <div data-testid="iota-job-loading">{error ?? trans.__('Waiting for the server…')}</div>;
   }
-  const phase = phaseOf(job, lines);
-  const transfers = Object.values(job.transfers);
-  const done = transfers.reduce((sum, t) => sum + t.done, 0);
-  const total = transfers.reduce((sum, t) => sum + (t.total ?? t.done), 0);
-  const failed = job.status === 'failed' || job.status === 'cancelled';
-  const building = phase === 'building' ? (failed ? 0 : null) : phase === 'queued' ? 0 : 1;
-  const pushing =
-    phase === 'writing' || phase === 'done'
-      ? 1
-      : phase === 'pushing'
-        ? total
-          ? done / total
-          : failed
-            ? 0
-            : null
-        : 0;
+  const bars = jobBars(job);
   return (
-    <div className="iota-Progress" data-testid="iota-job-progress" data-job-id={job.id}>
+    <div
+      className="iota-Progress"
+      data-testid="iota-job-progress"
+      data-job-id={job.id}
+      data-phase={shownPhase(job) ?? ''}
+    >
       <div className="iota-Row">
         <span
           className={`iota-Status iota-Status-${job.status}`}
@@ -133,18 +177,20 @@ export function JobProgress(props: { api: IotaApi; view: JobView; showLog?: bool
           {statusLabel(job.status)}
         </span>
         <span className="iota-Step" data-testid="iota-job-step">
-          {job.step ?? ''}
+          {statusLine(job)}
         </span>
       </div>
       {job.kind === 'containerize' && (
         <>
-          <Bar testid="iota-progress-build" label={trans.__('Build')} value={building} />
+          <Bar testid="iota-progress-build" label={trans.__('Build')} value={bars.build} />
           <Bar
             testid="iota-progress-push"
             label={trans.__('Push')}
-            value={pushing}
-            detail={total ? trans.__('%1 of %2', bytes(done), bytes(total)) : ''}
+            value={bars.push}
+            detail={pushCaption(bars)}
+            bytes={bars.pushed}
           />
+          <PhaseTrail job={job} />
         </>
       )}
       {job.kind === 'run' && <Bar testid="iota-progress-run" label={trans.__('Run')} value={FINISHED.has(job.status) ? 1 : null} />}
@@ -154,11 +200,7 @@ export function JobProgress(props: { api: IotaApi; view: JobView; showLog?: bool
         </div>
       )}
       {job.status === 'succeeded' && job.result && <JobResultView job={job} />}
-      {props.showLog !== false && (
-        <pre className="iota-Log" data-testid="iota-job-log" ref={logRef}>
-          {lines.join('\n')}
-        </pre>
-      )}
+      {props.showLog !== false && <JobLogBox job={job} lines={lines} />}
     </div>
   );
 }
@@ -172,13 +214,17 @@ function JobResultView({ job }: { job: Job }): JSX.Element {
         {result.image && (
           <tr>
             <th>{trans.__('Image')}</th>
-            <td data-testid="iota-result-image">{result.image}</td>
+            <td>
+              <OneLine testid="iota-result-image" value={result.image} />
+            </td>
           </tr>
         )}
         {digest && (
           <tr>
             <th>{trans.__('Digest')}</th>
-            <td data-testid="iota-result-digest">{digest}</td>
+            <td>
+              <OneLine testid="iota-result-digest" value={digest} />
+            </td>
           </tr>
         )}
         {result.definition && (
@@ -190,7 +236,9 @@ function JobResultView({ job }: { job: Job }): JSX.Element {
         {result.bytesUploaded !== undefined && (
           <tr>
             <th>{trans.__('Uploaded')}</th>
-            <td>{bytes(result.bytesUploaded)}</td>
+            <td data-testid="iota-result-uploaded" data-bytes={result.bytesUploaded}>
+              {bytes(result.bytesUploaded)}
+            </td>
           </tr>
         )}
         {result.status && (
