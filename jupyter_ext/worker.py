@@ -73,6 +73,8 @@ def encode_containerize(request: Containerize) -> dict[str, Any]:
     data = asdict(request)
     for name in _PATH_FIELDS:
         data[name] = str(data[name]) if data[name] is not None else None
+    if request.variables is not None:
+        data["variables"] = [variable.to_json() for variable in request.variables]
     return data
 
 
@@ -82,8 +84,6 @@ def containerize_from_spec(data: dict[str, Any]) -> Containerize:
     known = {f.name for f in fields(Containerize)}
     values = {k: v for k, v in data.items() if k in known}
     for name in _PATH_FIELDS:
-    if request.variables is not None:
-        data["variables"] = [variable.to_json() for variable in request.variables]
         values[name] = Path(values[name]) if values.get(name) else None
     if values.get("variables") is not None:
         values["variables"] = tuple(Variable.from_json(v) for v in values["variables"])
