@@ -8,7 +8,9 @@
   runs unchanged, started by SageMaker as `IMAGE train`.
 - A resubmission (after a crash, or a scheduler restart: `follow`) finds the job of that
   name and follows it instead of starting another: DescribeTrainingJob first, and a
-  ResourceInUse answer to CreateTrainingJob read as "it exists".
+  ResourceInUse answer to CreateTrainingJob read as "it exists". Only a job that ended by
+  an infrastructure failure (CapacityError, InternalServerError) is submitted again, as
+  `RUN_ID-retryN`, when the engine retries it (x-iota-infrastructure-retries).
 - The run's log records the job's ARN, its status changes and its CloudWatch log stream
   (group /aws/sagemaker/TrainingJobs, stream JOB/algo-1-…), with the stream's events
   copied in when it can be read.
@@ -37,7 +39,9 @@ from iota_container.executors.sagemaker_job import (
     LOG_GROUP,
     RUNNING,
     execution_role,
+    infrastructure_failed,
     job_places,
+    retry_name,
     run_ended,
     training_job_request,
 )
@@ -81,22 +85,36 @@ class SageMakerExecutor:
     def execute(self, run: AnalysisRun) -> RunEnded:
         role = execution_role(run)
         places = job_places(run)
-        request = training_job_request(run, self.settings, places, role)
-        description = self._describe(run.run_id)
-        if description is None:
-            storage.put(run.params_path, places.params_uri)
-            description = self._create(request)
-            _log_line(run.log_path, f"training job {run.run_id} submitted: {_arn(description)}")
-        else:
-            _log_line(run.log_path, f"training job {run.run_id} exists: following it, not another")
-        return self._wait(run, description)
+        attempt, name, description = self._latest_attempt(run.run_id)
+        if description is not None and not infrastructure_failed(description):
+            _log_line(run.log_path, f"training job {name} exists: following it, not another")
+            return self._wait(name, run.log_path, description)
+        if description is not None:  # the last attempt's infrastructure failed: a retry
+            name = retry_name(run.run_id, attempt + 1)
+        storage.put(run.params_path, places.params_uri)
+        description = self._create(training_job_request(run, self.settings, places, role, name))
+        _log_line(run.log_path, f"training job {name} submitted: {_arn(description)}")
+        return self._wait(name, run.log_path, description)
 
     def follow(self, run: AnalysisRun) -> RunEnded | None:
-        description = self._describe(run.run_id)
+        _, name, description = self._latest_attempt(run.run_id)
         if description is None:
             return None
-        _log_line(run.log_path, f"training job {run.run_id} found again: following it")
-        return self._wait(run, description)
+        _log_line(run.log_path, f"training job {name} found again: following it")
+        return self._wait(name, run.log_path, description)
+
+    def _latest_attempt(self, run_id: str) -> tuple[int, str, dict[str, Any] | None]:
+        """The run's last job: its own, else the retry after each infrastructure failure
+        (`RUN_ID-retryN`, since a job's name is never used twice); None when there is none."""
+        attempt, name = 0, run_id
+        description = self._describe(name)
+        while description is not None and infrastructure_failed(description):
+            following = retry_name(run_id, attempt + 1)
+            later = self._describe(following)
+            if later is None:
+                break
+            attempt, name, description = attempt + 1, following, later
+        return attempt, name, description
 
     @property
     def sagemaker(self) -> Any:
@@ -144,20 +162,19 @@ class SageMakerExecutor:
             )
         return description
 
-    def _wait(self, run: AnalysisRun, description: dict[str, Any]) -> RunEnded:
+    def _wait(self, name: str, log_path: Path, description: dict[str, Any]) -> RunEnded:
         """Poll the job until it leaves InProgress/Stopping; its log stream recorded."""
-        name = run.run_id
         seen = ""
         while True:
             status = f"{description['TrainingJobStatus']} ({description.get('SecondaryStatus')})"
             if status != seen:
-                _log_line(run.log_path, f"training job {name}: {status}")
+                _log_line(log_path, f"training job {name}: {status}")
                 seen = status
             if description["TrainingJobStatus"] not in RUNNING:
                 break
             self._sleep(self.settings.poll_seconds)
             description = self._describe(name) or description
-        self._record_log_stream(name, run.log_path)
+        self._record_log_stream(name, log_path)
         ended = run_ended(description, self.settings)
         log.info("training job %s ended %s", name, description["TrainingJobStatus"])
         return ended

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from iota_container.errors import EXIT_ANALYSIS_FAILED, IotaError
-from iota_container.executors.base import AnalysisRun, RunEnded
+from iota_container.executors.base import RUN_ID_LENGTH, AnalysisRun, RunEnded
 from iota_container.executors.sagemaker_settings import MAX_RUNTIME_ENV, SageMakerSettings
 from iota_container.storage.s3 import MAX_CONCURRENCY_ENV, MULTIPART_THRESHOLD_ENV
 
@@ -93,16 +93,30 @@ def execution_role(run: AnalysisRun) -> str:
     return role
 
 
+def retry_name(run_id: str, attempt: int) -> str:
+    """The job name of a run's `attempt`th retry (within the 63 characters of a name)."""
+    suffix = f"-retry{attempt}"
+    return f"{run_id[: RUN_ID_LENGTH - len(suffix)].rstrip('-')}{suffix}"
+
+
+def infrastructure_failed(description: dict[str, Any]) -> bool:
+    """The job failed because SageMaker's side did, not the analysis."""
+    failure = str(description.get("FailureReason") or "").strip()
+    return description["TrainingJobStatus"] == "Failed" and failure.startswith(
+        INFRASTRUCTURE_FAILURES
+    )
+
+
 def training_job_request(
-    run: AnalysisRun, settings: SageMakerSettings, places: JobPlaces, role: str
+    run: AnalysisRun, settings: SageMakerSettings, places: JobPlaces, role: str, name: str
 ) -> dict[str, Any]:
-    """The CreateTrainingJob request of one run, named by its run id."""
+    """The CreateTrainingJob request of one run (`name`: its run id, or a retry's)."""
     action = run.dataset.definition.container_action
     assert action is not None
     resources = action.resource_configuration
     environment = {key: os.environ[key] for key in PASSED_ENVIRONMENT if os.environ.get(key)}
     request: dict[str, Any] = {
-        "TrainingJobName": run.run_id,
+        "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": action.image, "TrainingInputMode": "File"},
         "RoleArn": role,
         "InputDataConfig": [
@@ -158,7 +172,7 @@ def run_ended(description: dict[str, Any], settings: SageMakerSettings) -> RunEn
         duration,
         reason,
         node=node,
-        infrastructure_failure=failure.startswith(INFRASTRUCTURE_FAILURES),
+        infrastructure_failure=infrastructure_failed(description),
     )
 
 

@@ -270,3 +270,39 @@ def test_bad_input_is_refused_before_anything_is_submitted(
         engine.run("hot_devices", use_container=False)
     assert creates.bodies == []
     assert moto.object_writes() == []
+
+
+def test_an_infrastructure_failure_is_retried_as_a_new_job(
+    moto: MotoServer, bucket: str, creates: WireCapture, tmp_path: Path
+) -> None:
+    """moto cannot run out of capacity: the first job's DescribeTrainingJob answer is
+    changed at the client (a botocore after-call hook) to SageMaker's CapacityError."""
+    engine = s3_engine(tmp_path, bucket, executor_on(moto, creates))
+
+    def without_capacity(moto: MotoServer, creates: WireCapture, run_id: str) -> Any:
+        executor = executor_on(moto, creates)
+
+        def first_job_failed(parsed: dict[str, Any], **_: Any) -> None:
+            if parsed.get("TrainingJobName") == run_id:
+                parsed["TrainingJobStatus"] = "Failed"
+                parsed["FailureReason"] = "CapacityError: Unable to provision ML compute"
+
+        executor.sagemaker.meta.events.register(
+            "after-call.sagemaker.DescribeTrainingJob", first_job_failed
+        )
+        return executor
+
+    with claimed_analysis_run(engine, "hot_devices") as run:
+        failed = without_capacity(moto, creates, run.run_id).execute(run)
+        retried = without_capacity(moto, creates, run.run_id).execute(run)
+        followed = without_capacity(moto, creates, run.run_id).follow(run)
+
+    assert (failed.exit_code, failed.infrastructure_failure) == (1, True)
+    assert failed.reason == (
+        f"training job {run.run_id} failed: CapacityError: Unable to provision ML compute"
+    )
+    retry = f"{run.run_id}-retry1"
+    assert [body["TrainingJobName"] for body in creates.bodies] == [run.run_id, retry]
+    assert (retried.exit_code, retried.infrastructure_failure) == (0, False)
+    assert retried.node is not None and retried.node.endswith(f"training-job/{retry}")
+    assert followed is not None and followed.node == retried.node

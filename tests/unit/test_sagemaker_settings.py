@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from iota_container.executors import executor_for
-from iota_container.executors.sagemaker_job import run_ended
+from iota_container.executors.base import run_id_for
+from iota_container.executors.sagemaker_job import retry_name, run_ended
 from iota_container.executors.sagemaker_settings import (
     SageMakerSettingError,
     SageMakerSettings,
@@ -118,3 +119,10 @@ def test_how_a_training_job_ended() -> None:
         "training job iota-a-1 ran longer than 600 s and was stopped: raise "
         "IOTA_SAGEMAKER_MAX_RUNTIME_SECONDS, or make the analysis faster"
     )
+
+
+def test_a_retry_name_fits_a_training_job_name() -> None:
+    run_id = run_id_for("d" * 80, "20261201T120000Z-0123abcd")
+    assert len(run_id) == 63
+    assert retry_name(run_id, 1) == f"{run_id[:56]}-retry1"
+    assert retry_name("iota-a-1", 12) == "iota-a-1-retry12"
