@@ -1,16 +1,10 @@
 /** The wizard's editable state and its translation into a CreateJob request. */
-import { CreateJob, DatasetType, Pin, Repository, Variable } from '../api';
+import { CreateJob, EditedVariable, Pin, Repository, Variable } from '../api';
 import { trans } from '../i18n';
 import { checkDescription, checkName, checkRepository, checkTag, FieldErrors } from '../validate';
 
 /** A variable row as edited: the default is text, as the server gave it and reads it back. */
-export interface VariableRow {
-  name: string;
-  type: string;
-  datasetType: DatasetType;
-  defaultText: string;
-  description: string;
-  hint: string | null;
+export interface VariableRow extends EditedVariable {
   detected: boolean;
 }
 
