@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from iota_container.errors import IotaError
 from iota_container.image.docker_stream import engine_reason
+from iota_container.seconds_setting import positive_seconds
 from iota_container.text import one_line
 
 if TYPE_CHECKING:
@@ -69,16 +70,8 @@ def connect_timeout(environ: Mapping[str, str] | None = None) -> float:
     text = (os.environ if environ is None else environ).get(CONNECT_TIMEOUT_ENV, "").strip()
     if not text:
         return DEFAULT_CONNECT_TIMEOUT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise DockerHostError(
-            f"{CONNECT_TIMEOUT_ENV} {text!r} is not a number of seconds: set it to a positive "
-            f"number, e.g. {CONNECT_TIMEOUT_ENV}={DEFAULT_CONNECT_TIMEOUT_SECONDS:g}"
-        )
-    return seconds
+    example = f"{CONNECT_TIMEOUT_ENV}={DEFAULT_CONNECT_TIMEOUT_SECONDS:g}"
+    return positive_seconds(text, CONNECT_TIMEOUT_ENV, DockerHostError, example)
 
 
 def connect_socket_engine(socket_path: str, call_timeout: float) -> UnixSocketEngine:

@@ -18,7 +18,6 @@ sent again as it is: the blob upload starts over instead (`registry.py`)."""
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -43,6 +42,7 @@ from iota_container.image.registry_errors import (
 )
 from iota_container.image.spec import CredentialSource
 from iota_container.limits import REGISTRY_DOCUMENT_LIMITS, read_chunks_limited
+from iota_container.seconds_setting import positive_seconds
 
 __all__ = ["REGISTRY_TIMEOUT_ENV", "RegistryTransport", "is_loopback", "registry_timeout"]
 
@@ -71,16 +71,8 @@ def registry_timeout(
 
 
 def _positive_seconds(text: str, name: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise RegistryTimeoutError(
-            f"{name} {text!r} is not a number of seconds: set it to a positive number, "
-            f"e.g. {REGISTRY_TIMEOUT_ENV}={DEFAULT_TIMEOUT_SECONDS:g}"
-        )
-    return seconds
+    example = f"{REGISTRY_TIMEOUT_ENV}={DEFAULT_TIMEOUT_SECONDS:g}"
+    return positive_seconds(text, name, RegistryTimeoutError, example)
 
 
 def retrying_session() -> requests.Session:
