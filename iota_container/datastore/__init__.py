@@ -3,7 +3,8 @@
   definition.py     the CreateDatastore request (or its CloudFormation resource) as a model
   service_shapes.py the request's shapes from the service model, and the checks they make
   layout.py         where a store's messages live: its root, `__dt` and partition folders
-  registry.py       registered data stores, in the engine's state database
+  state.py          their own connection to the engine's state database
+  registry.py       registered data stores (migration 5)
   put.py            `datastore put`: messages appended as one new object per partition
   filesystems.py    DuckDB without downloads: s3:// through pyarrow's file system
   translate.py      sqlQuery and timeExpression, Presto to DuckDB through sqlglot

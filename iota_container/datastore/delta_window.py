@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from iota_container.datastore.state import StateConnection
 from iota_container.definitions.model import DatasetDefinition, DeltaTime
-from iota_container.engine.home import Home
 from iota_container.engine.records import SCHEDULE, Version, from_text, to_text
-from iota_container.engine.store_schema import connect, rollback
 from iota_container.schedule.expressions import Schedule
 
 
@@ -66,20 +65,8 @@ def _schedule_interval(schedules: Sequence[Schedule], moment: datetime) -> timed
     return min(upcoming) - moment if upcoming else None
 
 
-class WindowLedger:
-    """Windows on versions, and each dataset's cursor, in the engine's state database."""
-
-    def __init__(self, home: Home) -> None:
-        self._connection = connect(home.database)
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def __enter__(self) -> WindowLedger:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+class WindowLedger(StateConnection):
+    """Windows on versions, and each dataset's cursor."""
 
     def previous_end(self, dataset: str) -> datetime | None:
         """The later of the cursor and the newest succeeded version's window end (the
@@ -95,27 +82,20 @@ class WindowLedger:
 
     def record(self, version: Version, window: DeltaWindow) -> None:
         start = to_text(window.start) if window.start else None
-        self._write(
-            "UPDATE versions SET window_start = ?, window_end = ? WHERE id = ?",
-            (start, to_text(window.end), version.id),
-        )
+        with self._write() as db:
+            db.execute(
+                "UPDATE versions SET window_start = ?, window_end = ? WHERE id = ?",
+                (start, to_text(window.end), version.id),
+            )
 
     def advance(self, version: Version) -> None:
         """After `version` SUCCEEDED: the next window starts where its window ended."""
         if version.window_end is None:
             return
-        self._write(
-            "INSERT INTO delta_cursors (dataset, window_end, version_id) VALUES (?, ?, ?)"
-            " ON CONFLICT (dataset) DO UPDATE SET window_end = excluded.window_end,"
-            " version_id = excluded.version_id WHERE excluded.window_end > window_end",
-            (version.dataset, to_text(version.window_end), version.id),
-        )
-
-    def _write(self, sql: str, args: tuple[str | None, ...]) -> None:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            self._connection.execute(sql, args)
-            self._connection.execute("COMMIT")
-        except BaseException:
-            rollback(self._connection)
-            raise
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO delta_cursors (dataset, window_end, version_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (dataset) DO UPDATE SET window_end = excluded.window_end,"
+                " version_id = excluded.version_id WHERE excluded.window_end > window_end",
+                (version.dataset, to_text(version.window_end), version.id),
+            )

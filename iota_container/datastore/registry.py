@@ -8,9 +8,6 @@ with its format, and the location as its root). Registering a name again replace
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,11 +19,11 @@ from iota_container.datastore.definition import (
     ParquetConfiguration,
 )
 from iota_container.datastore.layout import JSON, PARQUET, UnsupportedDatastore, is_s3
+from iota_container.datastore.state import StateConnection
 from iota_container.definitions.problems import DefinitionError
 from iota_container.definitions.schema import DocumentReader
 from iota_container.engine.home import Home
 from iota_container.engine.records import from_text, to_text, utc_now
-from iota_container.engine.store_schema import connect, rollback
 from iota_container.errors import IotaError
 
 
@@ -113,22 +110,8 @@ def flag_definition(name: str, store_format: str) -> DatastoreDefinition:
     return DatastoreDefinition(datastore_name=name, file_format_configuration=formats)
 
 
-class DatastoreRegistry:
-    """The `datastores` table, through a connection of its own to the state database."""
-
-    def __init__(self, home: Home) -> None:
-        home.create()
-        self.home = home
-        self._connection = connect(home.database)
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def __enter__(self) -> DatastoreRegistry:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+class DatastoreRegistry(StateConnection):
+    """The `datastores` table."""
 
     def register(
         self, definition: DatastoreDefinition, *, root: str | None = None, source: str | None = None
@@ -186,13 +169,3 @@ class DatastoreRegistry:
         return Datastore(
             name, root, store_format, definition, from_text(registered_at), source_file
         )
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._connection
-            self._connection.execute("COMMIT")
-        except BaseException:
-            rollback(self._connection)
-            raise

@@ -7,7 +7,8 @@ that ships it), Copyright Amazon.com, Inc. or its affiliates, licensed under the
 License, Version 2.0 (http://www.apache.org/licenses/LICENSE-2.0); botocore's NOTICE:
 "Botocore / Copyright 2012-2022 Amazon.com, Inc. or its affiliates. All Rights Reserved."
 Changes: only these shapes are kept, without their `documentation`, written as a Python
-literal so that they ship inside this package. A test checks them against the model.
+literal so that they ship inside this package (those CreateDataset shares, once). A test
+checks them against the model.
 
 A template's resource is checked against the same shapes (its CloudFormation schema,
 `AWS::IoTAnalytics::Datastore`, says the same of every field read here but allows longer
@@ -23,14 +24,27 @@ from typing import Any
 from iota_container.definitions.model_rules import java_pattern
 from iota_container.definitions.problems import Problem
 from iota_container.definitions.schema import child_path, specs_of
+from iota_container.definitions.service_model import SHAPES as DATASET_SHAPES
 
 CREATE_DATASTORE_REQUEST = "CreateDatastoreRequest"
+_SHARED = (
+    "BucketName",
+    "RetentionPeriod",
+    "RetentionPeriodInDays",
+    "RoleArn",
+    "Tag",
+    "TagKey",
+    "TagList",
+    "TagValue",
+    "UnlimitedRetentionPeriod",
+)
 _NAME_PATTERN = "(^(?!_{2}))(^[a-zA-Z0-9_]+$)"
 _KEY_PATTERN = "^[a-zA-Z0-9!_.*'()/{}:-]*/$"
 _TEXT = "^[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*$"
 
 SHAPES: dict[str, dict[str, Any]] = {
-    "BucketName": {"type": "string", "max": 255, "min": 3, "pattern": "^[a-zA-Z0-9.\\-_]*$"},
+    # Shapes CreateDataset uses as well: one copy (definitions/service_model.py).
+    **{name: DATASET_SHAPES[name] for name in _SHARED},
     "Column": {
         "type": "structure",
         "required": ["name", "type"],
@@ -121,26 +135,9 @@ SHAPES: dict[str, dict[str, Any]] = {
         "pattern": "^[a-zA-Z0-9_]+$",
     },
     "Partitions": {"type": "list", "member": {"shape": "DatastorePartition"}, "max": 25, "min": 0},
-    "RetentionPeriod": {
-        "type": "structure",
-        "members": {
-            "unlimited": {"shape": "UnlimitedRetentionPeriod"},
-            "numberOfDays": {"shape": "RetentionPeriodInDays"},
-        },
-    },
-    "RetentionPeriodInDays": {"type": "integer", "min": 1},
-    "RoleArn": {"type": "string", "max": 2048, "min": 20},
     "S3KeyPrefix": {"type": "string", "max": 255, "min": 1, "pattern": _KEY_PATTERN},
     "SchemaDefinition": {"type": "structure", "members": {"columns": {"shape": "Columns"}}},
     "ServiceManagedDatastoreS3Storage": {"type": "structure", "members": {}},
-    "Tag": {
-        "type": "structure",
-        "required": ["key", "value"],
-        "members": {"key": {"shape": "TagKey"}, "value": {"shape": "TagValue"}},
-    },
-    "TagKey": {"type": "string", "max": 256, "min": 1},
-    "TagList": {"type": "list", "member": {"shape": "Tag"}, "max": 50, "min": 1},
-    "TagValue": {"type": "string", "max": 256, "min": 1},
     "TimestampFormat": {
         "type": "string",
         "max": 50,
@@ -155,7 +152,6 @@ SHAPES: dict[str, dict[str, Any]] = {
             "timestampFormat": {"shape": "TimestampFormat"},
         },
     },
-    "UnlimitedRetentionPeriod": {"type": "boolean"},
 }
 # Pairs that must have exactly one member given (the service refused the others).
 _ONE_OF = {

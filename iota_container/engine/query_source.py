@@ -1,12 +1,12 @@
-"""A SQL dataset's content, from where its `x-iota-source` says (see definitions/model.py);
-a SQL dataset without one runs its query on data stores (datastore/query.py):
+"""A SQL dataset's content, from where its `x-iota-source` says (see definitions/model.py):
 
 - `file`: that file, as it is;
 - `folder`: the last file in it by name (hidden files left out): one file a version;
 - `command`: run without a shell, in the definition file's folder; its standard output
   is the content (`<dataset>.csv`: the service wrote CSV), its standard error the log.
 
-Relative paths are relative to the definition file's folder.
+Relative paths are relative to the definition file's folder. A SQL dataset without
+x-iota-source runs its query on data stores instead (datastore/query.py).
 """
 
 from __future__ import annotations
