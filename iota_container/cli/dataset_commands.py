@@ -214,6 +214,28 @@ output_root_option = click.option(
 )
 
 
+executor_option = click.option(
+    "--executor",
+    "executor_name",
+    help="Where analyses run: local (the Docker engine, else a process), ray, sagemaker, "
+    "or an executor a package registers [env IOTA_EXECUTOR; default local].",
+)
+ray_address_option = click.option(
+    "--ray-address",
+    help="With --executor ray: the cluster's head node, HOST:PORT [env RAY_ADDRESS].",
+)
+
+
+def chosen_executor(name: str | None, ray_address: str | None) -> Any:
+    """The executor of --executor (IOTA_EXECUTOR, local), with --ray-address given to it
+    as Ray's own RAY_ADDRESS (an executor is made with no arguments)."""
+    from iota_container.executors import executor_for, executor_name
+
+    if ray_address:
+        os.environ["RAY_ADDRESS"] = ray_address
+    return executor_for(executor_name(name))
+
+
 def catch_up_option(missed: str) -> Callable[[F], F]:
     """--catch-up/--latest-only, for what was missed `missed` (while paused, ...)."""
     return click.option(
@@ -301,6 +323,8 @@ def dataset_list(home: str | None, json_output: bool) -> None:
     type=click.Path(dir_okay=False, exists=True),
     help="With --no-container: the notebook to run [default: the definition's x-iota-notebook].",
 )
+@executor_option
+@ray_address_option
 @home_option
 @output_root_option
 @json_option
@@ -310,6 +334,8 @@ def dataset_run(
     name: str,
     use_container: bool | None,
     notebook: str | None,
+    executor_name: str | None,
+    ray_address: str | None,
     home: str | None,
     output_root: str | None,
     json_output: bool,
@@ -321,8 +347,10 @@ def dataset_run(
 
     ctx.meta["json_output"] = json_output
     ctx.meta["fast_exit"] = True
+    executor = chosen_executor(executor_name, ray_address)
     with _store(home, output_root) as store:
-        version = DatasetEngine(store).run(name, use_container, notebook=notebook)
+        engine = DatasetEngine(store, executor=executor)
+        version = engine.run(name, use_container, notebook=notebook)
     if json_output:
         print_json(version.to_json())
     else:

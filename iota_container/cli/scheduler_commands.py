@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from iota_container.cli.common import exit_now
-from iota_container.cli.dataset_commands import catch_up_option, home_option, output_root_option
+from iota_container.cli.dataset_commands import (
+    catch_up_option,
+    chosen_executor,
+    executor_option,
+    home_option,
+    output_root_option,
+    ray_address_option,
+)
 
 if TYPE_CHECKING:
     from iota_container.scheduler.loop import Scheduler
@@ -47,6 +54,8 @@ log = logging.getLogger("iota_container")
     help="How often to look for registrations, pauses, resumes and runs by other processes.",
 )
 @click.option("--json-log", is_flag=True, help="Log one JSON object per line on stderr.")
+@executor_option
+@ray_address_option
 @home_option
 @output_root_option
 def scheduler(
@@ -56,6 +65,8 @@ def scheduler(
     catch_up: bool,
     poll_seconds: float,
     json_log: bool,
+    executor_name: str | None,
+    ray_address: str | None,
     home: str | None,
     output_root: str | None,
 ) -> None:
@@ -64,7 +75,9 @@ def scheduler(
 
     Each window and each upstream version runs once, ever: a scheduler restarted after a
     crash runs the windows it missed (see --latest-only) and never repeats one; a run cut
-    short by the crash stays FAILED "interrupted" (`dataset run NAME` re-runs it by hand).
+    short by the crash stays FAILED "interrupted" (`dataset run NAME` re-runs it by hand),
+    except on an executor whose runs go on without this process (ray, sagemaker): such a
+    run is found again by its run id at the next start and followed to its end.
     SIGTERM or Ctrl-C: stop starting runs and wait for those under way; a second signal
     abandons them (their versions are marked FAILED "interrupted").
     """
@@ -78,6 +91,7 @@ def scheduler(
     if json_log:
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonLogFormatter())
+    executor = chosen_executor(executor_name, ray_address)
     clock = scheduler_clock()
     with StateStore(Home.locate(home, output_root), clock=clock) as store:
         if not catch_up:
@@ -86,7 +100,7 @@ def scheduler(
                     skipped = skip_missed(store, dataset, clock(), "scheduler --latest-only")
                     if skipped.windows or skipped.upstream_versions:
                         log.info("%s", skipped.describe())
-        runner = EngineRunner(DatasetEngine(store), use_container)
+        runner = EngineRunner(DatasetEngine(store, executor=executor), use_container)
         loop = Scheduler(store, runner, clock=clock, workers=workers, poll_seconds=poll_seconds)
         _stop_on_signals(loop)
         log.info(

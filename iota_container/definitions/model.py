@@ -102,6 +102,11 @@ class ContainerAction:
     )
     # `x-iota-notebook`: the notebook to run without a container (relative to the file).
     notebook: str | None = field(default=None, metadata=meta("x-iota-notebook", STRING))
+    # `x-iota-infrastructure-retries`: how many times a run whose infrastructure failed
+    # (a cluster node lost) runs again; never for a failing analysis. 0: at most once.
+    infrastructure_retries: int | None = field(
+        default=None, metadata=meta("x-iota-infrastructure-retries", INTEGER)
+    )
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,10 @@ class Version:
     content_uri: str | None = None
     log_path: str | None = None
     owner_pid: int | None = None
+    executor: str | None = None  # the executor's registry name, once submitted
+    run_id: str | None = None  # executors/base.py run_id_for: found again by it
+    node: str | None = None  # where it ran, when the executor says
+    followable: bool = False  # submitted to an executor whose runs outlive this process
     # A SQL dataset's deltaTime window: messages whose timeExpression is in [start, end)
     # (datastore/delta_window.py); no start: from the first message.
     window_start: datetime | None = None
@@ -229,6 +233,10 @@ class Version:
             content_uri=row["content_uri"],
             log_path=row["log_path"],
             owner_pid=row["owner_pid"],
+            executor=row["executor"],
+            run_id=row["run_id"],
+            node=row["node"],
+            followable=bool(row["followable"]),
             window_start=moment("window_start"),
             window_end=moment("window_end"),
         )
@@ -252,6 +260,9 @@ class Version:
             "outputs": dict(self.outputs),
             "contentUri": self.content_uri,
             "log": self.log_path,
+            "executor": self.executor,
+            "runId": self.run_id,
+            "node": self.node,
             "deltaWindow": (
                 {"start": moment(self.window_start), "end": moment(self.window_end)}
                 if self.window_end

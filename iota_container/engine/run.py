@@ -31,6 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from iota_container import storage
+from iota_container.engine.executor_runs import (
+    execute_recorded,
+    follow_recorded,
+    followed_params,
+    orphans,
+)
 from iota_container.engine.full_disk import (
     disk_full,
     home_write_error,
@@ -41,6 +47,7 @@ from iota_container.engine.home import LOG_NAME, PARAMS_NAME
 from iota_container.engine.locks import HeldLock, take_dataset_lock
 from iota_container.engine.query_source import produce_query_content, reads_datastores
 from iota_container.engine.records import (
+    CREATING,
     FAILED,
     INTERRUPTED,
     MODE_QUERY,
@@ -79,6 +86,11 @@ class ClaimedRun:
     version: Version
     lock: HeldLock
 
+    @property
+    def follows(self) -> bool:
+        """A run submitted by an earlier process, to be followed, not started."""
+        return self.version.followable
+
 
 def raise_for_status(version: Version) -> Version:
     if version.status == FAILED:
@@ -115,10 +127,32 @@ class DatasetEngine:
         elsewhere), TriggerAlreadyClaimed (that schedule window or upstream version
         already ran), or an IotaError when a container is asked for and no engine answers.
         """
-        (claimed,) = self.claim([(name, trigger or Trigger.manual())], use_container, wait=wait)
-        if isinstance(claimed, IotaError):
-            raise claimed
-        return self.run_claimed(claimed, notebook)
+        while True:
+            request = (name, trigger or Trigger.manual())
+            (claimed,) = self.claim([request], use_container, wait=wait)
+            if isinstance(claimed, IotaError):
+                raise claimed
+            if not claimed.follows:
+                return self.run_claimed(claimed, notebook)
+            self.run_claimed(claimed)  # an earlier process's run, to its end first
+
+    def claim_orphans(self) -> list[ClaimedRun]:
+        """Claims of the runs that processes now gone handed to followable executors, to
+        follow each to its end (run_claimed); those another process follows are left."""
+        claimed = []
+        for version in orphans(self.store):
+            try:
+                lock = take_dataset_lock(
+                    self.store.home.lock_path(version.dataset), version.dataset, wait=False
+                )
+            except IotaError:  # DatasetBusy: followed elsewhere
+                continue
+            current = self.store.version(version.dataset, version.id)
+            if current.status != CREATING:  # ended meanwhile, followed by another process
+                lock.release()
+                continue
+            claimed.append(ClaimedRun(self.store.dataset(version.dataset), current, lock))
+        return claimed
 
     def claim(
         self,
@@ -143,9 +177,17 @@ class DatasetEngine:
                 continue
             locked.append((index, dataset, mode, lock))
         try:
-            # Holding the locks, any CREATING version of these datasets is an orphan.
-            for name in self.store.datasets_creating() & {d.name for _, d, _, _ in locked}:
+            # Holding the locks, any CREATING version of these datasets is an orphan. One a
+            # followable executor may still run is claimed to be followed to its end (the
+            # trigger asked for waits for that); the others are failed (fail_interrupted).
+            names = {d.name for _, d, _, _ in locked}
+            followed = {v.dataset: v for v in reversed(orphans(self.store, names))}
+            for name in self.store.datasets_creating() & names:
                 self.store.fail_interrupted(name)
+            for index, dataset, _, lock in locked:
+                if dataset.name in followed:
+                    results[index] = ClaimedRun(dataset, followed[dataset.name], lock)
+            locked = [item for item in locked if item[1].name not in followed]
             versions = self.store.start_versions(
                 [(dataset.name, requests[index][1], mode) for index, dataset, mode, _ in locked]
             )
@@ -190,9 +232,11 @@ class DatasetEngine:
             log.warning("dataset %s: versions not pruned: %s", name, e)
 
     def withdraw(self, claimed: ClaimedRun) -> None:
-        """Give back a claimed run that will not start: its trigger runs another time."""
+        """Give back a claimed run that will not start: its trigger runs another time. A
+        followed run goes on where it runs: the next process follows it."""
         try:
-            self.store.interrupt(claimed.version)
+            if not claimed.follows:
+                self.store.interrupt(claimed.version)
         finally:
             claimed.lock.release()
 
@@ -212,12 +256,18 @@ class DatasetEngine:
             make_folder(folder)
             if version.mode == MODE_QUERY:
                 return self._query(dataset, version, folder, log_path)
-            run_params, params_path = self._params(dataset, version, folder)
-            self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
-            run = AnalysisRun(dataset, version, run_params, params_path, log_path, notebook)
-            ended = self.executor.execute(run)
+            if version.followable:  # submitted by a process that is gone: its end
+                ended, run_params = self._follow(dataset, version, folder, notebook)
+            else:
+                run_params, params_path = self._params(dataset, version, folder)
+                self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
+                run = AnalysisRun(dataset, version, run_params, params_path, log_path, notebook)
+                ended = execute_recorded(self.store, self.executor, run)
         except IotaError as e:
             return self.store.finish_version(version, FAILED, reason=str(e))
+        if ended is None:
+            reason = f"{INTERRUPTED}; {version.executor} has no run {version.run_id} any more"
+            return self.store.finish_version(version, FAILED, reason=reason)
         succeeded = ended.exit_code == 0
         return self.store.finish_version(
             version,
@@ -227,6 +277,22 @@ class DatasetEngine:
             duration_seconds=ended.duration_seconds,
             content_uri=run_params.content_uri,
         )
+
+    def _follow(
+        self,
+        dataset: RegisteredDataset,
+        version: Version,
+        folder: Path,
+        notebook: str | os.PathLike[str] | None,
+    ) -> tuple[RunEnded | None, RunParams]:
+        """Follow a run an earlier process handed to a followable executor (by run id)."""
+        name = version.executor or LOCAL
+        executor = self.executor if name == self.executor.name else executor_for(name)
+        params_path = folder / PARAMS_NAME
+        run_params = followed_params(version, params_path)
+        log_path = Path(version.log_path) if version.log_path else folder / LOG_NAME
+        run = AnalysisRun(dataset, version, run_params, params_path, log_path, notebook)
+        return follow_recorded(self.store, executor, run), run_params
 
     def _params(
         self, dataset: RegisteredDataset, version: Version, folder: Path

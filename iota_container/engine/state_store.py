@@ -398,8 +398,10 @@ class StateStore:
     def fail_interrupted(self, name: str) -> list[Version]:
         """Mark FAILED every CREATING version of `name`: only for a caller holding its lock.
         A version still queued (claimed, never started) is withdrawn instead, with its
-        claim: nothing of that run happened, so its trigger runs again."""
-        stale = [v for v in self.versions(name) if v.status == CREATING]
+        claim: nothing of that run happened, so its trigger runs again. A version handed to
+        a followable executor goes on without this process: it is left to be followed
+        (engine/executor_runs.py)."""
+        stale = [v for v in self.versions(name) if v.status == CREATING and not v.followable]
         return [failed for failed in map(self.interrupt, stale) if failed is not None]
 
     def interrupt(self, version: Version) -> Version | None:

@@ -98,6 +98,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
+        4,
+        "the executor, run id and node of each version",
+        """
+        -- Where a version's analysis ran (engine/executor_runs.py). `followable` is 1 once
+        -- it was handed to an executor whose runs outlive this process (a Ray cluster,
+        -- SageMaker): after a crash such a version is followed again by its run id, not
+        -- failed as interrupted.
+        ALTER TABLE versions ADD COLUMN executor TEXT;
+        ALTER TABLE versions ADD COLUMN run_id TEXT;
+        ALTER TABLE versions ADD COLUMN node TEXT;
+        ALTER TABLE versions ADD COLUMN followable INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    Migration(
         5,
         "data stores and the delta windows of SQL datasets",
         """

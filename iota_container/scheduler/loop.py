@@ -10,7 +10,9 @@ Decisions (README "Scheduling" says the same to users):
   home nor a restarted one can run a window or an upstream version twice. A run cut short
   by a crash or SIGKILL stays FAILED "interrupted: ..." (marked when the store is next
   opened) and is not run again: it may already have had effects (uploads, messages) that
-  a second run would repeat. `dataset run NAME` re-runs by hand.
+  a second run would repeat. `dataset run NAME` re-runs by hand. A run handed to a
+  followable executor (a Ray cluster) goes on without the scheduler: at the next start it
+  is found again by its run id and followed to its end in a worker (engine.claim_orphans).
 - Catch-up. Windows missed while the scheduler was down, or the dataset paused, run when
   it comes back, oldest first, one at a time per dataset: the service ran every window
   as it came, and a down scheduler is treated like a pause. `scheduler --latest-only` and
@@ -110,6 +112,11 @@ class EngineRunner:
     def withdraw(self, claimed: ClaimedRun) -> None:
         self.engine.withdraw(claimed)
 
+    def claim_orphans(self) -> list[ClaimedRun]:
+        """Runs that a process now gone handed to a followable executor (a Ray cluster),
+        claimed to be followed to their end by their run ids."""
+        return self.engine.claim_orphans()
+
 
 class FunctionRunner:
     """A RunFunction as a Runner: it claims its trigger itself, when a worker runs it."""
@@ -198,6 +205,7 @@ class Scheduler:
         Returns the versions abandoned by stop(abandon=True), if any."""
         for number in range(self.workers):
             threading.Thread(target=self._work, name=f"worker {number}", daemon=True).start()
+        self._follow_orphans()
         try:
             while True:
                 self._wake.clear()
@@ -232,6 +240,16 @@ class Scheduler:
         self._abandoning = self._abandoning or abandon
         # Event.set takes a lock the interrupted main thread may hold: set it elsewhere.
         threading.Thread(target=self._wake.set, daemon=True).start()
+
+    def _follow_orphans(self) -> None:
+        """Before anything new: runs an earlier scheduler handed to a followable executor
+        and died with go to workers like runs, to be followed to their end, not failed."""
+        claim_orphans = getattr(self.runner, "claim_orphans", None)
+        for claimed in claim_orphans() if claim_orphans is not None else ():
+            due = Due(claimed.dataset.name, claimed.version.trigger, self.clock())
+            with self._lock:
+                self._state.running[due.dataset] = due
+            self._queue.put((due, claimed))
 
     # -- what is due --------------------------------------------------------------------
 
@@ -429,7 +447,9 @@ class Scheduler:
         abandoned = []
         for due in running:
             for version in self.store.versions(due.dataset):
-                if version.status == CREATING and version.trigger == due.trigger:
+                # A followable executor's run goes on: the next scheduler follows it.
+                followed = version.followable
+                if version.status == CREATING and version.trigger == due.trigger and not followed:
                     # One still waiting for a worker is withdrawn: it runs after a restart.
                     failed = self.store.interrupt(version)
                     if failed is not None:
