@@ -56,7 +56,8 @@ async def test_containerize_end_to_end(
     )
     _, found = await api("GET", "variables", params={"path": "analyses/temp.ipynb"})
     variables = found["variables"]
-    variables[0]["default"] = 7  # edited in the table
+    del variables[0]["default"]  # edited in the table, as the wizard sends it: text
+    variables[0]["defaultText"] = "7"
     variables.append(  # and one added by hand
         {"name": "site", "type": "str", "default": "north", "datasetType": "string"}
     )
