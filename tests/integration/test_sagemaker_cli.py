@@ -1,14 +1,24 @@
-"""`iota-container sagemaker policy` (the execution role's policies) and `run train`, the
-way SageMaker starts the image, as the CLI's own processes."""
+"""`iota-container sagemaker policy` (the execution role's policies), `run train` (the
+way SageMaker starts the image) and `dataset run --executor sagemaker` against the moto
+server, as the CLI's own processes."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
+from tests.dataset_helpers import (
+    ROLE,
+    container_dataset,
+    content_var,
+    sql_dataset,
+    write_definition,
+)
+from tests.sagemaker import aws_client
+from tests.servers import MotoServer
 from tests.support import run_cli
 
 pytestmark = pytest.mark.integration
@@ -98,3 +108,63 @@ def test_run_takes_the_word_train_and_no_other(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert "takes no words" not in missing.stderr
     assert "params" in missing.stderr.splitlines()[-1]
+
+
+def dataset_cli(
+    tmp_path: Path, moto: MotoServer, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`iota-container dataset ARGS` against the moto server (SageMaker, S3, Logs)."""
+    settings = moto.client_env() | {"IOTA_HOME": str(tmp_path / "home")} | env
+    return run_cli("dataset", *args, env=settings, cwd=tmp_path)
+
+
+def test_dataset_run_with_the_sagemaker_executor(moto: MotoServer, tmp_path: Path) -> None:
+    bucket = moto.new_bucket("sagemaker-cli")
+    definition = write_definition(tmp_path, container_dataset("report", image=ECR_IMAGE))
+    root = {"IOTA_OUTPUT_ROOT": f"s3://{bucket}/runs", "IOTA_SAGEMAKER_POLL_SECONDS": "0.05"}
+    registered = dataset_cli(tmp_path, moto, "register", str(definition))
+    assert registered.returncode == 0, registered.stderr
+
+    ran = dataset_cli(tmp_path, moto, "run", "report", "--executor", "sagemaker", "--json", **root)
+
+    assert ran.returncode == 0, ran.stderr
+    version = json.loads(ran.stdout)
+    assert version["status"] == "SUCCEEDED"
+    job = f"iota-report-{version['versionId']}"
+    described = aws_client(moto, "sagemaker").describe_training_job(TrainingJobName=job)
+    assert (version["executor"], version["runId"]) == ("sagemaker", job)
+    shown = json.loads(dataset_cli(tmp_path, moto, "content", "report", "--json", **root).stdout)
+    assert shown["node"] == described["TrainingJobArn"]
+    assert described["AlgorithmSpecification"]["TrainingImage"] == ECR_IMAGE
+    assert described["RoleArn"] == ROLE
+    assert described["ResourceConfig"]["InstanceType"] == "ml.m5.xlarge"
+    channel = f"runs/report/{version['versionId']}/sagemaker-input/iotanalytics/params"
+    assert moto.s3().head_object(Bucket=bucket, Key=channel)["ContentLength"] > 0
+
+    # Bad input, each refused in one line before anything is submitted.
+    huge = dataset_cli(
+        tmp_path,
+        moto,
+        "run",
+        "report",
+        "--executor",
+        "sagemaker",
+        **root,
+        IOTA_SAGEMAKER_INSTANCE_TYPES="ACU_1=ml.m5.huge",
+    )
+    assert huge.returncode == 2
+    assert huge.stderr.startswith("error: instance type 'ml.m5.huge' for ACU_1 is not one")
+    assert huge.stderr.count("\n") == 1
+    no_container = dataset_cli(
+        tmp_path, moto, "run", "report", "--executor", "sagemaker", "--no-container", **root
+    )
+    assert no_container.returncode == 2
+    assert no_container.stderr == (
+        "error: the sagemaker executor runs only containers (a training job runs the "
+        "dataset's image): drop --no-container, or choose --executor local\n"
+    )
+    local = dataset_cli(tmp_path, moto, "run", "report", "--executor", "sagemaker")
+    assert local.returncode == 2
+    assert "which a SageMaker training job cannot reach: set IOTA_OUTPUT_ROOT" in local.stderr
+    jobs = aws_client(moto, "sagemaker").list_training_jobs()["TrainingJobSummaries"]
+    assert [j["TrainingJobName"] for j in jobs if "report" in j["TrainingJobName"]] == [job]
