@@ -21,7 +21,7 @@ def _registry(home: str | None) -> Any:
     return DatastoreRegistry(Home.locate(home))
 
 
-@click.group()
+@click.group(short_help="Data stores that SQL datasets query: register, list, put.")
 def datastore() -> None:
     """Data stores: the messages a SQL dataset's sqlQuery reads.
 

@@ -9,9 +9,11 @@ and a customer-managed one `s3://<bucket>/<keyPrefix>datastore/<name>`; a store 
 with `--location` is that folder or prefix itself (where exported objects already are).
 
 Inside a day, each declared partition is one more folder `<attribute>=<value>` in the
-order declared (hive style, which DuckDB reads as columns). Object names start with the
-arrival time in milliseconds, so they sort by arrival. Files whose name starts with `.`
-or `_` are not messages (staging files, markers).
+order declared (hive style, which DuckDB reads as columns); a timestampPartition's folder
+is `__<attribute>=<the message's time in its timestampFormat>` (default yyyy-MM-dd), so
+that the folder's column does not replace the message's own time attribute. Object names
+start with the arrival time in milliseconds, so they sort by arrival. Files whose name
+starts with `.` or `_` are not messages (staging files, markers).
 """
 
 from __future__ import annotations
@@ -62,6 +64,47 @@ def partition_value(value: object) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     escaped = "".join(f"%{ord(c):02X}" if c in "/\\%=?#" or ord(c) < 32 else c for c in text)
     return escaped or MISSING_VALUE
+
+
+# A timestampPartition's format is Java's (SimpleDateFormat); these letters cover the
+# formats its documentation shows. Quoted literals lose their quotes.
+_JAVA_FIELDS = (
+    ("yyyy", "%Y"),
+    ("yy", "%y"),
+    ("MM", "%m"),
+    ("dd", "%d"),
+    ("HH", "%H"),
+    ("mm", "%M"),
+    ("ss", "%S"),
+)
+DEFAULT_TIMESTAMP_FORMAT = "yyyy-MM-dd"
+
+
+def timestamp_value(value: object, java_format: str) -> str:
+    """A timestamp attribute's folder name: seconds (or milliseconds) since 1970, or ISO
+    8601 text, formatted; anything else as it is."""
+    moment = _as_time(value)
+    if moment is None:
+        return partition_value(value)
+    pattern = (java_format or DEFAULT_TIMESTAMP_FORMAT).replace("'", "")
+    for java, strftime in _JAVA_FIELDS:
+        pattern = pattern.replace(java, strftime)
+    return partition_value(moment.strftime(pattern))
+
+
+def _as_time(value: object) -> datetime | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) > 1e11 else value  # milliseconds, as devices send
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return None
 
 
 def list_files(root: str, store_format: str, s3: object | None = None) -> list[str]:

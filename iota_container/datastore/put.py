@@ -28,6 +28,7 @@ from iota_container.datastore.layout import (
     join,
     object_name,
     partition_value,
+    timestamp_value,
 )
 from iota_container.datastore.registry import Datastore, Partition
 from iota_container.errors import IotaError
@@ -109,7 +110,15 @@ def put_messages(
 def _partition_folders(
     partitions: tuple[Partition, ...], message: dict[str, Any]
 ) -> tuple[str, ...]:
-    return tuple(f"{p.attribute}={partition_value(message.get(p.attribute))}" for p in partitions)
+    folders = []
+    for partition in partitions:
+        value = message.get(partition.attribute)
+        if partition.timestamp_format is not None:
+            formatted = timestamp_value(value, partition.timestamp_format)
+            folders.append(f"{partition.folder}={formatted}")
+        else:
+            folders.append(f"{partition.folder}={partition_value(value)}")
+    return tuple(folders)
 
 
 def _json_lines(messages: list[dict[str, Any]]) -> bytes:

@@ -10,11 +10,18 @@ never pass through Python; the file is staged and renamed, so a failed query lea
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from iota_container.datastore.delta_window import DeltaWindow, WindowLedger, delta_time, window_for
+from iota_container.datastore.delta_window import (
+    DeltaWindow,
+    WindowLedger,
+    delta_time,
+    window_for,
+)
 from iota_container.datastore.filesystems import duckdb_connection, require_sql_extra, s3_filesystem
 from iota_container.datastore.layout import JSON, list_files, sql_list
 from iota_container.datastore.registry import Datastore, DatastoreRegistry, UnknownDatastore
@@ -39,6 +46,16 @@ class DatastoreQueryFailed(IotaError):
     """The query could not read a data store, or DuckDB refused it."""
 
 
+@dataclass(frozen=True)
+class _TimeFilter:
+    """A deltaTime filter, translated, with this run's window."""
+
+    sql: str  # the timeExpression, as DuckDB's
+    functions: tuple[str, ...]
+    where: str  # how messages name it
+    window: DeltaWindow
+
+
 def produce_datastore_content(
     store: StateStore, dataset: RegisteredDataset, version: Version, folder: Path
 ) -> Path:
@@ -47,32 +64,42 @@ def produce_datastore_content(
     require_sql_extra(f"SQL dataset {name!r} (a sqlQuery without x-iota-source)")
     action = dataset.definition.query_action
     assert action is not None  # MODE_QUERY
-    query = translate_query(action.sql_query, f"sqlQuery of dataset {name!r}")
+    where = f"sqlQuery of dataset {name!r}"
+    query = translate_query(action.sql_query, where)
     with DatastoreRegistry(store.home) as registry:
         stores = _stores(registry, query.tables, name)
-    delta = delta_time(dataset.definition)
-    time_sql, window = None, None
-    if delta is not None:
-        where = f"timeExpression {delta.time_expression!r} of dataset {name!r}"
-        time_sql, time_functions = translate_expression(delta.time_expression, where)
-        with WindowLedger(store.home) as ledger:
-            window = window_for(delta, version, ledger.previous_end(name), dataset.schedules())
-            ledger.record(version, window)
+    time_filter = _time_filter(store, dataset, version)
     connection = duckdb_connection(s3=any(s.on_s3 for s in stores))
     try:
         known = _function_lookup(connection)
-        check_functions(query.functions, known, f"sqlQuery of dataset {name!r}")
+        check_functions(query.functions, known, where)
+        if time_filter is not None:
+            check_functions(time_filter.functions, known, time_filter.where)
         for datastore in stores:
-            relation = _relation(datastore, connection)
-            if time_sql is not None and window is not None and delta is not None:
-                where = f"timeExpression {delta.time_expression!r} of dataset {name!r}"
-                check_functions(time_functions, known, where)
-                _check_time(connection, relation, time_sql, where, datastore.name)
-                relation = _windowed(relation, time_sql, window)
+            relation = _relation(datastore)
+            if time_filter is not None:
+                _check_time(connection, relation, time_filter, datastore.name)
+                relation = _windowed(relation, time_filter)
             _create_view(connection, datastore.name, relation)
         return _copy_to_csv(connection, query.sql, folder / f"{name}.csv", name)
     finally:
         connection.close()
+
+
+def _time_filter(
+    store: StateStore, dataset: RegisteredDataset, version: Version
+) -> _TimeFilter | None:
+    """The dataset's deltaTime filter with this run's window, recorded on the version."""
+    delta = delta_time(dataset.definition)
+    if delta is None:
+        return None
+    where = f"timeExpression {delta.time_expression!r} of dataset {dataset.name!r}"
+    time_sql, functions = translate_expression(delta.time_expression, where)
+    with WindowLedger(store.home) as ledger:
+        previous = ledger.previous_end(dataset.name)
+        window = window_for(delta, version, previous, dataset.schedules())
+        ledger.record(version, window)
+    return _TimeFilter(time_sql, functions, where, window)
 
 
 def _stores(registry: DatastoreRegistry, tables: Sequence[str], dataset: str) -> list[Datastore]:
@@ -87,7 +114,7 @@ def _stores(registry: DatastoreRegistry, tables: Sequence[str], dataset: str) ->
     return [found[t] for t in tables]
 
 
-def _relation(datastore: Datastore, connection: duckdb.DuckDBPyConnection) -> str:
+def _relation(datastore: Datastore) -> str:
     """SELECT * over the store's files, hive folders as columns."""
     s3 = s3_filesystem() if datastore.on_s3 else None
     files = list_files(datastore.root, datastore.format, s3)
@@ -114,12 +141,15 @@ def _create_view(connection: duckdb.DuckDBPyConnection, name: str, relation: str
 
 
 def _check_time(
-    connection: duckdb.DuckDBPyConnection, relation: str, time_sql: str, where: str, store: str
+    connection: duckdb.DuckDBPyConnection, relation: str, time_filter: _TimeFilter, store: str
 ) -> None:
     import duckdb
 
+    where = time_filter.where
     try:
-        described = connection.execute(f"DESCRIBE SELECT ({time_sql}) AS t FROM ({relation})")
+        described = connection.execute(
+            f"DESCRIBE SELECT ({time_filter.sql}) AS t FROM ({relation})"
+        )
         kind = str(described.fetchall()[0][1])
     except duckdb.Error as e:
         raise QueryTranslationError(
@@ -133,8 +163,9 @@ def _check_time(
         )
 
 
-def _windowed(relation: str, time_sql: str, window: DeltaWindow) -> str:
-    moment = f"CAST(({time_sql}) AS TIMESTAMPTZ)"
+def _windowed(relation: str, time_filter: _TimeFilter) -> str:
+    moment = f"CAST(({time_filter.sql}) AS TIMESTAMPTZ)"
+    window = time_filter.window
     end = f"{moment} < TIMESTAMPTZ '{_literal(window.end)}'"
     if window.start is None:
         return f"SELECT * FROM ({relation}) WHERE {end}"
@@ -142,7 +173,7 @@ def _windowed(relation: str, time_sql: str, window: DeltaWindow) -> str:
     return f"SELECT * FROM ({relation}) WHERE {start} AND {end}"
 
 
-def _literal(moment: Any) -> str:
+def _literal(moment: datetime) -> str:
     return to_text(moment).replace("T", " ").replace("Z", "+00")
 
 
@@ -164,7 +195,7 @@ def _copy_to_csv(
     return target
 
 
-def _function_lookup(connection: duckdb.DuckDBPyConnection) -> Any:
+def _function_lookup(connection: duckdb.DuckDBPyConnection) -> Callable[[str], bool]:
     rows = connection.execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions()")
     names = {row[0] for row in rows.fetchall()}
     return lambda name: name.lower() in names

@@ -38,6 +38,13 @@ class Partition:
     attribute: str
     timestamp_format: str | None = None  # a timestampPartition's (Java) format
 
+    @property
+    def folder(self) -> str:
+        """Its folders' key, and its column in queries. A timestamp partition's is
+        `__<attribute>`: DuckDB gives a hive folder's value precedence over the message's
+        own attribute, and the day it formats would replace the message's time."""
+        return f"__{self.attribute}" if self.timestamp_format is not None else self.attribute
+
 
 @dataclass(frozen=True)
 class Datastore:
@@ -77,7 +84,7 @@ class Datastore:
             "name": self.name,
             "location": self.root,
             "format": self.format,
-            "partitions": ["__dt", *(p.attribute for p in self.partitions)],
+            "partitions": ["__dt", *(p.folder for p in self.partitions)],
             "registeredAt": to_text(self.registered_at),
             "sourceFile": self.source_file,
             "definition": self.definition.to_json(),

@@ -211,3 +211,17 @@ def test_without_the_sql_extra_the_run_names_the_install(local: Local, tmp_path:
     assert result.returncode == 2
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert error.endswith("is not installed: pip install 'iota-container[sql]'"), error
+
+
+def test_a_timestamp_partition_keeps_the_messages_own_time(local: Local) -> None:
+    request = create_datastore("readings")
+    stamp = {"attributeName": "time", "timestampFormat": "yyyy-MM-dd"}
+    request["datastorePartitions"] = {"partitions": [{"timestampPartition": stamp}]}
+    local.datastore(request)
+    local.put("readings", READINGS)
+    sql = "SELECT time, CAST(__time AS varchar) AS day FROM readings ORDER BY time"
+    version = local.run(sql_dataset("days", sql, delta=("from_unixtime(time)", 0)))
+    assert version.status == SUCCEEDED, version.reason
+    assert content_rows(version, local.tmp) == [
+        {"time": str(m["time"]), "day": "2025-03-01"} for m in READINGS
+    ]
