@@ -136,6 +136,8 @@ def test_a_run_is_one_training_job_with_every_field_sent(
     ]
     described = aws_client(moto, "sagemaker").describe_training_job(TrainingJobName=job)
     assert described["RoleArn"] == ROLE
+    assert (version.executor, version.run_id) == ("sagemaker", job)
+    assert version.node == described["TrainingJobArn"]
     assert described["ResourceConfig"]["InstanceType"] == "ml.c5.2xlarge"
     # The channel's prefix holds exactly the params object, the file the engine wrote.
     s3 = moto.s3()
