@@ -35,7 +35,9 @@ def test_a_run_closes_the_s3_store_it_uploaded_through(
     monkeypatch.setattr(storage, "_factories", {})
     storage.register_store("s3", factory)
     monkeypatch.setenv(PARAMS_PATH_ENV, "unset")  # the run sets it for its kernel
-    notebook = write_notebook(tmp_path / "nb.ipynb", "print(greeting)", parameters="greeting = 'default'")
+    notebook = write_notebook(
+        tmp_path / "nb.ipynb", "print(greeting)", parameters="greeting = 'default'"
+    )
     params = write_params(
         template_params(f"s3://{bucket}/run", {"greeting": "hi"}), tmp_path / "params"
     )
