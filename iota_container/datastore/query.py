@@ -103,15 +103,17 @@ def _time_filter(
 
 
 def _stores(registry: DatastoreRegistry, tables: Sequence[str], dataset: str) -> list[Datastore]:
-    found = registry.find(list(tables))
-    missing = [t for t in tables if t not in found]
+    """The data stores the query names. Presto folds unquoted names to lower case, so a
+    name matches a data store whatever its case."""
+    by_name = {store.name.lower(): store for store in registry.all()}
+    missing = [t for t in tables if t.lower() not in by_name]
     if missing:
         raise UnknownDatastore(
             f"sqlQuery of dataset {dataset!r} reads {', '.join(map(repr, missing))}, which is "
             f"not a registered data store (registered: {registry.names_text()}): register it "
             "with `iota-container datastore register`; see `iota-container datastore list`"
         )
-    return [found[t] for t in tables]
+    return [by_name[t.lower()] for t in tables]
 
 
 def _relation(datastore: Datastore) -> str:

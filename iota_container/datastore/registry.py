@@ -144,21 +144,15 @@ class DatastoreRegistry(StateConnection):
         return self.get(definition.datastore_name)
 
     def get(self, name: str) -> Datastore:
-        found = self.find([name])
-        if name not in found:
+        row = self._connection.execute("SELECT * FROM datastores WHERE name = ?", (name,))
+        found = row.fetchone()
+        if found is None:
             raise UnknownDatastore(
                 f"no data store {name!r} is registered (registered: {self.names_text()}): "
                 "register it with `iota-container datastore register`; see "
                 "`iota-container datastore list`"
             )
-        return found[name]
-
-    def find(self, names: list[str]) -> dict[str, Datastore]:
-        marks = ", ".join("?" * len(names))
-        rows = self._connection.execute(
-            f"SELECT * FROM datastores WHERE name IN ({marks})", names
-        ).fetchall()
-        return {row[0]: self._from_row(row) for row in rows}
+        return self._from_row(found)
 
     def all(self) -> list[Datastore]:
         rows = self._connection.execute("SELECT * FROM datastores ORDER BY name").fetchall()

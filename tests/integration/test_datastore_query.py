@@ -124,7 +124,8 @@ def test_a_parquet_store_written_by_pyarrow(local: Local) -> None:
     write_parquet(folder / "__dt=2025-03-01 00:00:00" / "part-0.parquet", READINGS[:2])
     write_parquet(folder / "__dt=2025-03-02 00:00:00" / "part-0.parquet", READINGS[2:])
     with DatastoreRegistry(local.home) as registry:
-        registry.register(flag_definition("readings", "parquet"), root=str(folder))
+        registry.register(flag_definition("Readings", "parquet"), root=str(folder))
+    # Presto folds unquoted names to lower case: `readings` is the data store `Readings`.
     sql = "SELECT device, temp, CAST(__dt AS date) AS day FROM readings ORDER BY time"
     version = local.run(sql_dataset("table", sql))
     assert version.status == SUCCEEDED, version.reason
