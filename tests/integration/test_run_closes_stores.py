@@ -13,10 +13,10 @@ from iota_container import storage
 from iota_container.errors import StorageError
 from iota_container.params_file import PARAMS_PATH_ENV, template_params, write_params
 from iota_container.runtime import RunOptions, run_analysis
-from iota_container.storage.s3 import S3Store
 from iota_container.storage.uri import parse_output_uri
 from tests.notebooks import write_notebook
 from tests.servers import MotoServer
+from tests.stores import recorded_s3_stores
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +25,7 @@ def test_a_run_closes_the_s3_store_it_uploaded_through(
     moto: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     bucket = moto.new_bucket("run-closes")
-    made: list[S3Store] = []
-
-    def factory() -> S3Store:
-        made.append(S3Store(client=moto.s3()))
-        return made[-1]
-
-    monkeypatch.setattr(storage, "_stores", {})
-    monkeypatch.setattr(storage, "_factories", {})
-    storage.register_store("s3", factory)
+    made = recorded_s3_stores(moto, monkeypatch)
     monkeypatch.setenv(PARAMS_PATH_ENV, "unset")  # the run sets it for its kernel
     notebook = write_notebook(
         tmp_path / "nb.ipynb", "print(greeting)", parameters="greeting = 'default'"

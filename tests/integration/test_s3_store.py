@@ -15,6 +15,7 @@ from iota_container.errors import StorageError
 from iota_container.storage.s3 import MAX_CONCURRENCY_ENV, S3Store
 from iota_container.storage.uri import parse_output_uri
 from tests.servers import MotoServer, header
+from tests.stores import recorded_s3_stores
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
@@ -62,14 +63,7 @@ def test_close_stores_closes_the_cached_store_and_the_next_put_makes_a_new_one(
     moto: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bucket = moto.new_bucket("close-stores")
-    made: list[S3Store] = []
-
-    def factory() -> S3Store:
-        made.append(S3Store(client=moto.s3()))
-        return made[-1]
-
-    monkeypatch.setattr(storage, "_stores", {})
-    storage.register_store("s3", factory)
+    made = recorded_s3_stores(moto, monkeypatch)
     storage.put(b"one", f"s3://{bucket}/one.txt")
     storage.close_stores()
     with pytest.raises(StorageError, match="closed"):
@@ -77,7 +71,6 @@ def test_close_stores_closes_the_cached_store_and_the_next_put_makes_a_new_one(
     storage.put(b"two", f"s3://{bucket}/two.txt")
     assert len(made) == 2
     storage.close_stores()
-    monkeypatch.setattr(storage, "_factories", {})
 
 
 def test_the_preflight_asks_the_stores_own_sts_client(narrow_moto: MotoServer) -> None:
