@@ -10,8 +10,9 @@ with `--location` is that folder or prefix itself (where exported objects alread
 
 Inside a day, each declared partition is one more folder `<attribute>=<value>` in the
 order declared (hive style, which DuckDB reads as columns); a timestampPartition's folder
-is `__<attribute>=<the message's time in its timestampFormat>` (default yyyy-MM-dd), so
-that the folder's column does not replace the message's own time attribute. Object names
+is `__<attribute>=<the day of the message's time>`, the time read as its timestampFormat
+says (seconds since 1970 by default), named so that the folder's column does not replace
+the message's own time attribute. Object names
 start with the arrival time in milliseconds, so they sort by arrival. Files whose name
 starts with `.` or `_` are not messages (staging files, markers).
 """
@@ -66,8 +67,9 @@ def partition_value(value: object) -> str:
     return escaped or MISSING_VALUE
 
 
-# A timestampPartition's format is Java's (SimpleDateFormat); these letters cover the
-# formats its documentation shows. Quoted literals lose their quotes.
+# A timestampPartition's timestampFormat is how its attribute is written, in Java's
+# SimpleDateFormat letters (the service model: "the default format is seconds since
+# epoch"); these letters cover the formats its users wrote. Quoted literals lose quotes.
 _JAVA_FIELDS = (
     ("yyyy", "%Y"),
     ("yy", "%y"),
@@ -76,35 +78,33 @@ _JAVA_FIELDS = (
     ("HH", "%H"),
     ("mm", "%M"),
     ("ss", "%S"),
+    ("SSS", "%f"),
 )
-DEFAULT_TIMESTAMP_FORMAT = "yyyy-MM-dd"
 
 
 def timestamp_value(value: object, java_format: str) -> str:
-    """A timestamp attribute's folder name: seconds (or milliseconds) since 1970, or ISO
-    8601 text, formatted; anything else as it is."""
-    moment = _as_time(value)
-    if moment is None:
-        return partition_value(value)
-    pattern = (java_format or DEFAULT_TIMESTAMP_FORMAT).replace("'", "")
+    """A timestamp attribute's folder: the day it names (YYYY-MM-DD, UTC), read as seconds
+    since 1970 (milliseconds when that large) or in `java_format`; else the value as is."""
+    moment = _as_time(value, java_format)
+    return partition_value(value if moment is None else f"{moment:%Y-%m-%d}")
+
+
+def _as_time(value: object, java_format: str) -> datetime | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    if not isinstance(value, str):
+        return None
+    pattern = java_format.replace("'", "")
     for java, strftime in _JAVA_FIELDS:
         pattern = pattern.replace(java, strftime)
-    return partition_value(moment.strftime(pattern))
-
-
-def _as_time(value: object) -> datetime | None:
-    if isinstance(value, bool):
+    try:
+        moment = datetime.strptime(value, pattern) if java_format else None
+    except ValueError:
         return None
-    if isinstance(value, (int, float)):
-        seconds = value / 1000 if abs(value) > 1e11 else value  # milliseconds, as devices send
-        return datetime.fromtimestamp(seconds, timezone.utc)
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return None
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def list_files(root: str, store_format: str, s3: object | None = None) -> list[str]:

@@ -216,7 +216,7 @@ def test_without_the_sql_extra_the_run_names_the_install(local: Local, tmp_path:
 
 def test_a_timestamp_partition_keeps_the_messages_own_time(local: Local) -> None:
     request = create_datastore("readings")
-    stamp = {"attributeName": "time", "timestampFormat": "yyyy-MM-dd"}
+    stamp = {"attributeName": "time"}  # seconds since 1970, the service's default
     request["datastorePartitions"] = {"partitions": [{"timestampPartition": stamp}]}
     local.datastore(request)
     local.put("readings", READINGS)

@@ -31,7 +31,10 @@ def partitioned_store(root: Path) -> Datastore:
     partitions = DatastorePartitions(
         (
             DatastorePartition(attribute_partition=AttributePartition("site")),
-            DatastorePartition(timestamp_partition=TimestampPartition("ts", "yyyy-MM")),
+            DatastorePartition(
+                timestamp_partition=TimestampPartition("at", "yyyy-MM-dd'T'HH:mm:ss")
+            ),
+            DatastorePartition(timestamp_partition=TimestampPartition("ts")),  # seconds
         )
     )
     definition = DatastoreDefinition("plant", datastore_partitions=partitions)
@@ -40,18 +43,18 @@ def partitioned_store(root: Path) -> Datastore:
 
 def test_put_writes_one_object_per_partition_folder_of_the_arrival_day(tmp_path: Path) -> None:
     messages: list[dict[str, Any]] = [
-        {"site": "a/b", "ts": 1740830400, "v": 1},
-        {"site": "a/b", "ts": 1740830400000, "v": 2},  # milliseconds
-        {"site": "c", "ts": "2025-04-02T00:00:00Z", "v": 3},
-        {"ts": 1740830400, "v": 4},
+        {"site": "a/b", "at": "2025-03-01T23:59:59", "ts": 1740830400, "v": 1},
+        {"site": "a/b", "at": "2025-03-01T00:00:00", "ts": 1740830400000, "v": 2},  # in ms
+        {"site": "c", "at": "2025-04-02T08:00:00", "ts": 1743580800, "v": 3},
+        {"at": "not a time", "v": 4},
     ]
     written = put_messages(partitioned_store(tmp_path), messages, arrival=ARRIVAL)
     folders = sorted(str(Path(w).parent.relative_to(tmp_path)) for w in written)
-    day = "__dt=2025-03-01 00:00:00"
+    day, missing = "__dt=2025-03-01 00:00:00", "__HIVE_DEFAULT_PARTITION__"
     assert folders == [
-        f"{day}/site=__HIVE_DEFAULT_PARTITION__/__ts=2025-03",
-        f"{day}/site=a%2Fb/__ts=2025-03",
-        f"{day}/site=c/__ts=2025-04",
+        f"{day}/site={missing}/__at=not a time/__ts={missing}",
+        f"{day}/site=a%2Fb/__at=2025-03-01/__ts=2025-03-01",
+        f"{day}/site=c/__at=2025-04-02/__ts=2025-04-02",
     ]
     names = [Path(w).name for w in written]
     assert all(n.startswith(f"{int(ARRIVAL.timestamp() * 1000)}_") for n in names)
