@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from iota_container.engine.executor_runs import record_submission
 from iota_container.engine.home import Home
-from iota_container.engine.records import FAILED, MODE_CONTAINER, SUCCEEDED
+from iota_container.engine.records import CREATING, FAILED, MODE_CONTAINER, SUCCEEDED
 from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
 from iota_container.errors import IotaError
@@ -69,6 +70,7 @@ def register_hot_devices(
         output_var("alerts", "alerts.txt"),
         image=IMAGE,
         compute_type=compute_type,
+        versioningConfiguration={"maxVersions": 10},  # a followed version is kept
     )
     document["actions"][0]["containerAction"]["executionRoleArn"] = role
     document["actions"][0]["containerAction"]["resourceConfiguration"]["volumeSizeInGB"] = 7
@@ -308,3 +310,29 @@ def test_an_infrastructure_failure_is_retried_as_a_new_job(
     assert (retried.exit_code, retried.infrastructure_failure) == (0, False)
     assert retried.node is not None and retried.node.endswith(f"training-job/{retry}")
     assert followed is not None and followed.node == retried.node
+
+
+def test_a_job_left_by_a_process_that_died_is_followed_not_submitted_again(
+    moto: MotoServer, bucket: str, creates: WireCapture, tmp_path: Path
+) -> None:
+    engine = s3_engine(tmp_path, bucket, executor_on(moto, creates))
+    store = engine.store
+    with claimed_analysis_run(engine, "hot_devices") as run:
+        # What the engine records before it hands a run over, then the job submitted; the
+        # process that submitted it stops before it records the end (as under SIGKILL).
+        store.record_start(run.version, outputs=run.run_params.outputs, log_path=run.log_path)
+        record_submission(
+            store, run.version, executor="sagemaker", run_id=run.run_id, followable=True
+        )
+        executor_on(moto, creates).execute(run)
+    assert store.version("hot_devices", run.version.id).status == CREATING
+
+    restarted = DatasetEngine(store, executor=executor_on(moto, creates))
+    version = restarted.run("hot_devices")
+
+    followed = store.version("hot_devices", run.version.id)
+    assert followed.status == SUCCEEDED, followed.reason
+    assert followed.node == f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{run.run_id}"
+    assert version.status == SUCCEEDED and version.id != followed.id
+    assert [body["TrainingJobName"] for body in creates.bodies] == [run.run_id, version.run_id]
+    assert f"training job {run.run_id} found again: following it" in run.log_path.read_text()
