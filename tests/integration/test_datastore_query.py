@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from iota_container import storage
 from iota_container.datastore.definition import read_datastore_file
 from iota_container.datastore.put import put_messages
 from iota_container.datastore.registry import DatastoreRegistry, flag_definition
@@ -22,6 +23,7 @@ from tests.datastores import (
     content_rows,
     create_datastore,
     customer_managed,
+    datastore_template,
     sql_dataset,
     write_json,
     write_json_lines,
@@ -226,3 +228,33 @@ def test_a_timestamp_partition_keeps_the_messages_own_time(local: Local) -> None
     assert content_rows(version, local.tmp) == [
         {"time": str(m["time"]), "day": "2025-03-01"} for m in READINGS
     ]
+
+
+def test_one_cloudformation_template_with_its_datastore_and_sql_dataset(tmp_path: Path) -> None:
+    template = datastore_template()
+    template["Resources"]["Averages"] = {
+        "Type": "AWS::IoTAnalytics::Dataset",
+        "Properties": {
+            "DatasetName": "averages",
+            "Actions": [
+                {
+                    "ActionName": "query",
+                    "QueryAction": {
+                        "SqlQuery": "SELECT site, count(*) AS n FROM plant_readings GROUP BY site"
+                    },
+                }
+            ],
+        },
+    }
+    path = write_json(tmp_path / "stack.json", template)
+    env = {"IOTA_HOME": str(tmp_path / "home")}
+    for args in (("datastore", "register", str(path)), ("dataset", "register", str(path))):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 0, result.stderr
+    messages = write_json_lines(tmp_path / "m.jsonl", [{"site": "north"}, {"site": "north"}])
+    assert run_cli("datastore", "put", "plant_readings", str(messages), env=env).returncode == 0
+    ran = run_cli("dataset", "run", "averages", "--json", env=env)
+    assert ran.returncode == 0, ran.stderr
+    version = json.loads(ran.stdout)
+    local = storage.get(version["contentUri"], tmp_path / "content.csv")
+    assert local.read_text().splitlines() == ["site,n", "north,2"]
