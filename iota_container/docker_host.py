@@ -87,10 +87,12 @@ def connect_socket_engine(socket_path: str, call_timeout: float) -> UnixSocketEn
     return client
 
 
-def connect_docker_py(call_timeout: float) -> Any:
+def connect_docker_py(call_timeout: float, *, objects: bool = False) -> Any:
     """A docker.APIClient (DOCKER_HOST and its TLS settings, as docker-py reads them),
-    alive, then with `call_timeout`. ImportError when docker-py is not installed."""
+    alive, then with `call_timeout`; with `objects`, a docker.DockerClient around one
+    (images and containers as objects). ImportError when docker-py is not installed."""
     from docker.api.client import APIClient
+    from docker.client import DockerClient
     from docker.errors import DockerException
     from docker.utils import kwargs_from_env
 
@@ -99,12 +101,13 @@ def connect_docker_py(call_timeout: float) -> Any:
     try:
         # With no API version given, the constructor asks the engine for its own: a ping.
         # (docker-py's timeouts are whole seconds.)
-        client = APIClient(timeout=math.ceil(connect_timeout()), **settings)
-        client.ping()
+        kind: Any = DockerClient if objects else APIClient
+        made = kind(timeout=math.ceil(connect_timeout()), **settings)
+        made.ping()
     except (DockerException, OSError) as e:  # OSError: requests' and socket errors
         raise EngineUnreachable(address, _reason(e)) from e
-    client.timeout = math.ceil(call_timeout)
-    return client
+    (made.api if objects else made).timeout = math.ceil(call_timeout)
+    return made
 
 
 def connect_run_client(call_timeout: float) -> Any:

@@ -8,6 +8,8 @@ from typing import Any
 from iota_container.greengrass.errors import GreengrassError
 from iota_container.image.reference import ImageReference
 
+SAVE_TIMEOUT_SECONDS = 1800
+
 
 def local_image(docker_client: Any, reference: str) -> Any:
     """The engine's image for `reference`, pulled when the engine does not have it."""
@@ -71,9 +73,14 @@ def archive_image_id(
         raise GreengrassError("--upload-image needs --save-image FILE: the tarball to upload")
     if not image.digest:
         return None  # the recipe refuses it, and says why a digest is needed
-    import docker
+    from iota_container.docker_host import EngineUnreachable, connect_docker_py
 
-    client = docker.from_env()
+    try:
+        # A save streams the whole image: the call timeout only catches a silent engine.
+        client = connect_docker_py(call_timeout=SAVE_TIMEOUT_SECONDS, objects=True)
+    except EngineUnreachable as e:
+        fix = "start dockerd, or use --image-source registry"
+        raise GreengrassError(e.needed_by("--image-source s3", fix)) from e
     try:
         if save_to is None:
             return str(local_image(client, image.pinned()).id)

@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,26 @@ def test_executor_and_backend_both_give_up_on_a_hung_engine_within_the_setting(
     assert 0.5 < time.monotonic() - started < 4
     with pytest.raises(Exception, match=r"^a container run needs a Docker engine, and none"):
         LocalExecutor().choose_mode(use_container=True)
+
+
+def test_a_hung_engine_fails_the_object_client_too(
+    monkeypatch: pytest.MonkeyPatch, silent_tcp: str
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", silent_tcp)
+    monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "1")
+    with pytest.raises(EngineUnreachable):
+        connect_docker_py(call_timeout=60, objects=True)
+
+
+def test_clients_of_a_live_engine_get_the_callers_timeout(docker_client: Any) -> None:
+    """docker_client: an engine answers (else the test is skipped, or fails in CI)."""
+    low_level = connect_docker_py(call_timeout=42)
+    objects = connect_docker_py(call_timeout=43, objects=True)
+    run_client = connect_run_client(call_timeout=44)
+    try:
+        assert (low_level.timeout, objects.api.timeout, run_client.timeout) == (42, 43, 44)
+        assert objects.images.list() is not None
+        assert engine_answers() is True
+    finally:
+        low_level.close()
+        objects.close()
