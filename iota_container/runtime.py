@@ -84,7 +84,8 @@ def run_analysis(options: RunOptions) -> RunResult:
         warm_html_exporter,
     )
     from iota_container.notebook.inject import inject_variables
-    from iota_container.notebook.kernel import KernelSession, choose_kernel
+    from iota_container.notebook.kernel import choose_kernel
+    from iota_container.notebook.warm_kernel import start_kernel_session
 
     timer = StepTimer()
     with timer.step("read params") as info:
@@ -100,7 +101,8 @@ def run_analysis(options: RunOptions) -> RunResult:
         info["detail"] = kernel
         # The kernel is a child process: it finds the same params file through the environment.
         os.environ[PARAMS_PATH_ENV] = str(params_path(options.params_path).resolve())
-        session = KernelSession(kernel, notebook_dir).start()
+        # A pool worker's kernel, started before the run was handed over, when it fits.
+        session = start_kernel_session(kernel, notebook_dir)
     warming = warm_html_exporter()
     try:
         with timer.step("inject variables") as info:

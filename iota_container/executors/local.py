@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from iota_container.docker_host import EngineUnreachable, connect_run_client
 from iota_container.engine.records import MODE_CONTAINER, MODE_PROCESS, RegisteredDataset
@@ -43,6 +43,9 @@ from iota_container.image.docker_stream import engine_reason
 from iota_container.params_file import DEFAULT_PARAMS_PATH
 from iota_container.storage.uri import parse_output_uri
 
+if TYPE_CHECKING:
+    from iota_container.executors.process_pool import ProcessPool
+
 log = logging.getLogger("iota_container")
 
 # Long enough for any call of a run (a pull included); waiting for the run has none.
@@ -54,9 +57,13 @@ LABEL_VERSION = "io.iota-container.dataset-version"
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, docker: Any | None = None) -> None:
+    def __init__(self, docker: Any | None = None, *, pool: ProcessPool | None = None) -> None:
         """`docker`: a docker.DockerClient or docker.APIClient; connected on first need
-        (DOCKER_HOST or the default socket) when not given."""
+        (DOCKER_HOST or the default socket) when not given. `pool`: pre-started workers
+        for process runs (process_pool.py), given by a long-lived caller (the scheduler);
+        without one, each process run is a child process of its own (one run pays no
+        pool it cannot amortise)."""
+        self.pool = pool
         self._api: ContainerApi | None = None
         if docker is not None:
             self._api = cast(ContainerApi, getattr(docker, "api", docker))
@@ -71,7 +78,7 @@ class LocalExecutor:
     def execute(self, run: AnalysisRun) -> RunEnded:
         if run.version.mode == MODE_CONTAINER:
             return self._in_container(run)
-        return _in_process(run.dataset, run.notebook, run.params_path, run.log_path)
+        return _in_process(run.dataset, run.notebook, run.params_path, run.log_path, self.pool)
 
     def _in_container(self, run: AnalysisRun) -> RunEnded:
         dataset, version, log_path = run.dataset, run.version, run.log_path
@@ -140,8 +147,13 @@ def _in_process(
     notebook: str | os.PathLike[str] | None,
     params: Path,
     log_path: Path,
+    pool: ProcessPool | None = None,
 ) -> RunEnded:
     path = _notebook_for(dataset, notebook)
+    if pool is not None:
+        from iota_container.executors.process_pool import PoolRun
+
+        return pool.run(PoolRun(params, path, log_path, path.parent))
     command = [sys.executable, "-m", "iota_container", "run", "--params", str(params)]
     env = process_environment()
     started = time.monotonic()

@@ -45,8 +45,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from iota_container.engine.locks import DatasetBusy
 from iota_container.engine.records import (
@@ -62,6 +62,9 @@ from iota_container.errors import IotaError
 from iota_container.schedule.expressions import Schedule, ScheduleError
 from iota_container.scheduler.due import Due, next_due
 
+if TYPE_CHECKING:
+    from iota_container.executors.process_pool import ProcessPool
+
 log = logging.getLogger("iota_container")
 
 # Outcomes counted in Scheduler.counts besides the versions' statuses.
@@ -72,6 +75,9 @@ WITHDRAWN = "withdrawn"
 MAX_RETRY_SECONDS = 300.0
 # Claims a claiming runner may hold at once; each holds its dataset's lock file open.
 CLAIM_AHEAD = 2048
+# How far ahead of a window the process pool gets its workers ready: longer than a
+# worker's start (imports and a kernel's boot: seconds on a loaded machine).
+WARM_AHEAD = timedelta(seconds=60)
 
 RunFunction = Callable[[str, Trigger], Version]
 """Creates one version of a dataset for a trigger (claiming it), and returns it finished."""
@@ -111,6 +117,13 @@ class EngineRunner:
 
     def withdraw(self, claimed: ClaimedRun) -> None:
         self.engine.withdraw(claimed)
+
+    def start_process_pool(self, size: int) -> ProcessPool | None:
+        """Pre-started workers for the engine's process runs, when its runs are processes
+        of the local executor; the scheduler warms and closes it."""
+        from iota_container.executors.process_pool import pool_for
+
+        return pool_for(self.engine.executor, self.use_container, size)
 
     def claim_orphans(self) -> list[ClaimedRun]:
         """Runs that a process now gone handed to a followable executor (a Ray cluster),
@@ -197,12 +210,16 @@ class Scheduler:
         self._held: list[_Queued] = []
         self._tie = itertools.count()
         self._queue: queue.SimpleQueue[tuple[Due, object] | None] = queue.SimpleQueue()
+        self._pool: ProcessPool | None = None
+        self._pooled: tuple[object, frozenset[str]] = (None, frozenset())
 
     # -- the loop -----------------------------------------------------------------------
 
     def run(self, *, once: bool = False) -> list[Version]:
         """Run triggers until stop(); with `once`, until nothing is due or running.
         Returns the versions abandoned by stop(abandon=True), if any."""
+        start_pool = getattr(self.runner, "start_process_pool", None)
+        self._pool = start_pool(self.workers) if start_pool is not None else None
         for number in range(self.workers):
             threading.Thread(target=self._work, name=f"worker {number}", daemon=True).start()
         self._follow_orphans()
@@ -216,6 +233,7 @@ class Scheduler:
                     if not self._stopping:
                         self._refresh()
                         dispatched = self._dispatch(self.clock())
+                        self._warm_pool(self.clock())
                     sleep = self._sleep_seconds()
                 except (IotaError, sqlite3.Error) as e:  # a locked database, a bad clock file
                     if once:
@@ -229,6 +247,8 @@ class Scheduler:
         finally:
             for _ in range(self.workers):  # idle workers end; abandoned ones are daemons
                 self._queue.put(None)
+            if self._pool is not None:  # its waiting workers and their kernels; no new ones
+                self._pool.close()
 
     @property
     def stopping(self) -> bool:
@@ -347,6 +367,27 @@ class Scheduler:
             if dependent in self._state.running or entry.waits_for_upstream:
                 return True
         return False
+
+    def _warm_pool(self, now: datetime) -> None:
+        """Workers ready for the process runs claimed or due within WARM_AHEAD, so that a
+        run due at 12:00 finds its interpreter, imports and kernel started at 12:00."""
+        if self._pool is None:
+            return
+        state = self._state
+        if self._pooled[0] is not state.entries:  # SQL datasets never need a worker
+            pooled = {n for n, e in state.entries.items() if e.dataset.definition.container_action}
+            self._pooled = (state.entries, frozenset(pooled))
+        names = self._pooled[1]
+        with self._lock:
+            runs_soon = sum(1 for name in state.running if name in names)
+        if names:
+            horizon = now + WARM_AHEAD
+            runs_soon += sum(
+                1
+                for item in (*self._heap, *self._held)
+                if item[0] <= horizon and item[2].dataset in names and self._current(item)
+            )
+        self._pool.warm(runs_soon)
 
     def _sleep_seconds(self) -> float:
         """Until the next due time, at most poll_seconds. Triggers due but waiting (for a
