@@ -37,9 +37,10 @@ _stores: dict[str, Store] = {}
 
 
 def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Make `scheme://` URIs go to stores made by `factory` (replaces any earlier one)."""
+    """Make `scheme://` URIs go to stores made by `factory` (replaces any earlier one,
+    and closes the store it had made)."""
     _factories[scheme] = factory
-    _stores.pop(scheme, None)
+    _close(_stores.pop(scheme, None))
 
 
 def store_for(scheme: str) -> Store:
@@ -54,10 +55,13 @@ def close_stores() -> None:
     """Close every store made so far (those that have a close(): S3Store finishes its
     uploads and stops its transfer threads); the next store_for() makes new ones."""
     while _stores:
-        _, store = _stores.popitem()
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
+        _close(_stores.popitem()[1])
+
+
+def _close(store: Store | None) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
 
 
 def _factory_for(scheme: str) -> StoreFactory:

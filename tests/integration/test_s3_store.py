@@ -70,6 +70,10 @@ def test_close_stores_closes_the_cached_store_and_the_next_put_makes_a_new_one(
         made[0].put(b"x", parse_output_uri(f"s3://{bucket}/x.txt"))
     storage.put(b"two", f"s3://{bucket}/two.txt")
     assert len(made) == 2
+    # Registering another factory closes the store the old one made.
+    storage.register_store("s3", lambda: S3Store(client=moto.s3()))
+    with pytest.raises(StorageError, match="closed"):
+        made[1].put(b"x", parse_output_uri(f"s3://{bucket}/x.txt"))
     storage.close_stores()
 
 
