@@ -336,3 +336,35 @@ def test_a_job_left_by_a_process_that_died_is_followed_not_submitted_again(
     assert version.status == SUCCEEDED and version.id != followed.id
     assert [body["TrainingJobName"] for body in creates.bodies] == [run.run_id, version.run_id]
     assert f"training job {run.run_id} found again: following it" in run.log_path.read_text()
+
+
+def test_a_job_another_submitter_created_meanwhile_is_followed(
+    moto: MotoServer, bucket: str, creates: WireCapture, tmp_path: Path
+) -> None:
+    """Another submitter creates the job between this one's DescribeTrainingJob and its
+    CreateTrainingJob. SageMaker answers the second create ResourceInUse; moto replaces the
+    job instead, so that answer is given at the client (a botocore before-call hook that
+    short-circuits the request), after the other submitter's job really is in moto."""
+    from botocore.awsrequest import AWSResponse
+
+    executor = executor_on(moto, creates)
+    engine = s3_engine(tmp_path, bucket, executor)
+    other = aws_client(moto, "sagemaker")
+
+    def created_by_the_other(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        request = json.loads(params["body"])  # the request as serialized for the wire
+        other.create_training_job(**(request | {"Tags": [{"Key": "by", "Value": "other"}]}))
+        response = AWSResponse("https://sagemaker", 400, {}, None)
+        error = {"Code": "ResourceInUse", "Message": f"{request['TrainingJobName']} exists"}
+        return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    executor.sagemaker.meta.events.register(
+        "before-call.sagemaker.CreateTrainingJob", created_by_the_other
+    )
+    with claimed_analysis_run(engine, "hot_devices") as run:
+        ended = executor.execute(run)
+
+    assert ended.exit_code == 0
+    assert ended.node == f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{run.run_id}"
+    tags = other.list_tags(ResourceArn=ended.node)["Tags"]
+    assert {"Key": "by", "Value": "other"} in tags  # the other submitter's job, kept
