@@ -10,10 +10,10 @@ Configure in jupyter_server_config.py (or on the command line):
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Int, Type, Unicode, default
+from traitlets import Enum, Int, TraitError, Type, Unicode, default, validate
 
 from iota_container.engine.home import Home
 from iota_container.engine.state_store import StateStore
@@ -55,11 +55,12 @@ class IotaContainerExtension(ExtensionApp):
         help="Where dataset runs write outputs (file:// or s3://); empty: $IOTA_OUTPUT_ROOT "
         "or file://HOME/outputs.",
     )
-    default_backend = Enum(
-        ["", "docker", "oci"],
-        default_value="",
+    default_backend = Unicode(
+        "",
         config=True,
-        help="Build backend when a job names none; empty: docker when an engine answers, else oci.",
+        help="Build backend when a job names none (docker, oci, or one registered in the "
+        "iota_container.build_backends entry point group); empty: docker when an engine "
+        "answers, else oci.",
     )
     run_in_container = Enum(
         ["auto", "container", "process"],
@@ -68,6 +69,21 @@ class IotaContainerExtension(ExtensionApp):
         help='"Run now": in a container, in a local process (x-iota-notebook), or auto '
         "(a container when a Docker engine answers).",
     )
+
+    @validate("default_backend")
+    def _known_backend(self, proposal: dict[str, Any]) -> str:
+        # Checked against the backend registry, not a fixed list, so that a backend a
+        # package registers can be the extension's default too.
+        from iota_container.image.backends import backend_names
+
+        name = str(proposal["value"])
+        if name and name not in backend_names():
+            raise TraitError(
+                f"IotaContainerExtension.default_backend {name!r} is unknown: use one of "
+                f"{', '.join(backend_names())}, or leave it empty"
+            )
+        return name
+
     worker_python = Unicode(
         config=True, help="The Python that runs jobs (`-m jupyter_ext.worker`)."
     )

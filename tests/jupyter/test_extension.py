@@ -28,6 +28,21 @@ def test_entry_points_and_enabling_config() -> None:
     }
 
 
+def test_the_default_backend_is_one_the_registry_knows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from traitlets import TraitError
+
+    from iota_container.image import backends
+
+    with pytest.raises(
+        TraitError, match=r"default_backend 'kaniko' is unknown: use one of docker, oci"
+    ):
+        IotaContainerExtension(default_backend="kaniko")
+    monkeypatch.setattr(backends, "_factories", dict(backends._factories))
+    backends.register_backend("kaniko", lambda settings: None)  # type: ignore[arg-type,return-value]
+    assert IotaContainerExtension(default_backend="kaniko").default_backend == "kaniko"
+    assert IotaContainerExtension().default_backend == ""
+
+
 def test_the_server_loaded_it(jp_serverapp: Any) -> None:
     extension = jp_serverapp.extension_manager.extension_apps["jupyter_ext"]
     (app,) = extension
