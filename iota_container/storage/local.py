@@ -234,17 +234,18 @@ def mounted_file_system(folder: Path) -> str | None:
         lines = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
-    where = Path(os.path.realpath(folder))
+    # Compared as text, not as Path objects: every local put asks, on machines with
+    # hundreds of mounts (a Docker host), and both sides are absolute, normalised paths.
+    where = os.path.realpath(folder)
     best: tuple[int, str] | None = None
     for line in lines:
         fields = line.split()
         if len(fields) < 3:
             continue
-        mount_point = Path(_unescape_mount_point(fields[1]))
-        if (mount_point == where or mount_point in where.parents) and (
-            best is None or len(mount_point.parts) >= best[0]
-        ):
-            best = (len(mount_point.parts), fields[2])
+        mount_point = _unescape_mount_point(fields[1])
+        inside = where == mount_point or where.startswith(mount_point.rstrip("/") + "/")
+        if inside and (best is None or len(mount_point) >= best[0]):
+            best = (len(mount_point), fields[2])
     return best[1] if best else None
 
 
