@@ -27,6 +27,11 @@ Decisions (README "Scheduling" says the same to users):
   woken early by a finished run or a stop. A wake costs one query (the store's change
   counter); registrations and upstream versions are read again only after another
   process wrote (register, pause, resume, a run by hand).
+- Process runs. With the local executor running notebooks as processes, the runs go to
+  a pool of pre-started workers (executors/process_pool.py), kept ready for the runs
+  claimed or due within WARM_AHEAD, so a run due at 12:00 starts its cells at 12:00;
+  each worker runs one run in a fresh kernel and exits. Its waiting workers and their
+  kernels stop when the loop returns.
 - Stopping. `stop()` (the first SIGTERM or SIGINT) stops claiming; runs under way
   finish, so their versions are complete. `stop(abandon=True)` (a second signal) marks
   the running versions FAILED "interrupted" and returns at once; their analysis
