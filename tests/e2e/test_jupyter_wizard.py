@@ -300,6 +300,7 @@ def test_wizard_containerizes_a_notebook(
         shot(page, "06-progress-started")
         if status.inner_text() == "running":
             assert page.get_by_test_id("iota-job-log").inner_text().strip()
+            assert page.get_by_test_id("iota-job-step").inner_text().strip()
         page.wait_for_function(
             "() => ['succeeded', 'failed', 'cancelled'].includes("
             "document.querySelector('[data-testid=iota-job-status]')?.textContent)",

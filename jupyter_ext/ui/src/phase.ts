@@ -89,7 +89,13 @@ export function statusLine(job: Job): string {
   if (job.status === 'queued') {
     return trans.__('Waiting for the jobs before it…');
   }
-  return job.step ?? (job.phase ? phaseWords(job.phase).doing : '');
+  if (job.step) {
+    return job.step;
+  }
+  if (job.phase) {
+    return phaseWords(job.phase).doing;
+  }
+  return job.status === 'running' ? trans.__('Starting…') : '';
 }
 
 /** The push bar's caption: the bytes pushed of those to push, in the unit the result's

@@ -79,6 +79,7 @@ test('after success the status line says what was done, not the last step', () =
     statusLine(done),
     'Done: pushed localhost:5000/analyses/t (2.0 KiB) and registered dataset temperature_daily'
   );
+  assert.equal(statusLine(job({})), 'Starting…');
   assert.equal(statusLine(job({ phase: 'building' })), 'Building the image…');
   assert.equal(statusLine(job({ phase: 'building', step: 'Step 2/5' })), 'Step 2/5');
 });
