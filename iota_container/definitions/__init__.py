@@ -8,8 +8,8 @@ checked and written.
   problems.py       Problem (one finding a line), DefinitionError, a document's syntax and
                     limit problems
   validate.py       the documented CreateDataset limits; validate_files / validate_definitions
-  checks.py         the findings of one definition and the generic checks behind the rules
-  relations.py      trigger rules (the service's messages) and the rules across definitions
+  rules.py          the findings of one definition, the generic checks behind the rules,
+                    the trigger rules (the service's messages) and the rules across them
   model_rules.py    limits read from the service model (service_model.py: the model itself)
   cloudformation.py, cloudformation_schema.py   templates: resources, what resolves
   new.py            `dataset new`: a definition written and registered

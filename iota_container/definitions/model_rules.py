@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iota_container.definitions.checks import At, Findings, TextPattern, label
 from iota_container.definitions.cloudformation_schema import DATASET_RESOURCE_SCHEMA
+from iota_container.definitions.rules import At, Findings, TextPattern, label
 from iota_container.definitions.schema import specs_of
 from iota_container.definitions.service_model import CREATE_DATASET_REQUEST, SHAPES
 

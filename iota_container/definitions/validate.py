@@ -23,7 +23,6 @@ import os
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from iota_container.definitions.checks import At, Findings
 from iota_container.definitions.documents import JSON_SUFFIXES, YAML_SUFFIXES
 from iota_container.definitions.from_image import to_variables_json
 from iota_container.definitions.model import (
@@ -35,7 +34,9 @@ from iota_container.definitions.model import (
 )
 from iota_container.definitions.model_rules import check_model_constraints
 from iota_container.definitions.problems import ERROR, WARNING, Problem
-from iota_container.definitions.relations import (
+from iota_container.definitions.rules import (
+    At,
+    Findings,
     ScheduleChecker,
     check_across,
     check_trigger_shapes,
