@@ -361,6 +361,11 @@ def dataset_run(
     exit_now(0)
 
 
+def version_option(default: str, help_text: str) -> Callable[[F], F]:
+    """--version, a version selector, defined once for the commands on one version."""
+    return click.option("--version", "selector", default=default, show_default=True, help=help_text)
+
+
 @dataset.command("contents", short_help="List a dataset's versions, newest first.")
 @click.argument("name")
 @home_option
@@ -374,18 +379,54 @@ def dataset_contents(name: str, home: str | None, json_output: bool) -> None:
         return
     for version in versions:
         reason = f"  {version['reason']}" if version.get("reason") else ""
-        click.echo(f"{version['versionId']}  {version['status']}  {version['createdAt']}{reason}")
+        late = version.get("lateData")
+        late_text = f"  late data: {late['messages']} message(s)" if late else ""
+        failed = [d for d in version.get("deliveries", []) if d["status"] == "FAILED"]
+        failed_text = f"  {len(failed)} delivery(ies) FAILED" if failed else ""
+        click.echo(
+            f"{version['versionId']}  {version['status']}  {version['createdAt']}"
+            f"{reason}{late_text}{failed_text}"
+        )
+
+
+@dataset.command("deliver", short_help="Run a version's failed content deliveries again.")
+@click.argument("name")
+@version_option("$LATEST_SUCCEEDED", "A version id, or $LATEST_SUCCEEDED.")
+@click.option("--all", "all_rules", is_flag=True, help="Every rule, not only those that failed.")
+@home_option
+@json_option
+def dataset_deliver(
+    name: str, selector: str, all_rules: bool, home: str | None, json_output: bool
+) -> None:
+    """Run the contentDeliveryRules of a SUCCEEDED version of NAME again: those that
+    failed (or, with --all, every one). Exit 2 when one still fails."""
+    from iota_container.datastore.delivery import (
+        check_deliverable,
+        deliver_version,
+        failed_rules,
+    )
+    from iota_container.engine.records import FAILED
+
+    with _store(home, None) as store:
+        dataset_found = store.dataset(name)
+        version = store.version(name, selector)
+        check_deliverable(dataset_found, version)
+        rules = None if all_rules else failed_rules(version)
+        delivered = deliver_version(store, dataset_found, version, rules=rules)
+    if json_output:
+        print_json([d.to_json() for d in delivered.deliveries])
+    for delivery in delivered.deliveries:
+        reason = f": {delivery.reason}" if delivery.reason else ""
+        click.echo(
+            f"rule {delivery.rule} {delivery.destination}: {delivery.status}{reason}", err=True
+        )
+    if any(d.status == FAILED for d in delivered.deliveries):
+        exit_now(2)
 
 
 @dataset.command("content", short_help="Show one version: status, reason, outputs, log.")
 @click.argument("name")
-@click.option(
-    "--version",
-    "selector",
-    default="$LATEST",
-    show_default=True,
-    help="A version id, $LATEST or $LATEST_SUCCEEDED.",
-)
+@version_option("$LATEST", "A version id, $LATEST or $LATEST_SUCCEEDED.")
 @home_option
 @json_option
 def dataset_content(name: str, selector: str, home: str | None, json_output: bool) -> None:

@@ -110,7 +110,18 @@ def scheduler(
             workers,
             ", once" if once else "",
         )
+        # Late data is checked beside the loop, on the scheduler's clock (late_data.py
+        # says why there); with --once, one tick after the runs.
+        from iota_container.datastore.late_data import LateDataWatch
+
+        watch = LateDataWatch(lambda: StateStore(store.home, clock=clock), clock)
+        if not once:
+            watch.start()
         abandoned = loop.run(once=once)
+        if once:
+            watch.tick()
+        else:
+            watch.stop()
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(loop.counts.items()))
         log.info("scheduler stopped: %s", counts or "no run")
         if abandoned:

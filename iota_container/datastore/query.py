@@ -67,7 +67,7 @@ def produce_datastore_content(
     where = f"sqlQuery of dataset {name!r}"
     query = translate_query(action.sql_query, where)
     with DatastoreRegistry(store.home) as registry:
-        stores = _stores(registry, query.tables, name)
+        stores = stores_named(registry, query.tables, name)
     time_filter = _time_filter(store, dataset, version)
     connection = duckdb_connection(s3=any(s.on_s3 for s in stores))
     try:
@@ -102,7 +102,9 @@ def _time_filter(
     return _TimeFilter(time_sql, functions, where, window)
 
 
-def _stores(registry: DatastoreRegistry, tables: Sequence[str], dataset: str) -> list[Datastore]:
+def stores_named(
+    registry: DatastoreRegistry, tables: Sequence[str], dataset: str
+) -> list[Datastore]:
     """The data stores the query names. Presto folds unquoted names to lower case, so a
     name matches a data store whatever its case."""
     by_name = {store.name.lower(): store for store in registry.all()}
@@ -125,8 +127,13 @@ def _relation(datastore: Datastore) -> str:
             f"data store {datastore.name!r} holds no messages yet ({datastore.root}): add "
             f"some with `iota-container datastore put {datastore.name} FILE`"
         )
+    return files_relation(files, datastore.format)
+
+
+def files_relation(files: Sequence[str], store_format: str) -> str:
+    """SELECT * over these message files of a store, hive folders as columns."""
     # union_by_name: messages of a store need not all have the same attributes.
-    if datastore.format == JSON:
+    if store_format == JSON:
         reader = f"read_json({sql_list(files)}, format = 'newline_delimited', union_by_name = true"
     else:
         reader = f"read_parquet({sql_list(files)}, union_by_name = true"
@@ -168,14 +175,15 @@ def _check_time(
 def _windowed(relation: str, time_filter: _TimeFilter) -> str:
     moment = f"CAST(({time_filter.sql}) AS TIMESTAMPTZ)"
     window = time_filter.window
-    end = f"{moment} < TIMESTAMPTZ '{_literal(window.end)}'"
+    end = f"{moment} < TIMESTAMPTZ '{timestamptz_literal(window.end)}'"
     if window.start is None:
         return f"SELECT * FROM ({relation}) WHERE {end}"
-    start = f"{moment} >= TIMESTAMPTZ '{_literal(window.start)}'"
+    start = f"{moment} >= TIMESTAMPTZ '{timestamptz_literal(window.start)}'"
     return f"SELECT * FROM ({relation}) WHERE {start} AND {end}"
 
 
-def _literal(moment: datetime) -> str:
+def timestamptz_literal(moment: datetime) -> str:
+    """A time as DuckDB reads a TIMESTAMPTZ literal's text."""
     return to_text(moment).replace("T", " ").replace("Z", "+00")
 
 

@@ -173,6 +173,40 @@ class RegisteredDataset:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """The outcome of one contentDeliveryRule on a version (datastore/delivery.py): a
+    failed delivery leaves the version SUCCEEDED, and `dataset deliver` tries it again."""
+
+    rule: int  # its place in contentDeliveryRules, from 0
+    destination: str  # s3://bucket/key (+ the Glue table), or iotevents:INPUT
+    status: str  # SUCCEEDED or FAILED
+    at: datetime
+    reason: str | None = None
+    role_arn: str | None = None  # the rule's roleArn: noted; this machine's credentials act
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "destination": self.destination,
+            "status": self.status,
+            "at": to_text(self.at),
+            "reason": self.reason,
+            "roleArn": self.role_arn,
+        }
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Delivery:
+        return cls(
+            rule=document["rule"],
+            destination=document["destination"],
+            status=document["status"],
+            at=from_text(document["at"]),
+            reason=document.get("reason"),
+            role_arn=document.get("roleArn"),
+        )
+
+
+@dataclass(frozen=True)
 class Version:
     id: str
     dataset: str
@@ -198,6 +232,11 @@ class Version:
     # (datastore/delta_window.py); no start: from the first message.
     window_start: datetime | None = None
     window_end: datetime | None = None
+    # Messages that arrived after the window was read, with times inside it, and when
+    # their batch was sent as a late data notification (datastore/late_data.py).
+    late_messages: int = 0
+    late_notified_at: datetime | None = None
+    deliveries: tuple[Delivery, ...] = ()  # the last outcome of each contentDeliveryRule
 
     @property
     def succeeded(self) -> bool:
@@ -239,6 +278,9 @@ class Version:
             followable=bool(row["followable"]),
             window_start=moment("window_start"),
             window_end=moment("window_end"),
+            late_messages=row["late_messages"],
+            late_notified_at=moment("late_notified_at"),
+            deliveries=tuple(Delivery.from_json(d) for d in json.loads(row["deliveries"])),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -268,4 +310,10 @@ class Version:
                 if self.window_end
                 else None
             ),
+            "lateData": (
+                {"messages": self.late_messages, "notifiedAt": moment(self.late_notified_at)}
+                if self.late_messages
+                else None
+            ),
+            "deliveries": [d.to_json() for d in self.deliveries],
         }

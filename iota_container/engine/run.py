@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iota_container import storage
 from iota_container.engine.executor_runs import (
@@ -63,6 +63,9 @@ from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaErro
 from iota_container.executors import LOCAL, AnalysisRun, Executor, RunEnded, executor_for
 from iota_container.params_file import write_params
 from iota_container.text import one_line
+
+if TYPE_CHECKING:
+    from iota_container.datastore.delivery import DeliveryClients
 
 log = logging.getLogger("iota_container")
 
@@ -100,12 +103,20 @@ def raise_for_status(version: Version) -> Version:
 
 class DatasetEngine:
     def __init__(
-        self, store: StateStore, docker: Any | None = None, *, executor: Executor | None = None
+        self,
+        store: StateStore,
+        docker: Any | None = None,
+        *,
+        executor: Executor | None = None,
+        delivery_clients: DeliveryClients | None = None,
     ) -> None:
         """`executor`: where analyses run, by default the `local` one (executors/), with
         `docker` as its engine client (a docker.DockerClient or docker.APIClient) when
-        given, else connected on first need (DOCKER_HOST or the default socket)."""
+        given, else connected on first need (DOCKER_HOST or the default socket).
+        `delivery_clients`: the contentDeliveryRules' clients (datastore/delivery.py), by
+        default made from the environment when a rule needs one."""
         self.store = store
+        self.delivery_clients = delivery_clients
         if executor is None:
             from iota_container.executors.local import LocalExecutor
 
@@ -219,11 +230,24 @@ class DatasetEngine:
             except BaseException:  # Ctrl-C or SystemExit: the run did not finish
                 self.store.finish_version(version, FAILED, reason=INTERRUPTED)
                 raise
+            if finished.succeeded and dataset.definition.content_delivery_rules:
+                finished = self._deliver(dataset, finished)
             self._apply_retention(dataset.name)
         finally:
             claimed.lock.release()
         log.info("dataset %s: version %s %s", dataset.name, finished.id, finished.status)
         return finished
+
+    def _deliver(self, dataset: RegisteredDataset, version: Version) -> Version:
+        """contentDeliveryRules (datastore/delivery.py): each outcome is recorded on the
+        version, which stays SUCCEEDED whatever they are."""
+        from iota_container.datastore.delivery import deliver_version
+
+        try:
+            return deliver_version(self.store, dataset, version, clients=self.delivery_clients)
+        except Exception as e:  # the state database, say: the content stays, unrecorded
+            log.warning("dataset %s version %s: not delivered: %s", dataset.name, version.id, e)
+            return version
 
     def _apply_retention(self, name: str) -> None:
         try:
@@ -319,8 +343,10 @@ class DatasetEngine:
         started = time.monotonic()
         try:
             if reads_datastores(dataset.definition):
+                from iota_container.datastore.late_data import late_data_before_run
                 from iota_container.datastore.query import produce_datastore_content
 
+                late_data_before_run(self.store, dataset)
                 content = produce_datastore_content(self.store, dataset, version, folder)
             else:
                 content = produce_query_content(

@@ -139,6 +139,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "late data and content deliveries",
+        """
+        -- Late data (datastore/late_data.py): messages that arrived after a version's
+        -- window was read, with times inside it, and when their batch was notified.
+        ALTER TABLE versions ADD COLUMN late_messages INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE versions ADD COLUMN late_notified_at TEXT;
+        -- Each contentDeliveryRule's last outcome on the version, as JSON (Delivery).
+        ALTER TABLE versions ADD COLUMN deliveries TEXT NOT NULL DEFAULT '[]';
+        -- The data store files a dataset's late data check has already looked at.
+        CREATE TABLE late_data_files (
+            dataset TEXT NOT NULL REFERENCES datasets(name) ON DELETE CASCADE,
+            path    TEXT NOT NULL,
+            PRIMARY KEY (dataset, path)
+        );
+        -- Late messages not notified yet: one session window per dataset, sent as one
+        -- event once timeoutInMinutes pass without more late data.
+        CREATE TABLE late_data_pending (
+            dataset    TEXT NOT NULL REFERENCES datasets(name) ON DELETE CASCADE,
+            version_id TEXT NOT NULL,
+            messages   INTEGER NOT NULL,
+            last_seen  TEXT NOT NULL,
+            PRIMARY KEY (dataset, version_id)
+        );
+        """,
+    ),
 )
 
 

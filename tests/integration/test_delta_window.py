@@ -7,20 +7,19 @@ then feeds a container dataset run as a process."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from iota_container.engine.home import Home
-from iota_container.engine.records import SUCCEEDED, Trigger, Version
+from iota_container.engine.records import SUCCEEDED, Trigger
 from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
-from iota_container.scheduler.clock import CLOCK_FILE_ENV
 from tests.dataset_helpers import container_dataset, content_var
 from tests.datastores import (
-    content_rows,
+    Clocked,
+    clock,
     create_datastore,
     sql_dataset,
     write_json,
@@ -33,45 +32,6 @@ pytestmark = pytest.mark.integration
 
 OFFSET = 30
 EVERY_MINUTE = "cron(* * * * ? *)"
-
-
-def clock(moment: datetime) -> str:
-    """A message's id: the time it carries."""
-    return moment.strftime("%H:%M:%S")
-
-
-class Clocked:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.clock = tmp / "now"
-        self.env = {"IOTA_HOME": str(tmp / "home"), CLOCK_FILE_ENV: str(self.clock)}
-        self.puts = 0
-
-    def cli(self, *args: str) -> Any:
-        result = run_cli(*args, env=self.env)
-        assert result.returncode == 0, result.stderr
-        return result
-
-    def put(self, *times: datetime) -> None:
-        self.puts += 1
-        messages = [{"id": clock(t), "ts": int(t.timestamp())} for t in times]
-        self.cli(
-            "datastore",
-            "put",
-            "events",
-            str(write_json_lines(self.tmp / f"m{self.puts}.jsonl", messages)),
-        )
-
-    def scheduler_at(self, moment: datetime, *options: str) -> None:
-        self.clock.write_text(moment.isoformat())
-        self.cli("scheduler", "--once", "--no-container", *options)
-
-    def versions(self) -> list[Version]:
-        with StateStore(Home.locate(self.tmp / "home")) as store:
-            return list(reversed(store.versions("recent")))
-
-    def ids(self, version: Version) -> list[str]:
-        return [row["id"] for row in content_rows(version, self.tmp)]
 
 
 def test_three_runs_then_catch_up_then_latest_only(tmp_path: Path) -> None:
