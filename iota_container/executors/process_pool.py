@@ -7,37 +7,39 @@
 
 A one-shot run (`python -m iota_container run`) pays an interpreter, the imports of
 nbclient, jupyter_client and nbconvert, and a kernel's boot before its first cell: a
-few seconds of a loaded machine, on the run's critical path. A pool worker
-(pool_worker.py) pays them before a run is handed to it, so a run due at 12:00 starts
-its cells at 12:00. Isolation is the one-shot run's: every worker is a process of its
-own, with the engine's secrets already dropped from its environment
-(`process_environment()`), and it runs ONE run and exits, so neither the worker nor its
-kernel ever serves a second run; a crash of the analysis ends that worker only. The
-replacement is started as soon as a worker is taken, off the critical path.
+few seconds of a loaded machine, on the run's critical path. Pool workers are forked
+from a fork server that imported all that once (pool_imports.py), so a worker costs a
+fork, and each starts its kernel before a run is handed to it, so a run due at 12:00
+starts its cells at 12:00. Isolation is the one-shot run's: every worker is a process
+of its own, with the engine's secrets dropped from its environment
+(`process_environment()`) before it starts its kernel, and it runs ONE run and exits,
+so neither the worker nor its kernel ever serves a second run; a crash of the analysis
+ends that worker only. The replacement is started as soon as a worker is taken, off the
+critical path.
 
-Workers are a session of their own (start_new_session), so that stopping one stops the
-processes it started; a worker's kernel is a session of its own too (jupyter_client
-starts it so) and is stopped by its worker, or by the pool by its pid when the worker
-had to be killed (ipykernel also exits within a second of losing its parent).
+A worker is a session of its own (pool_worker.py), so that stopping it stops what it
+started; its kernel is a session of its own too (jupyter_client starts it so) and is
+stopped by its worker, or by the pool by its pid when the worker had to be killed
+(ipykernel also exits within a second of losing its parent). The fork server itself
+runs no analysis; it is multiprocessing's, one per process, and ends with it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import multiprocessing
+import multiprocessing.context
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from iota_container.errors import IotaError
 from iota_container.executors.base import RunEnded
@@ -78,38 +80,43 @@ class WorkerStartFailed(IotaError):
 
 
 class _Worker:
-    def __init__(self, command: list[str], environment: Mapping[str, str], folder: Path) -> None:
-        self.stderr_path = folder / f"worker-{time.monotonic_ns()}.log"
-        with self.stderr_path.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                env=dict(environment),
-                cwd=folder,
-                start_new_session=True,
-            )
+    """One worker, forked by the fork server, and the pool's end of its channel."""
+
+    def __init__(self, kernel_name: str, environment: Mapping[str, str], folder: Path) -> None:
+        from iota_container.executors.pool_worker import serve
+
+        context = _fork_server()
+        self.channel, theirs = context.Pipe()
+        self.process = context.Process(
+            target=serve,
+            args=(theirs, kernel_name, dict(environment), str(folder)),
+            name="iota-pool-worker",
+            daemon=True,  # ended, not waited for, if this process exits with it waiting
+        )
+        self.process.start()
+        theirs.close()
         self.kernel_pid: int | None = None
         self.ready_at: float | None = None
 
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
     def wait_ready(self) -> bool:
         """Block until the worker says it is ready; False when it died first."""
-        if self.ready_at is not None:
-            return True
-        stdout: IO[bytes] | None = self.process.stdout
-        line = stdout.readline() if stdout is not None else b""
-        try:
-            ready = json.loads(line)
-        except ValueError:
-            return False
-        self.kernel_pid = ready.get("kernelPid")
-        self.ready_at = time.time()
+        if self.ready_at is None:
+            try:
+                ready = self.channel.recv()
+            except (EOFError, OSError):
+                return False
+            self.kernel_pid = ready.get("kernelPid")
+            self.ready_at = time.time()
         return True
 
     def start_reason(self) -> str:
-        text = self.stderr_path.read_text(encoding="utf-8", errors="replace").strip()
-        return (text.splitlines() or ["no output"])[-1]
+        self.process.join(STOP_GRACE_SECONDS)
+        return f"it exited with code {self.process.exitcode} before it was ready"
 
     def hand_over(self, run: PoolRun, handed_at: float) -> bool:
         job = {
@@ -119,33 +126,45 @@ class _Worker:
             "cwd": str(run.cwd),
             "handedAt": handed_at,
         }
-        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps(job).encode() + b"\n")
-            self.process.stdin.close()
+            self.channel.send(job)
         except OSError:  # BrokenPipeError: it died after saying it was ready
             return False
+        finally:
+            self.channel.close()
         return True
 
+    def wait(self) -> int:
+        self.process.join()
+        code = self.process.exitcode
+        assert code is not None
+        return code
+
     def stop(self, grace: float) -> None:
-        """End of stdin asks it to stop its kernel and exit; killed if it does not."""
-        try:
-            if self.process.stdin is not None and not self.process.stdin.closed:
-                self.process.stdin.close()
-            self.process.wait(grace)
-        except (OSError, subprocess.TimeoutExpired):
+        """None asks it to stop its kernel and exit; killed if it does not."""
+        with contextlib.suppress(OSError):
+            if not self.channel.closed:
+                self.channel.send(None)
+                self.channel.close()
+        self.process.join(grace)
+        if self.process.exitcode is None:
             self.kill()
-        finally:
-            if self.process.stdout is not None:
-                self.process.stdout.close()
 
     def kill(self) -> None:
         for group in (self.process.pid, self.kernel_pid):
-            if group is None:
-                continue
-            with contextlib.suppress(OSError):  # gone already
-                os.killpg(group, signal.SIGKILL)
-        self.process.wait()
+            if group is not None:
+                with contextlib.suppress(OSError):  # gone already
+                    os.killpg(group, signal.SIGKILL)
+        self.process.join()
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    """multiprocessing's fork server, which imports pool_imports.py once: a worker is a
+    fork of it (milliseconds), not a new interpreter. It is one per process (started
+    with the first worker) and ends with this process."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["iota_container.executors.pool_imports"])
+    return context
 
 
 class ProcessPool:
@@ -164,7 +183,6 @@ class ProcessPool:
         self.kernel_name = kernel_name
         self.environment = dict(process_environment(environment))
         self.handovers: list[Handover] = []
-        self._command = [sys.executable, "-m", "iota_container.executors.pool_worker", kernel_name]
         # The working folder of its workers (and, below it, of their idle kernels).
         self.folder = Path(tempfile.mkdtemp(prefix="iota-pool-"))
         self._waiting: list[_Worker] = []  # started, not handed a run: oldest first
@@ -188,18 +206,15 @@ class ProcessPool:
         started = time.monotonic()
         worker = self._hand_over(run)
         try:
-            code = worker.process.wait()
+            code = worker.wait()
         finally:
             with self._lock:
                 self._busy.discard(worker)
-            if worker.process.stdout is not None:
-                worker.process.stdout.close()
-            worker.stderr_path.unlink(missing_ok=True)
         reason = None
         if code < 0:
             name = signal.Signals(-code).name
             reason = (
-                f"the run's pool worker (pid {worker.process.pid}) was killed by {name}: its "
+                f"the run's pool worker (pid {worker.pid}) was killed by {name}: its "
                 f"analysis or the machine (out of memory?) ended it; see its log {run.log}"
             )
         return RunEnded(code, time.monotonic() - started, reason)
@@ -234,7 +249,7 @@ class ProcessPool:
                 if worker.hand_over(run, handed_at):
                     ready_at = worker.ready_at or handed_at
                     self.handovers.append(
-                        Handover(worker.process.pid, worker.kernel_pid, ready_at, handed_at)
+                        Handover(worker.pid, worker.kernel_pid, ready_at, handed_at)
                     )
                     return worker
             reasons.append(worker.start_reason())
@@ -251,7 +266,7 @@ class ProcessPool:
             self._waiting.append(self._start())
 
     def _start(self) -> _Worker:
-        return _Worker(self._command, self.environment, self.folder)
+        return _Worker(self.kernel_name, self.environment, self.folder)
 
 
 def pool_for(executor: Executor, use_container: bool | None, size: int) -> ProcessPool | None:
