@@ -15,6 +15,10 @@ no arguments) of `Executor`s. `executor_name()` is the choice: an explicit name,
   container_run.py    one container run through the engine: create, wait, OOM watch, limits
   engine_socket.py    Docker Engine API on the local socket (standard library only)
   run_environment.py  what a run sees of the environment (allow-listed settings, no secrets)
+  ray.py              RayExecutor: each run a detached actor on a Ray cluster (RAY_ADDRESS)
+  ray_resources.py    computeType → Ray resources (IOTA_RAY_RESOURCE_SCALE); address checks
+  ray_driver.py       one run's Ray driver, a child process: submit or follow, then collect
+  ray_node.py         the actor: the run on its node, as local runs it there
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ import sys
 import time
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from iota_container.engine.records import MODE_CONTAINER, MODE_PROCESS
 from iota_container.errors import IotaError
@@ -99,25 +100,31 @@ class RayExecutor:
                 stderr=stderr,
             )
         assert driver.stdin is not None and driver.stdout is not None
+        events: dict[str, dict[str, Any]] = {}
         try:
-            # stdin stays open: the driver ends when this process does.
+            # stdin stays open until the driver is done (it collects the run's actor after
+            # its end): the driver ends early only when this process does.
             write_request(driver.stdin, request)
             for line in driver.stdout:
                 event = json.loads(line)
-                kind = event["event"]
-                if kind == "refused":
-                    raise RayClusterError(event["message"])
-                if kind == "missing":
-                    return None
-                if kind == "placed":
-                    log.info(
-                        "dataset %s: run %s on %s", run.dataset.name, request.run_id, event["node"]
-                    )
-                if kind == "ended":
-                    return _ended(event, run.log_path)
+                events[event["event"]] = event
+                if event["event"] == "placed":
+                    node = event["node"]
+                    log.info("dataset %s: run %s on %s", run.dataset.name, request.run_id, node)
         finally:
             driver.stdin.close()
             code = driver.wait()
+        if "refused" in events:
+            raise RayClusterError(events["refused"]["message"])
+        if "ended" in events:
+            return _ended(events["ended"], run.log_path)
+        if "missing" in events:
+            return None
+        if request.operation == SUBMIT and "submitted" not in events:
+            raise RayClusterError(
+                f"the Ray cluster at {request.address} did not take run {request.run_id} (its "
+                f"driver ended with code {code}): see {driver_log}"
+            )
         return _cluster_gone(request.address, code, driver_log, time.monotonic() - started)
 
 

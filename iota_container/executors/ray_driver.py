@@ -81,6 +81,11 @@ def ended_event(end: NodeEnd) -> dict[str, Any]:
 
 
 def main() -> int:
+    global _events
+    # The events get stdout to themselves: Ray prints to it too (warnings, a lost node's
+    # messages), so everything else goes to stderr, the driver's log.
+    _events = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     request = read_request(sys.stdin.buffer)
     threading.Thread(target=_exit_when_parent_ends, daemon=True).start()
     os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_SECONDS)
@@ -174,9 +179,12 @@ def _actor_lost(node: str | None, error: Exception) -> NodeEnd:
     return NodeEnd(RunEnded(-1, 0.0, reason, node), b"")
 
 
+_events: IO[str] = sys.stdout
+
+
 def _emit(event: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+    _events.write(json.dumps(event) + "\n")
+    _events.flush()
 
 
 def _exit_when_parent_ends() -> None:
