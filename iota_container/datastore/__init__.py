@@ -10,6 +10,10 @@
   translate.py      sqlQuery and timeExpression, Presto to DuckDB through sqlglot
   delta_window.py   each run's deltaTime window, recorded on its version
   query.py          the query on DuckDB over the stores' files, streamed to CSV
+  translations.py   translations kept in the state database: a known query needs no sqlglot
+  late_data.py      lateDataRules: late messages counted, sessions sent to EventBridge
+  delivery.py       contentDeliveryRules after each SUCCEEDED version, outcomes recorded
+  delivery_glue.py, delivery_iotevents.py   the Glue table; rows to an IoT Events input
 
 DuckDB, sqlglot and pyarrow are the `sql` extra, imported only when a query runs or a
 message is put: `pip install 'iota-container[sql]'`.

@@ -45,7 +45,7 @@ from iota_container.datastore.query import (
 )
 from iota_container.datastore.registry import Datastore, DatastoreRegistry
 from iota_container.datastore.state import StateConnection
-from iota_container.datastore.translate import translate_expression, translate_query
+from iota_container.datastore.translations import TranslationCache
 from iota_container.engine.records import RegisteredDataset, from_text, to_text
 from iota_container.errors import IotaError
 from iota_container.text import one_line
@@ -152,8 +152,10 @@ def check_late_data(store: StateStore, dataset: RegisteredDataset, now: datetime
     if delta is None or action is None or late_data_rule(dataset) is None:
         return 0
     where = f"timeExpression {delta.time_expression!r} of dataset {dataset.name!r}"
-    time_sql, _ = translate_expression(delta.time_expression, where)
-    tables = translate_query(action.sql_query, f"sqlQuery of dataset {dataset.name!r}").tables
+    with TranslationCache(store.home) as translations:
+        time_sql, _ = translations.expression(delta.time_expression, where)
+        query_where = f"sqlQuery of dataset {dataset.name!r}"
+        tables = translations.query(action.sql_query, query_where).tables
     with DatastoreRegistry(store.home) as registry:
         stores = stores_named(registry, tables, dataset.name)
     with LateDataLedger(store.home) as ledger:

@@ -25,12 +25,8 @@ from iota_container.datastore.delta_window import (
 from iota_container.datastore.filesystems import duckdb_connection, require_sql_extra, s3_filesystem
 from iota_container.datastore.layout import JSON, list_files, sql_list
 from iota_container.datastore.registry import Datastore, DatastoreRegistry, UnknownDatastore
-from iota_container.datastore.translate import (
-    QueryTranslationError,
-    check_functions,
-    translate_expression,
-    translate_query,
-)
+from iota_container.datastore.translate import QueryTranslationError, check_functions
+from iota_container.datastore.translations import TranslationCache
 from iota_container.engine.records import RegisteredDataset, Version, to_text
 from iota_container.errors import IotaError
 
@@ -65,7 +61,8 @@ def produce_datastore_content(
     action = dataset.definition.query_action
     assert action is not None  # MODE_QUERY
     where = f"sqlQuery of dataset {name!r}"
-    query = translate_query(action.sql_query, where)
+    with TranslationCache(store.home) as translations:
+        query = translations.query(action.sql_query, where)
     with DatastoreRegistry(store.home) as registry:
         stores = stores_named(registry, query.tables, name)
     time_filter = _time_filter(store, dataset, version)
@@ -76,7 +73,7 @@ def produce_datastore_content(
         if time_filter is not None:
             check_functions(time_filter.functions, known, time_filter.where)
         for datastore in stores:
-            relation = _relation(datastore)
+            relation = _relation(datastore, connection)
             if time_filter is not None:
                 _check_time(connection, relation, time_filter, datastore.name)
                 relation = _windowed(relation, time_filter)
@@ -94,7 +91,8 @@ def _time_filter(
     if delta is None:
         return None
     where = f"timeExpression {delta.time_expression!r} of dataset {dataset.name!r}"
-    time_sql, functions = translate_expression(delta.time_expression, where)
+    with TranslationCache(store.home) as translations:
+        time_sql, functions = translations.expression(delta.time_expression, where)
     with WindowLedger(store.home) as ledger:
         previous = ledger.previous_end(dataset.name)
         window = window_for(delta, version, previous, dataset.schedules())
@@ -118,8 +116,12 @@ def stores_named(
     return [by_name[t.lower()] for t in tables]
 
 
-def _relation(datastore: Datastore) -> str:
-    """SELECT * over the store's files, hive folders as columns."""
+def _relation(datastore: Datastore, connection: duckdb.DuckDBPyConnection) -> str:
+    """SELECT * over the store's files, hive folders as columns. A JSON store's columns
+    are inferred once and then given: DuckDB infers them again at every statement that
+    binds the relation (the time check, the view, the query), and with union_by_name
+    each inference reads every file, 1.3 s for a million messages in ten files
+    (bench/sql_dataset_vs_duckdb.py)."""
     s3 = s3_filesystem() if datastore.on_s3 else None
     files = list_files(datastore.root, datastore.format, s3)
     if not files:
@@ -127,17 +129,48 @@ def _relation(datastore: Datastore) -> str:
             f"data store {datastore.name!r} holds no messages yet ({datastore.root}): add "
             f"some with `iota-container datastore put {datastore.name} FILE`"
         )
-    return files_relation(files, datastore.format)
+    relation = files_relation(files, datastore.format)
+    if datastore.format != JSON:
+        return relation  # Parquet keeps its schema in each file's footer
+    return files_relation(files, JSON, _json_columns(connection, relation, datastore))
 
 
-def files_relation(files: Sequence[str], store_format: str) -> str:
-    """SELECT * over these message files of a store, hive folders as columns."""
+def _json_columns(
+    connection: duckdb.DuckDBPyConnection, relation: str, store: Datastore
+) -> dict[str, str]:
+    """The columns and types DuckDB infers, hive folders' included: given back to it,
+    a folder's value still takes the place of the messages' attribute of that name."""
+    import duckdb
+
+    try:  # reads the files' schemas: a malformed file fails here, named
+        described = connection.execute(f"DESCRIBE {relation}").fetchall()
+    except duckdb.Error as e:
+        raise DatastoreQueryFailed(
+            f"data store {store.name!r} cannot be read: {_first_line(e)}"
+        ) from e
+    return {str(row[0]): str(row[1]) for row in described}
+
+
+def files_relation(
+    files: Sequence[str], store_format: str, columns: dict[str, str] | None = None
+) -> str:
+    """SELECT * over these message files of a store, hive folders as columns; a JSON
+    store's `columns` (name: DuckDB type) when they are known."""
     # union_by_name: messages of a store need not all have the same attributes.
-    if store_format == JSON:
+    if store_format == JSON and columns is not None:
+        struct = ", ".join(f"{_text(name)}: {_text(kind)}" for name, kind in columns.items())
+        reader = (
+            f"read_json({sql_list(files)}, format = 'newline_delimited', columns = {{{struct}}}"
+        )
+    elif store_format == JSON:
         reader = f"read_json({sql_list(files)}, format = 'newline_delimited', union_by_name = true"
     else:
         reader = f"read_parquet({sql_list(files)}, union_by_name = true"
     return f"SELECT * FROM {reader}, hive_partitioning = true)"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _create_view(connection: duckdb.DuckDBPyConnection, name: str, relation: str) -> None:

@@ -141,7 +141,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         6,
-        "late data and content deliveries",
+        "late data, content deliveries and kept query translations",
         """
         -- Late data (datastore/late_data.py): messages that arrived after a version's
         -- window was read, with times inside it, and when their batch was notified.
@@ -163,6 +163,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             messages   INTEGER NOT NULL,
             last_seen  TEXT NOT NULL,
             PRIMARY KEY (dataset, version_id)
+        );
+        -- sqlQuery and timeExpression texts translated to DuckDB's SQL, by sqlglot version
+        -- (datastore/translations.py): a run of a query seen before imports no sqlglot.
+        CREATE TABLE query_translations (
+            kind            TEXT NOT NULL,
+            text            TEXT NOT NULL,
+            sqlglot_version TEXT NOT NULL,
+            translation     TEXT NOT NULL,
+            PRIMARY KEY (kind, text, sqlglot_version)
         );
         """,
     ),

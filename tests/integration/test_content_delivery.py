@@ -19,6 +19,7 @@ from iota_container.engine.home import Home
 from iota_container.engine.records import FAILED, SUCCEEDED
 from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
+from tests.dataset_helpers import container_dataset, output_var, string_var
 from tests.datastores import (
     Clocked,
     create_datastore,
@@ -28,6 +29,7 @@ from tests.datastores import (
     write_json,
     write_json_lines,
 )
+from tests.notebooks import write_notebook
 from tests.servers import MotoServer, header
 from tests.support import run_cli
 
@@ -259,3 +261,37 @@ def test_iot_events_delivery_sends_each_row_and_names_an_unknown_input(
     (outcome,) = refused.deliveries
     assert (refused.status, outcome.status) == (SUCCEEDED, FAILED)
     assert outcome.reason is not None and "input 'alarms' does not exist" in outcome.reason
+
+
+SUMMARY = """\
+import iota_container as iota
+iota.upload(f"{site}: ok".encode(), 'summary')"""
+
+
+def test_a_container_datasets_output_named_by_entry_name_is_delivered(
+    tmp_path: Path, moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service delivered container datasets' contents too: the rule's entryName
+    picks the output (here the outputFileUriValue's file)."""
+    for name, value in moto.client_env().items():
+        monkeypatch.setenv(name, value)
+    bucket = moto.new_bucket("container-delivered")
+    notebook = write_notebook(
+        tmp_path / "report.ipynb", SUMMARY, parameters="site = 'lab'\nsummary = ''"
+    )
+    rule = s3_delivery(bucket, "reports/!{iotanalytics:versionId}.txt", entry="summary.txt")
+    document = container_dataset(
+        "report",
+        string_var("site", "plant-7"),
+        output_var("summary", "summary.txt"),
+        contentDeliveryRules=[rule],
+    )
+    with StateStore(Home.locate(tmp_path / "home")) as store:
+        store.register(write_json(tmp_path / "report.json", document))
+        version = DatasetEngine(store).run("report", use_container=False, notebook=notebook)
+    assert version.status == SUCCEEDED, version.reason
+    assert [d.status for d in version.deliveries] == [SUCCEEDED], version.deliveries
+    key = f"reports/{version.id}.txt"
+    assert moto.s3().get_object(Bucket=bucket, Key=key)["Body"].read() == b"plant-7: ok"
+    (write,) = moto.object_writes()
+    assert header(write, "x-amz-acl") == "bucket-owner-full-control"
