@@ -212,6 +212,7 @@ class ProcessPool:
                 self._busy.discard(worker)
         reason = None
         if code < 0:
+            worker.kill()  # its kernel too, which would otherwise notice within a second
             name = signal.Signals(-code).name
             reason = (
                 f"the run's pool worker (pid {worker.pid}) was killed by {name}: its "

@@ -87,10 +87,12 @@ def _move_into_run(offered: _Offered, cwd: Path) -> None:
 
     session = offered.session
     changed = {k: v for k, v in os.environ.items() if offered.environment.get(k) != v}
+    # The kernel's sys.path names its first folder as given, or resolved (os.getcwd()).
+    started_in = tuple(sorted({str(session.cwd), os.path.realpath(session.cwd)}))
     # __import__, not import: nothing is bound in the namespace the notebook sees.
     code = (
         f"__import__('os').chdir({str(cwd)!r}); "
-        f"__import__('sys').path[:] = [{str(cwd)!r} if p == {str(session.cwd)!r} else p "
+        f"__import__('sys').path[:] = [{str(cwd)!r} if p in {started_in!r} else p "
         f"for p in __import__('sys').path]; "
         f"__import__('os').environ.update(__import__('json').loads({json.dumps(changed)!r}))"
     )
