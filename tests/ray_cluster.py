@@ -128,35 +128,26 @@ class RayCluster:
         return [node for node in self.nodes if not node.head]
 
     def alive_workers(self) -> int:
-        """Worker nodes the cluster counts alive (asked in a process of its own: a driver
-        in the test process would outlive the cluster badly)."""
-        script = (
-            f"import ray; ray.init(address={self.address!r}, logging_level='ERROR');"
-            "print(sum(1 for n in ray.nodes() if n['Alive'] and n['Resources'].get('CPU')))"
-        )
-        answer = subprocess.run(
-            [sys.executable, "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=self._env(),
-        )
-        return int(answer.stdout.strip() or 0)
+        """Worker nodes the cluster counts alive."""
+        alive = "sum(1 for n in ray.nodes() if n['Alive'] and n['Resources'].get('CPU'))"
+        return int(float(self._ask(alive) or 0))
 
     def free_cpus(self) -> float:
         """The CPUs no actor holds: every worker's, once each run's actor is collected."""
-        script = (
-            f"import ray; ray.init(address={self.address!r}, logging_level='ERROR');"
-            "print(ray.available_resources().get('CPU', 0))"
-        )
+        return float(self._ask("ray.available_resources().get('CPU', 0)") or 0)
+
+    def _ask(self, expression: str) -> str:
+        """`expression` evaluated by a driver of its own (in the test process, a driver
+        would outlive a stopped cluster badly)."""
+        script = f"import ray; ray.init(address={self.address!r}, logging_level='ERROR')"
         answer = subprocess.run(
-            [sys.executable, "-c", script],
+            [sys.executable, "-c", f"{script}; print({expression})"],
             capture_output=True,
             text=True,
             timeout=60,
             env=self._env(),
         )
-        return float(answer.stdout.strip() or 0)
+        return answer.stdout.strip()
 
     def wait_for_workers(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
