@@ -19,6 +19,7 @@ from tests.datastores import (
     EventsQueue,
     late_data_rules,
     sql_dataset,
+    write_json_lines,
 )
 from tests.servers import MotoServer
 
@@ -76,3 +77,41 @@ def test_late_messages_are_counted_on_their_versions_and_notified_in_one_batch(
     assert queue.received() == []
     notified = world.versions()[0]
     assert notified.late_notified_at == t[2] + TIMEOUT_MINUTES * 60 * s + 10 * s
+
+
+def test_a_file_another_writer_drops_into_the_store_is_checked_at_the_scheduler_tick(
+    tmp_path: Path, moto: MotoServer
+) -> None:
+    """Firehose or an export writes objects into the store without `datastore put`: the
+    scheduler's tick finds the new file, with no run of the dataset in between."""
+    queue = EventsQueue(moto, DETAIL_TYPE)
+    world = Clocked(tmp_path, moto.client_env())
+    world.register(
+        sql_dataset(
+            "recent",
+            "SELECT id FROM events",
+            delta=("from_unixtime(ts)", OFFSET),
+            schedule="cron(* * * * ? *)",
+            lateDataRules=late_data_rules("dropped", 1),
+        )
+    )
+    with StateStore(Home.locate(tmp_path / "home")) as store:
+        registered = store.dataset("recent").created_at
+    t0 = registered.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    s = timedelta(seconds=1)
+    world.put(t0 - 50 * s)
+    world.scheduler_at(t0 + 5 * s)  # version 1: [t0 - 90 s, t0 - 30 s)
+
+    root = tmp_path / "home" / "datastores" / "events" / "datastore" / "events"
+    dropped = root / f"__dt={t0:%Y-%m-%d} 00:00:00" / "9999999999999_export_events.json"
+    dropped.parent.mkdir(parents=True, exist_ok=True)
+    write_json_lines(dropped, [{"id": "late", "ts": int((t0 - 40 * s).timestamp())}])
+    world.scheduler_at(t0 + 20 * s)  # nothing due: the tick alone looks at the store
+    (first,) = world.versions()
+    assert first.late_messages == 1
+    assert queue.received() == []
+
+    world.scheduler_at(t0 + 85 * s)  # a minute without more: sent (by the run at t0 + 60 s)
+    (event,) = queue.received()
+    assert event["detail"]["version-ids"] == [first.id]
+    assert event["detail"]["late-data-rule-name"] == "dropped"
