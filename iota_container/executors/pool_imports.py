@@ -14,7 +14,12 @@ from iota_container.notebook.execute import import_nbformat, warm_html_exporter
 
 import_nbformat()  # before anything else imports nbformat: without the URI grammar
 
+# s3:// outputs: the store makes its client per run, from these modules.
+import boto3  # noqa: E402, F401
+import botocore.config  # noqa: E402
+import botocore.exceptions  # noqa: E402, F401
 import nbclient  # noqa: E402, F401
+import s3transfer.manager  # noqa: E402, F401
 
 import iota_container.cli.run_commands  # noqa: E402
 import iota_container.executors.pool_worker  # noqa: E402
