@@ -48,24 +48,24 @@ import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from iota_container.engine.locks import DatasetBusy
 from iota_container.engine.records import (
     CREATING,
     RegisteredDataset,
-    Trigger,
     Version,
     to_text,
 )
-from iota_container.engine.run import ClaimedRun, DatasetEngine
 from iota_container.engine.state_store import Clock, StateStore, TriggerAlreadyClaimed
 from iota_container.errors import IotaError
 from iota_container.schedule.expressions import Schedule, ScheduleError
 from iota_container.scheduler.due import Due, next_due
+from iota_container.scheduler.runners import EngineRunner, FunctionRunner, RunFunction, Runner
+
+__all__ = ["EngineRunner", "FunctionRunner", "RunFunction", "Runner", "Scheduler"]
 
 if TYPE_CHECKING:
     from iota_container.executors.process_pool import ProcessPool
@@ -83,75 +83,6 @@ CLAIM_AHEAD = 2048
 # How far ahead of a window the process pool gets its workers ready: longer than a
 # worker's start (imports and a kernel's boot: seconds on a loaded machine).
 WARM_AHEAD = timedelta(seconds=60)
-
-RunFunction = Callable[[str, Trigger], Version]
-"""Creates one version of a dataset for a trigger (claiming it), and returns it finished."""
-
-
-@runtime_checkable
-class Runner(Protocol):
-    """Claims due triggers in one go, then runs each claim on a worker."""
-
-    claims_ahead: bool  # claims are taken at dispatch, before a worker is free
-
-    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
-        """Per request, in order: a claim for run() or withdraw(), or the IotaError that
-        kept it from being claimed (DatasetBusy, TriggerAlreadyClaimed, ...)."""
-
-    def run(self, claimed: Any) -> Version: ...
-
-    def withdraw(self, claimed: Any) -> None:
-        """A claim that will not run (the scheduler stops): its trigger runs later."""
-
-
-class EngineRunner:
-    """Runs triggers through the dataset engine, claimed at dispatch: a thousand windows
-    due at one minute are claimed in one transaction, then run as workers come free."""
-
-    claims_ahead = True
-
-    def __init__(self, engine: DatasetEngine, use_container: bool | None = None) -> None:
-        self.engine, self.use_container = engine, use_container
-
-    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
-        # wait=False: a run by hand elsewhere holds the lock; retry later.
-        return self.engine.claim(requests, self.use_container, wait=False)
-
-    def run(self, claimed: ClaimedRun) -> Version:
-        return self.engine.run_claimed(claimed)
-
-    def withdraw(self, claimed: ClaimedRun) -> None:
-        self.engine.withdraw(claimed)
-
-    def start_process_pool(self, size: int) -> ProcessPool | None:
-        """Pre-started workers for the engine's process runs, when its runs are processes
-        of the local executor; the scheduler warms and closes it."""
-        from iota_container.executors.process_pool import pool_for
-
-        return pool_for(self.engine.executor, self.use_container, size)
-
-    def claim_orphans(self) -> list[ClaimedRun]:
-        """Runs that a process now gone handed to a followable executor (a Ray cluster),
-        claimed to be followed to their end by their run ids."""
-        return self.engine.claim_orphans()
-
-
-class FunctionRunner:
-    """A RunFunction as a Runner: it claims its trigger itself, when a worker runs it."""
-
-    claims_ahead = False
-
-    def __init__(self, function: RunFunction) -> None:
-        self.function = function
-
-    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
-        return list(requests)
-
-    def run(self, claimed: tuple[str, Trigger]) -> Version:
-        return self.function(*claimed)
-
-    def withdraw(self, claimed: tuple[str, Trigger]) -> None:
-        pass
 
 
 @dataclass

@@ -1,0 +1,86 @@
+"""What the scheduler hands due triggers to: the Runner protocol and its two kinds.
+
+- EngineRunner: the dataset engine, claiming at dispatch (a thousand windows due at one
+  minute are claimed in one transaction, then run as workers come free);
+- FunctionRunner: any function that creates a version for a trigger, claiming it itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from iota_container.engine.records import Trigger, Version
+from iota_container.engine.run import ClaimedRun, DatasetEngine
+
+if TYPE_CHECKING:
+    from iota_container.executors.process_pool import ProcessPool
+
+RunFunction = Callable[[str, Trigger], Version]
+"""Creates one version of a dataset for a trigger (claiming it), and returns it finished."""
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Claims due triggers in one go, then runs each claim on a worker."""
+
+    claims_ahead: bool  # claims are taken at dispatch, before a worker is free
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        """Per request, in order: a claim for run() or withdraw(), or the IotaError that
+        kept it from being claimed (DatasetBusy, TriggerAlreadyClaimed, ...)."""
+
+    def run(self, claimed: Any) -> Version: ...
+
+    def withdraw(self, claimed: Any) -> None:
+        """A claim that will not run (the scheduler stops): its trigger runs later."""
+
+
+class EngineRunner:
+    """Runs triggers through the dataset engine, claimed at dispatch: a thousand windows
+    due at one minute are claimed in one transaction, then run as workers come free."""
+
+    claims_ahead = True
+
+    def __init__(self, engine: DatasetEngine, use_container: bool | None = None) -> None:
+        self.engine, self.use_container = engine, use_container
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        # wait=False: a run by hand elsewhere holds the lock; retry later.
+        return self.engine.claim(requests, self.use_container, wait=False)
+
+    def run(self, claimed: ClaimedRun) -> Version:
+        return self.engine.run_claimed(claimed)
+
+    def withdraw(self, claimed: ClaimedRun) -> None:
+        self.engine.withdraw(claimed)
+
+    def start_process_pool(self, size: int) -> ProcessPool | None:
+        """Pre-started workers for the engine's process runs, when its runs are processes
+        of the local executor; the scheduler warms and closes it."""
+        from iota_container.executors.process_pool import pool_for
+
+        return pool_for(self.engine.executor, self.use_container, size)
+
+    def claim_orphans(self) -> list[ClaimedRun]:
+        """Runs that a process now gone handed to a followable executor (a Ray cluster),
+        claimed to be followed to their end by their run ids."""
+        return self.engine.claim_orphans()
+
+
+class FunctionRunner:
+    """A RunFunction as a Runner: it claims its trigger itself, when a worker runs it."""
+
+    claims_ahead = False
+
+    def __init__(self, function: RunFunction) -> None:
+        self.function = function
+
+    def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
+        return list(requests)
+
+    def run(self, claimed: tuple[str, Trigger]) -> Version:
+        return self.function(*claimed)
+
+    def withdraw(self, claimed: tuple[str, Trigger]) -> None:
+        pass
