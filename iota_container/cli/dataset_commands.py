@@ -228,12 +228,14 @@ ray_address_option = click.option(
 
 def chosen_executor(name: str | None, ray_address: str | None) -> Any:
     """The executor of --executor (IOTA_EXECUTOR, local), with --ray-address given to it
-    as Ray's own RAY_ADDRESS (an executor is made with no arguments)."""
-    from iota_container.executors import executor_for, executor_name
+    as Ray's own RAY_ADDRESS (an executor is made with no arguments); None for local,
+    which the engine makes on first use (a SQL dataset's run needs no executor)."""
+    from iota_container.executors import LOCAL, executor_for, executor_name
 
     if ray_address:
         os.environ["RAY_ADDRESS"] = ray_address
-    return executor_for(executor_name(name))
+    chosen = executor_name(name)
+    return None if chosen == LOCAL else executor_for(chosen)
 
 
 def catch_up_option(missed: str) -> Callable[[F], F]:

@@ -117,11 +117,19 @@ class DatasetEngine:
         default made from the environment when a rule needs one."""
         self.store = store
         self.delivery_clients = delivery_clients
-        if executor is None:
+        self._executor = executor
+        self._docker = docker
+
+    @property
+    def executor(self) -> Executor:
+        # Made on first use: a SQL dataset's run needs none, and the local executor's
+        # modules (the container run, the Engine API client) cost its start ~50 ms.
+        if self._executor is None:
             from iota_container.executors.local import LocalExecutor
 
-            executor = LocalExecutor(docker) if docker is not None else executor_for(LOCAL)
-        self.executor = executor
+            docker = self._docker
+            self._executor = LocalExecutor(docker) if docker is not None else executor_for(LOCAL)
+        return self._executor
 
     def run(
         self,
