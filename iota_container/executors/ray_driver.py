@@ -35,6 +35,7 @@ from iota_container.executors.base import RunEnded
 from iota_container.executors.ray_node import NodeEnd, NodeRun, RunOnNode
 from iota_container.executors.ray_resources import RunResources, unsatisfiable_reason
 from iota_container.text import one_line
+from iota_container.uri_grammar import import_without_uri_grammar
 
 NAMESPACE = "iota-container"
 SUBMIT = "submit"
@@ -89,7 +90,8 @@ def main() -> int:
     request = read_request(sys.stdin.buffer)
     threading.Thread(target=_exit_when_parent_ends, daemon=True).start()
     os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_SECONDS)
-    import ray
+    # Ray imports jsonschema, whose optional URI grammar costs each run's driver seconds.
+    ray = import_without_uri_grammar("ray")
 
     ray.init(
         address=request.address,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import logging
-import sys
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +15,7 @@ from iota_container.limits import NOTEBOOK_LIMITS, loads_json, read_bytes_limite
 from iota_container.notebook.document import check_notebook_structure
 from iota_container.notebook.kernel import KernelSession
 from iota_container.steps import format_duration
+from iota_container.uri_grammar import import_without_uri_grammar
 
 log = logging.getLogger("iota_container")
 
@@ -65,48 +62,11 @@ def load_notebook_document(path: Path, origin: str) -> dict[str, Any]:
     return cast(dict[str, Any], document)
 
 
-# Optional packages that jsonschema's format checkers import when installed (JupyterLab
-# installs them) and that nbformat's schemas never use: rfc3987_syntax builds its URI
-# grammar at import time, over a second of the run's main process before the first cell.
-URI_GRAMMAR_MODULES = frozenset({"rfc3987_syntax"})
-_NBFORMAT_IMPORT = threading.Lock()
-
-
-class _OptionalUriGrammarHidden(importlib.abc.MetaPathFinder):
-    """Reports the URI grammar packages as not installed, for one import of nbformat.
-
-    `import nbformat` always imports jsonschema (nbformat.json_compat, at module level),
-    and jsonschema imports the grammar inside `suppress(ImportError)`, as an optional
-    extra for its "iri" formats. Hiding it through the import system's own extension
-    point changes no third-party code or attribute (nothing is monkeypatched), and costs
-    only the "iri" and "iri-reference" format checkers (in this process), which no nbformat
-    schema names; the finder is removed as soon as nbformat is imported, so any later
-    import of the package works as usual. The alternatives are worse: nbclient and
-    nbconvert import nbformat, there is no way into nbformat that skips json_compat, and
-    a stand-in module for it in sys.modules would replace third-party code.
-    """
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname.partition(".")[0] in URI_GRAMMAR_MODULES:
-            raise ModuleNotFoundError(f"{fullname} is not imported by the runtime", name=fullname)
-        return None
-
-
 def import_nbformat() -> ModuleType:
     """nbformat, imported without the URI grammar its validator's jsonschema would load.
     Every import of nbformat (or nbclient, nbconvert) on the run's path goes through here
-    first; the lock keeps the warm-up thread and the main thread from racing on it."""
-    with _NBFORMAT_IMPORT:
-        if "nbformat" not in sys.modules:
-            finder = _OptionalUriGrammarHidden()
-            sys.meta_path.insert(0, finder)
-            try:
-                import nbformat  # noqa: F401
-            finally:
-                sys.meta_path.remove(finder)
-    return sys.modules["nbformat"]
+    first."""
+    return import_without_uri_grammar("nbformat")
 
 
 def as_notebook_node(document: dict[str, Any], path: Path, origin: str) -> Any:

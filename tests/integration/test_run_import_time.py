@@ -9,6 +9,7 @@ the runtime's log lines in the order they happened.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from iota_container.params_file import template_params, write_params
 from tests.notebooks import write_notebook
+from tests.servers import require
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
@@ -86,3 +88,22 @@ def test_no_slow_import_before_the_first_cell(tmp_path: Path) -> None:
     executed = nbformat.read(tmp_path / "out" / "output.ipynb", as_version=4)
     nbformat.validate(executed)
     assert executed.cells[-1].outputs[0].text == "hi hi \n"
+
+
+def test_a_ray_driver_imports_ray_without_the_uri_grammar() -> None:
+    """Ray imports jsonschema too: each run's driver (executors/ray_driver.py) imports it
+    through uri_grammar, and the grammar stays out of its process."""
+    require(importlib.util.find_spec("ray") is not None, "ray is not installed")
+    require(importlib.util.find_spec("rfc3987_syntax") is not None, "rfc3987_syntax is absent")
+    probe = (
+        "import sys\n"
+        "from iota_container.uri_grammar import import_without_uri_grammar\n"
+        "import_without_uri_grammar('ray')\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {SLOW_BEFORE_EXECUTION!r}))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip() == "[]", found.stdout
+    source = (ROOT / "iota_container" / "executors" / "ray_driver.py").read_text()
+    assert 'import_without_uri_grammar("ray")' in source
