@@ -181,6 +181,9 @@ def many_at_once(workdir: Path, executor: str, count: int, cluster: RayCluster |
         scheduler.send_signal(signal.SIGTERM)
         scheduler.wait(120)
     finished = first_window(versions(home))
+    for version in finished:
+        if version.status != SUCCEEDED:  # kept: the work folder is removed afterwards
+            progress(f"{executor}: {version.dataset} {version.status}: {version.reason}")
 
     def after_window(moment: datetime | None, scheduled: datetime | None) -> float:
         assert moment is not None and scheduled is not None
