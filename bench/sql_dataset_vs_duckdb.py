@@ -21,6 +21,12 @@ own start time as the end) to CSV. Both sides' results are summed (messages coun
 Memory: each side's peak RSS, read with `os.wait4` by a small launcher process that
 forks and execs the side (Linux keeps the peak RSS across exec: forked from the
 benchmark itself, a side would report the benchmark's own size).
+Bytecode: both sides run as installed packages do, from compiled bytecode (pip compiles
+a package's modules when it installs it; the editable install of a source tree does not,
+and with PYTHONDONTWRITEBYTECODE set every run would compile the project's modules again
+while DuckDB's come compiled). Their environment drops PYTHONDONTWRITEBYTECODE and points
+PYTHONPYCACHEPREFIX into the work folder, so the untimed warm-up rounds compile and the
+timed ones read, and nothing is written into the source tree.
 Target: wall time iota / duckdb <= 1.2, for each format.
 
     python bench/sql_dataset_vs_duckdb.py [--quick] [--json] [--repetitions N]
@@ -165,7 +171,9 @@ class Sides:
     def __init__(self, work: Path, store: Store) -> None:
         self.work = work
         self.store = store
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("IOTA_", "AWS_"))}
+        dropped = ("IOTA_", "AWS_", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+        self.env["PYTHONPYCACHEPREFIX"] = str(work / "bytecode")  # see the docstring
         self.rounds = 0
         self.rows: dict[str, int] = {}
         self.home = work / f"home-{store.name}"

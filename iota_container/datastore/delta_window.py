@@ -24,11 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from iota_container.datastore.state import StateConnection
 from iota_container.definitions.model import DatasetDefinition, DeltaTime
 from iota_container.engine.records import SCHEDULE, Version, from_text, to_text
-from iota_container.schedule.expressions import Schedule
+
+if TYPE_CHECKING:
+    from iota_container.schedule.expressions import Schedule
 
 
 @dataclass(frozen=True)

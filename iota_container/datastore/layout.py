@@ -121,8 +121,13 @@ def list_files(root: str, store_format: str, s3: object | None = None) -> list[s
         return sorted(f"s3://{key}" for key in found if wanted(key.rsplit("/", 1)[-1]))
     if not os.path.isdir(root):
         return []
+    # os.walk, not Path.rglob: a few times faster on the day folders of a run's listing,
+    # and alike in what it finds (links to folders are not entered, links to files count).
     return sorted(
-        str(path) for path in Path(root).rglob("*") if path.is_file() and wanted(path.name)
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(root)
+        for name in names
+        if wanted(name) and os.path.isfile(os.path.join(folder, name))
     )
 
 

@@ -1,15 +1,17 @@
 """Translations kept in the state database, so that a run whose query was translated
 before needs no sqlglot: importing it and loading its Presto and DuckDB dialects cost
 each run about 0.3 s (bench/sql_dataset_vs_duckdb.py), as much as the query itself on a
-million messages. A translation is keyed by its text, its kind and sqlglot's version (a
-new sqlglot may translate differently); a text that fails to translate is not kept, so
+million messages. A translation is keyed by its text, its kind and the installed sqlglot
+(a new sqlglot may translate differently); a text that fails to translate is not kept, so
 its error is raised again, by sqlglot, at every run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
+from importlib.util import find_spec
 from typing import Any
 
 from iota_container.datastore.state import StateConnection
@@ -25,9 +27,16 @@ EXPRESSION = "expression"
 
 @lru_cache(maxsize=1)
 def _sqlglot_version() -> str:
-    from importlib.metadata import version
-
-    return version("sqlglot")
+    """The installed sqlglot, as a key: where its package is, and the size and time of
+    its `__init__.py`, which an upgrade or reinstall rewrites. Not its version number:
+    importlib.metadata reads every installed distribution's metadata to find it, 20 ms
+    of a run that takes a few hundred, and sqlglot itself is what is not imported."""
+    spec = find_spec("sqlglot")
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        return "absent"  # translate_query raises the `sql` extra's error, never kept
+    stat = os.stat(origin)
+    return f"{origin}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 class TranslationCache(StateConnection):

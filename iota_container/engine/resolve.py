@@ -26,13 +26,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from iota_container.definitions.model import DatasetDefinition, DatasetVariable
 from iota_container.engine.records import DATASET, LATEST_SUCCEEDED, Trigger, Version
 from iota_container.errors import IotaError
-from iota_container.params_file import JsonValue, parse_params
 from iota_container.storage.uri import parse_output_uri
+
+if TYPE_CHECKING:
+    from iota_container.params_file import JsonValue
 
 NOTEBOOK_FILE = "output.ipynb"
 REPORT_FILE = "output.html"
@@ -99,6 +101,9 @@ def resolve_run_params(
     if analysis:
         context["Analysis"] = analysis
     document = {"Context": context, "Variables": variables}
+    # Imported here: a SQL dataset's run writes no params file.
+    from iota_container.params_file import parse_params
+
     parse_params(document, source=f"params of dataset {definition.dataset_name}")
     if output_root is not None:
         for name, uri in outputs.items():

@@ -61,7 +61,6 @@ from iota_container.engine.state_store import StateStore
 from iota_container.engine.store_schema import StateDiskFull
 from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
 from iota_container.executors import LOCAL, AnalysisRun, Executor, RunEnded, executor_for
-from iota_container.params_file import write_params
 from iota_container.text import one_line
 
 if TYPE_CHECKING:
@@ -337,6 +336,8 @@ class DatasetEngine:
             output_root=self.store.home.output_root,
         )
         target = folder / PARAMS_NAME
+        from iota_container.params_file import write_params  # here: SQL runs write none
+
         try:
             return run_params, write_params(run_params.document, target, overwrite=True)
         except OSError as e:

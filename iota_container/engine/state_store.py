@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
 import sqlite3
 import threading
@@ -42,7 +41,6 @@ from iota_container.definitions.model import (
     load_definition,
 )
 from iota_container.definitions.problems import WARNING, DefinitionError, Problem
-from iota_container.definitions.validate import validate_definitions
 from iota_container.engine import trigger_claims, version_rows
 from iota_container.engine.full_disk import keep_reserve, release_reserve
 from iota_container.engine.home import Home
@@ -148,6 +146,9 @@ class StateStore:
         updated = {definition.dataset_name for _, definition in loaded}
         others = [(str(d.source_file), d.definition) for d in self.datasets()]
         kept = [(file, d) for file, d in others if d.dataset_name not in updated]
+        # Imported here: runs, which never register, need no validator.
+        from iota_container.definitions.validate import validate_definitions
+
         # A dataset that is not registered here may still be named (the account may hold
         # it, or it comes later): a warning now, an error when a run here needs it.
         found = validate_definitions([*kept, *loaded], undefined_datasets=WARNING, warnings=True)
@@ -245,7 +246,7 @@ class StateStore:
         version_ids: list[str | None] = []
         with self._write() as db:
             for name, trigger, mode in claims:
-                version_id = f"{stamp}-{secrets.token_hex(4)}"
+                version_id = f"{stamp}-{os.urandom(4).hex()}"
                 if trigger.claim_key is not None and not trigger_claims.claim(
                     db, name, trigger, version_id, now_text
                 ):

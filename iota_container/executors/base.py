@@ -8,7 +8,6 @@ its end instead of failing it as interrupted, so a run is neither lost nor start
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,8 @@ def run_id_for(dataset: str, version_id: str) -> str:
     readable = re.sub(r"[^a-zA-Z0-9-]+", "-", f"iota-{dataset}-{version_id}").strip("-")
     if len(readable) <= RUN_ID_LENGTH:
         return readable
+    import hashlib  # here: a run whose id fits pays no hashlib import
+
     digest = hashlib.sha256(f"{dataset}\0{version_id}".encode()).hexdigest()[:16]
     return f"{readable[: RUN_ID_LENGTH - len(digest) - 1].rstrip('-')}-{digest}"
 
