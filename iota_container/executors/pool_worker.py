@@ -9,7 +9,8 @@ the run's log) and exits with that command's exit code. One run a process: nothi
 one run (modules, globals, a kernel) can reach the next, and a crash takes down this
 process only. A closed channel before a run: stop the kernel, exit 0.
 
-On the channel: the worker sends `{"ready": True, "pid": ..., "kernelPid": ...}`; the
+On the channel: the worker sends `{"ready": True, "pid": ..., "kernelPid": ...,
+"clientSession": ...}` once its kernel answers its client; the
 pool sends the run (`params`, `notebook`, `log`, `cwd`, `handedAt`), or None to stop it.
 """
 
@@ -34,8 +35,9 @@ def serve(
     os.chdir(folder)
     os.environ.clear()
     os.environ.update(environment)
-    kernel_pid = start_kernel(kernel_name)
-    channel.send({"ready": True, "pid": os.getpid(), "kernelPid": kernel_pid})
+    kernel_pid, client_session = start_kernel(kernel_name)
+    ready = {"ready": True, "pid": os.getpid(), "kernelPid": kernel_pid}
+    channel.send(ready | {"clientSession": client_session})
     try:
         job = channel.recv()
     except (EOFError, OSError):  # the pool closed
@@ -49,18 +51,20 @@ def serve(
     run_job(job)
 
 
-def start_kernel(kernel_name: str) -> int | None:
-    """The run's kernel, started before the run is known; its pid."""
+def start_kernel(kernel_name: str) -> tuple[int | None, str]:
+    """The run's kernel, started and answering before the run is known: its pid, and the
+    session id of the client the run will use."""
     from iota_container.notebook.kernel import KernelSession
-    from iota_container.notebook.warm_kernel import offer_started_kernel
+    from iota_container.notebook.warm_kernel import connect_client, offer_started_kernel
 
     # A folder of its own, inside the pool's (this process's working folder): the run
     # moves the kernel to the notebook's folder at handover.
     idle_folder = Path(tempfile.mkdtemp(prefix="kernel-", dir=Path.cwd()))
     session = KernelSession(kernel_name, idle_folder).start()
+    connect_client(session)  # the handshake now, not when the run is due
     offer_started_kernel(session)
     pid = getattr(session.manager.provisioner, "pid", None)
-    return pid if isinstance(pid, int) else None
+    return (pid if isinstance(pid, int) else None), str(session.client.session.session)
 
 
 def run_job(job: dict[str, Any]) -> None:

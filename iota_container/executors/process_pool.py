@@ -71,8 +71,9 @@ class Handover:
 
     worker_pid: int
     kernel_pid: int | None
-    ready_at: float  # when the worker said it was ready (its kernel launched)
+    ready_at: float  # when the worker said it was ready (its kernel answering)
     handed_at: float
+    client_session: str | None = None  # the session id of the client it connected ahead
 
 
 class WorkerStartFailed(IotaError):
@@ -96,6 +97,7 @@ class _Worker:
         self.process.start()
         theirs.close()
         self.kernel_pid: int | None = None
+        self.client_session: str | None = None
         self.ready_at: float | None = None
 
     @property
@@ -111,6 +113,7 @@ class _Worker:
             except (EOFError, OSError):
                 return False
             self.kernel_pid = ready.get("kernelPid")
+            self.client_session = ready.get("clientSession")
             self.ready_at = time.time()
         return True
 
@@ -250,7 +253,13 @@ class ProcessPool:
                 if worker.hand_over(run, handed_at):
                     ready_at = worker.ready_at or handed_at
                     self.handovers.append(
-                        Handover(worker.pid, worker.kernel_pid, ready_at, handed_at)
+                        Handover(
+                            worker.pid,
+                            worker.kernel_pid,
+                            ready_at,
+                            handed_at,
+                            worker.client_session,
+                        )
                     )
                     return worker
             reasons.append(worker.start_reason())

@@ -128,6 +128,8 @@ def execute_notebook(
         on_cell_execute=progress.cell_started,
         on_cell_executed=progress.cell_done,
     )
+    if session.client is not None:  # connected before the run (warm_kernel.connect_client)
+        client.kc = session.client
     try:
         client.execute(cleanup_kc=False)
     except CellExecutionError as e:

@@ -10,6 +10,11 @@ no execution:
   there for the folder the kernel started in, so modules beside the notebook import);
 - the environment variables the runtime set for its kernel since (the params path).
 A run that asks for another kernel gets a new one, and the warm one is stopped.
+
+The kernel's client is connected and its handshake done before the hand-over too
+(`connect_client`): nbclient would otherwise make its own at the start of the run and
+wait for the kernel's first answer and a fifth of a second of silence on IOPub, about
+0.3 s between the run's due time and its first cell.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from iota_container.errors import KernelError
 
@@ -44,6 +50,24 @@ def offer_started_kernel(session: KernelSession) -> None:
     global _offered
     with _lock:
         _offered = _Offered(session, dict(os.environ))
+
+
+def connect_client(session: KernelSession) -> None:
+    """A client of the started kernel, its channels open and the kernel's first answer
+    received (nbclient's own handshake), kept as `session.client` for the run: nbclient
+    uses a client it is given as it is (execute.py), and the session stops it. The client
+    has a session id of its own (a frontend's, not the manager's), so that the requests
+    the kernel runs say which client sent them."""
+    from jupyter_client.session import Session
+    from jupyter_core.utils import run_sync
+
+    signing = session.manager.session
+    own = Session(key=signing.key, signature_scheme=signing.signature_scheme)
+    client = session.manager.client(session=own)
+    client.start_channels()
+    session.client = client
+    run_sync(client.wait_for_ready)(timeout=HANDOVER_TIMEOUT_SECONDS)
+    client.allow_stdin = False  # as nbclient sets on its own clients: a run reads no input
 
 
 def start_kernel_session(kernel_name: str, cwd: Path) -> KernelSession:
@@ -84,6 +108,7 @@ def _take() -> _Offered | None:
 def _move_into_run(offered: _Offered, cwd: Path) -> None:
     """The run's folder and environment, set in the kernel by one silent request."""
     from jupyter_client.blocking.client import BlockingKernelClient
+    from jupyter_core.utils import run_sync
 
     session = offered.session
     changed = {k: v for k, v in os.environ.items() if offered.environment.get(k) != v}
@@ -96,20 +121,35 @@ def _move_into_run(offered: _Offered, cwd: Path) -> None:
         f"for p in __import__('sys').path]; "
         f"__import__('os').environ.update(__import__('json').loads({json.dumps(changed)!r}))"
     )
-    client = BlockingKernelClient()
-    client.load_connection_info(session.manager.get_connection_info())
-    client.start_channels()
-    try:
-        # No wait_for_ready: it drains IOPub for a fifth of a second, and nbclient does it
-        # again anyway. A request sent before the kernel listens waits in ZeroMQ's queue.
-        request = client.execute(code, silent=True, store_history=False)
-        while True:
-            reply = client.get_shell_msg(timeout=HANDOVER_TIMEOUT_SECONDS)
-            if reply["parent_header"].get("msg_id") == request:
-                break
-        if reply["content"].get("status") != "ok":
-            content = reply["content"]
-            raise KernelError(f"{content.get('ename')}: {content.get('evalue')}")
-    finally:
-        client.stop_channels()
+    if session.client is not None:  # connected ahead (connect_client): the run's client
+        reply = run_sync(_reply_to)(session.client, code)
+    else:
+        client = BlockingKernelClient()
+        client.load_connection_info(session.manager.get_connection_info())
+        client.start_channels()
+        try:
+            # No wait_for_ready: it drains IOPub for a fifth of a second, and nbclient does
+            # it again anyway. A request sent before the kernel listens waits in ZeroMQ.
+            request = client.execute(code, silent=True, store_history=False)
+            reply = _matching_reply(client.get_shell_msg, request)
+        finally:
+            client.stop_channels()
+    if reply["content"].get("status") != "ok":
+        content = reply["content"]
+        raise KernelError(f"{content.get('ename')}: {content.get('evalue')}")
     session.cwd = cwd
+
+
+async def _reply_to(client: Any, code: str) -> dict[str, Any]:
+    request = client.execute(code, silent=True, store_history=False)
+    while True:
+        reply: dict[str, Any] = await client.get_shell_msg(timeout=HANDOVER_TIMEOUT_SECONDS)
+        if reply["parent_header"].get("msg_id") == request:
+            return reply
+
+
+def _matching_reply(next_reply: Callable[..., dict[str, Any]], request: str) -> dict[str, Any]:
+    while True:
+        reply = next_reply(timeout=HANDOVER_TIMEOUT_SECONDS)
+        if reply["parent_header"].get("msg_id") == request:
+            return reply

@@ -45,6 +45,7 @@ seen = {
     "leaked_global": "LEFT_BY_FIRST_RUN" in globals(),
     "leaked_module": "pool_marker" in sys.modules,
     "cwd": os.getcwd(),
+    "client_session": get_ipython().kernel.get_parent()["header"]["session"],
 }
 if label == "first":
     LEFT_BY_FIRST_RUN = True
@@ -129,6 +130,10 @@ def test_a_warm_workers_kernel_started_before_the_handover_runs_the_cells(
     assert handover.ready_at <= handover.handed_at
     assert isinstance(seen["first_cell_at"], float)
     assert handover.handed_at < seen["first_cell_at"]
+    # The cells came from the client the worker connected, and whose handshake it did,
+    # while it waited: nbclient made no client (and no handshake) of its own for the run.
+    assert handover.client_session is not None
+    assert seen["client_session"] == handover.client_session
 
 
 def test_a_run_that_kills_its_worker_fails_with_a_reason_and_the_pool_goes_on(
