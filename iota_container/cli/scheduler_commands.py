@@ -100,7 +100,8 @@ def scheduler(
                     skipped = skip_missed(store, dataset, clock(), "scheduler --latest-only")
                     if skipped.windows or skipped.upstream_versions:
                         log.info("%s", skipped.describe())
-        runner = EngineRunner(DatasetEngine(store, executor=executor), use_container)
+        engine = DatasetEngine(store, executor=executor)
+        runner = EngineRunner(engine, use_container, run_processes=True)
         loop = Scheduler(store, runner, clock=clock, workers=workers, poll_seconds=poll_seconds)
         _stop_on_signals(loop)
         log.info(

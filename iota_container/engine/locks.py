@@ -27,12 +27,24 @@ class HeldLock:
     """A dataset's lock, taken by one call and released by another: a scheduler claims a
     run in its main loop and a worker thread runs it later. Releasing twice is harmless."""
 
-    def __init__(self, descriptor: int) -> None:
+    def __init__(self, descriptor: int, *, shared: bool = False) -> None:
+        """`shared`: a copy of a descriptor another process holds the lock through too
+        (passed to a worker process with its run): releasing it only closes it, since
+        unlocking would unlock the one open file both descriptors share."""
         self._descriptor: int | None = descriptor
+        self._shared = shared
+
+    def fileno(self) -> int:
+        """The descriptor, to pass to a process that runs the dataset while it is held."""
+        if self._descriptor is None:
+            raise ValueError("the dataset lock was released")
+        return self._descriptor
 
     def release(self) -> None:
         descriptor, self._descriptor = self._descriptor, None
-        if descriptor is not None:
+        if descriptor is not None and self._shared:
+            os.close(descriptor)
+        elif descriptor is not None:
             _release(descriptor)
 
 

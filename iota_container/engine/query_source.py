@@ -14,8 +14,8 @@ from __future__ import annotations
 import shlex
 import subprocess
 from pathlib import Path
+from typing import BinaryIO
 
-from iota_container.atomic import atomic_file
 from iota_container.definitions.model import DatasetDefinition
 from iota_container.errors import IotaError
 
@@ -79,24 +79,39 @@ def _run_command(name: str, command: str, cwd: Path, content: Path, log_path: Pa
         argv = shlex.split(command)
     except ValueError as e:
         raise QuerySourceError(f"{where} cannot be split into words ({e}): fix its quotes") from e
-    content.parent.mkdir(parents=True, exist_ok=True)
-    # Staged beside the content and renamed when the command succeeded: a failing (or
-    # killed) command never leaves half a content file under the final name.
-    with atomic_file(content) as out, log_path.open("ab") as log:
-        try:
-            code = subprocess.run(argv, cwd=cwd, stdout=out, stderr=log, check=False).returncode
-        except OSError as e:
-            raise QuerySourceError(
-                f"{where} cannot be started ({e.strerror or e}): give a program on PATH or "
-                "a path relative to the definition file"
-            ) from e
-        if code != 0:
-            log.flush()
-            last = _last_line(log_path)
-            raise QuerySourceError(
-                f"{where} exited with code {code}{': ' + last if last else ''} (log: {log_path})"
-            )
+    # Staged beside the content (in the version's folder, which the engine made) and
+    # renamed when the command succeeded: a failing (or killed) command never leaves half
+    # a content file under the final name. Not synced to disk: the staged file is only
+    # read back to be stored (storage.put makes the stored copy durable), and a crash
+    # before that ends the version FAILED anyway.
+    staged = content.with_name(f".{content.name}.partial")
+    try:
+        with staged.open("wb") as out, log_path.open("ab") as log:
+            code = _call(where, argv, cwd, out, log)
+            if code != 0:
+                log.flush()
+                last = _last_line(log_path)
+                raise QuerySourceError(
+                    f"{where} exited with code {code}{': ' + last if last else ''} "
+                    f"(log: {log_path})"
+                )
+        staged.replace(content)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     return content
+
+
+def _call(where: str, argv: list[str], cwd: Path, out: BinaryIO, log: BinaryIO) -> int:
+    # No preexec_fn, shell or process group: subprocess then spawns through vfork, which
+    # costs a large parent (a scheduler) far less than fork.
+    try:
+        return subprocess.run(argv, cwd=cwd, stdout=out, stderr=log, check=False).returncode
+    except OSError as e:
+        raise QuerySourceError(
+            f"{where} cannot be started ({e.strerror or e}): give a program on PATH or "
+            "a path relative to the definition file"
+        ) from e
 
 
 def _last_line(path: Path) -> str:

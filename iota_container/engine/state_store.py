@@ -32,7 +32,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,11 @@ from iota_container.engine.records import (
     to_text,
     utc_now,
 )
-from iota_container.engine.retention import remove_version_files, versions_to_prune
+from iota_container.engine.retention import (
+    remove_version_files,
+    retention_days,
+    versions_to_prune,
+)
 from iota_container.engine.store_schema import (
     MIGRATIONS,
     Migration,
@@ -313,7 +317,9 @@ class StateStore:
                 raise
             self._write_finish(version, ending)
             keep_reserve(self.home.reserve)
-        return self.version(version.dataset, version.id)
+        # By id: one query after every run (`version` first checks the dataset exists).
+        found = self._versions_by_id([version.id]).get(version.id)
+        return found or self.version(version.dataset, version.id)
 
     def _write_finish(self, version: Version, ending: tuple[Any, ...]) -> None:
         with self._write() as db:
@@ -374,6 +380,17 @@ class StateStore:
         with self._write() as db:
             trigger_claims.skip(db, name, triggers, to_text(self.clock()), reason)
 
+    def registrations_signature(self) -> tuple[object, ...]:
+        """Changes when a dataset is registered, updated, paused, resumed or unregistered:
+        one aggregate in SQLite, where reading the registrations themselves (`datasets`)
+        costs a scheduler ~0.1 ms a dataset."""
+        row = self._one(
+            "SELECT COUNT(*), group_concat(name || ' ' || created_at || ' ' || updated_at"
+            " || ' ' || paused || ' ' || length(definition), ',') FROM datasets",
+            (),
+        )
+        return tuple(row) if row else ()
+
     def change_counter(self) -> int:
         """Changes when another connection commits (a `dataset register`, `resume`, or a
         run elsewhere): a scheduler polls this instead of re-reading every table."""
@@ -419,6 +436,8 @@ class StateStore:
     def apply_retention(self, name: str) -> list[Version]:
         """Delete what versioningConfiguration and retentionPeriod no longer keep."""
         definition = self.dataset(name).definition
+        if self._keeps_every_version(name, definition):
+            return []
         pruned = versions_to_prune(
             self.versions(name),
             definition.versioning_configuration,
@@ -433,6 +452,21 @@ class StateStore:
         for version in pruned:
             remove_version_files(version, self.home.version_dir(name, version.id))
         return pruned
+
+    def _keeps_every_version(self, name: str, definition: DatasetDefinition) -> bool:
+        """True when neither setting can prune anything yet: no more versions than the
+        count kept, none older than the age kept. One aggregate instead of reading every
+        version after each run (a minute schedule keeping all makes 1,440 a day)."""
+        versioning = definition.versioning_configuration
+        row = self._one("SELECT COUNT(*), MIN(created_at) FROM versions WHERE dataset = ?", (name,))
+        if row is None or not row[0]:
+            return True
+        if versioning is None or not versioning.unlimited:
+            kept = versioning.max_versions if versioning and versioning.max_versions else 1
+            if row[0] > kept:
+                return False
+        days = retention_days(definition.retention_period)
+        return days is None or from_text(row[1]) >= self.clock() - timedelta(days=days)
 
     # -- plumbing -----------------------------------------------------------------------
 

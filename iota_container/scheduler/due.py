@@ -97,14 +97,23 @@ def pending_upstream_versions(store: StateStore, dataset: RegisteredDataset) -> 
 
 
 def next_due(
-    store: StateStore, dataset: RegisteredDataset, schedules: Sequence[Schedule]
+    store: StateStore,
+    dataset: RegisteredDataset,
+    schedules: Sequence[Schedule],
+    claimed_through: datetime | None = None,
 ) -> tuple[Due | None, bool]:
     """The dataset's earliest unclaimed trigger (possibly in the future), and whether an
-    upstream version is waiting to trigger it. Nothing is due while it is paused."""
+    upstream version is waiting to trigger it. Nothing is due while it is paused.
+
+    `claimed_through`: a window the caller claimed itself, the cursor then without a
+    query (a later window claimed elsewhere comes back as TriggerAlreadyClaimed)."""
     if dataset.paused:
         return None, False
     candidates = []
-    window = next_window(schedules, schedule_cursor(store, dataset)) if schedules else None
+    window = None
+    if schedules:
+        cursor = claimed_through or schedule_cursor(store, dataset)
+        window = next_window(schedules, max(cursor, dataset.created_at))
     if window is not None:
         candidates.append(Due(dataset.name, Trigger.schedule(window), window))
     pending = pending_upstream_versions(store, dataset)

@@ -95,6 +95,7 @@ class _Entry:
     waits_for_upstream: bool = False
     retry_at: float = 0.0  # monotonic: not before, after a busy dataset or an error
     errors: int = 0  # in a row, before a claim: the wait doubles with each, up to 5 min
+    claimed_through: datetime | None = None  # the last window this scheduler claimed
 
 
 # (due time, tie-breaker, due): a heap entry, current while its dataset's entry.due is it.
@@ -140,6 +141,8 @@ class Scheduler:
         self._stopping = False
         self._abandoning = False
         self._seen_changes: int | None = None
+        self._seen_registrations: tuple[object, ...] | None = None
+        self._next_look = 0.0  # monotonic: when other processes' writes are looked at next
         # The main thread's own: what is due by time, and what is due but held back. A
         # heap, so that a pass costs what it starts, not the number of datasets.
         self._heap: list[_Queued] = []
@@ -156,6 +159,9 @@ class Scheduler:
         Returns the versions abandoned by stop(abandon=True), if any."""
         start_pool = getattr(self.runner, "start_process_pool", None)
         self._pool = start_pool(self.workers) if start_pool is not None else None
+        start_runner = getattr(self.runner, "start", None)  # EngineRunner's worker processes
+        if start_runner is not None:
+            start_runner(self.workers)
         for number in range(self.workers):
             threading.Thread(target=self._work, name=f"worker {number}", daemon=True).start()
         self._follow_orphans()
@@ -185,6 +191,9 @@ class Scheduler:
                 self._queue.put(None)
             if self._pool is not None:  # its waiting workers and their kernels; no new ones
                 self._pool.close()
+            close_runner = getattr(self.runner, "close", None)
+            if close_runner is not None:  # idle worker processes end; busy ones after their run
+                close_runner()
 
     @property
     def stopping(self) -> bool:
@@ -211,9 +220,20 @@ class Scheduler:
 
     def _refresh(self) -> None:
         changes = self.store.change_counter()
-        if changes != self._seen_changes:
+        if changes != self._seen_changes and time.monotonic() >= self._next_look:
             self._seen_changes = changes
-            self._reload()
+            # Another connection wrote: most often this scheduler's own worker processes
+            # finishing runs (run_processes.py), hundreds a second. So other processes'
+            # writes are looked at once every poll_seconds at most (the option's promise),
+            # and the registrations and their next triggers are read again only when
+            # they changed: after every run, that would cost more than the runs.
+            self._next_look = time.monotonic() + self.poll_seconds
+            registrations = self.store.registrations_signature()
+            if registrations != self._seen_registrations:
+                self._seen_registrations = registrations
+                self._reload()
+            else:
+                self._read_upstreams_again()
         state = self._state
         with self._lock:
             stale = {name for name in state.stale if name not in state.running}
@@ -221,7 +241,7 @@ class Scheduler:
             entries = [state.entries[name] for name in stale if name in state.entries]
         for entry in entries:
             entry.due, entry.waits_for_upstream = next_due(
-                self.store, entry.dataset, entry.schedules
+                self.store, entry.dataset, entry.schedules, entry.claimed_through
             )
             if entry.due is not None:
                 heapq.heappush(self._heap, (entry.due.due_at, next(self._tie), entry.due))
@@ -246,6 +266,12 @@ class Scheduler:
             self._state.entries, self._state.dependents = entries, dict(dependents)
             self._state.stale = set(entries)
         self._heap, self._held = [], []
+
+    def _read_upstreams_again(self) -> None:
+        """A run elsewhere (by hand) may have made an upstream version: the datasets
+        triggered by a dataset look for their next trigger again."""
+        with self._lock:
+            self._state.stale.update(itertools.chain.from_iterable(self._state.dependents.values()))
 
     def _current(self, item: _Queued) -> bool:
         entry = self._state.entries.get(item[2].dataset)
@@ -416,6 +442,11 @@ class Scheduler:
                 if entry.errors:
                     delay = min(MAX_RETRY_SECONDS, self.poll_seconds * 2**entry.errors)
                 entry.retry_at = time.monotonic() + delay
+                # The window it ran is the cursor, without a query. Claimed elsewhere, or
+                # not claimed: the store says where the cursor is (another process may have
+                # skipped a month of windows).
+                ran = outcome not in (ALREADY_CLAIMED, BUSY, ERROR, WITHDRAWN)
+                entry.claimed_through = due.trigger.schedule_time if ran else None
         self._wake.set()
 
     def _abandon_running(self) -> list[Version]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from iota_container.engine.records import Trigger, Version
+from iota_container.engine.records import MODE_QUERY, Trigger, Version
 from iota_container.engine.run import ClaimedRun, DatasetEngine
+from iota_container.scheduler.run_processes import RunProcesses
 
 if TYPE_CHECKING:
     from iota_container.executors.process_pool import ProcessPool
@@ -38,19 +39,47 @@ class Runner(Protocol):
 
 class EngineRunner:
     """Runs triggers through the dataset engine, claimed at dispatch: a thousand windows
-    due at one minute are claimed in one transaction, then run as workers come free."""
+    due at one minute are claimed in one transaction, then run as workers come free.
+
+    `run_processes`: SQL datasets' runs go to worker processes (run_processes.py says
+    why); the store's clock must then be picklable (the system's, or a FileClock). Runs
+    whose delivery uses injected clients stay in this process, with their clients."""
 
     claims_ahead = True
 
-    def __init__(self, engine: DatasetEngine, use_container: bool | None = None) -> None:
+    def __init__(
+        self,
+        engine: DatasetEngine,
+        use_container: bool | None = None,
+        *,
+        run_processes: bool = False,
+    ) -> None:
         self.engine, self.use_container = engine, use_container
+        in_processes = run_processes and engine.delivery_clients is None
+        self._processes = RunProcesses(engine.store) if in_processes else None
+
+    def start(self, workers: int) -> None:
+        """Called as the scheduler starts: the worker processes, when SQL datasets are
+        registered (otherwise each is started on its first run)."""
+        store = self.engine.store
+        if self._processes is not None and any(d.definition.query_action for d in store.datasets()):
+            self._processes.start(workers)
+
+    def close(self) -> None:
+        if self._processes is not None:
+            self._processes.close()
 
     def claim(self, requests: Sequence[tuple[str, Trigger]]) -> Sequence[object]:
         # wait=False: a run by hand elsewhere holds the lock; retry later.
         return self.engine.claim(requests, self.use_container, wait=False)
 
     def run(self, claimed: ClaimedRun) -> Version:
-        return self.engine.run_claimed(claimed)
+        if self._processes is None or claimed.version.mode != MODE_QUERY or claimed.follows:
+            return self.engine.run_claimed(claimed)
+        try:
+            return self._processes.run(claimed)
+        finally:
+            claimed.lock.release()
 
     def withdraw(self, claimed: ClaimedRun) -> None:
         self.engine.withdraw(claimed)

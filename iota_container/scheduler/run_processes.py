@@ -1,0 +1,235 @@
+"""SQL datasets' runs in worker processes, so that a thousand due at once use every core.
+
+A SQL dataset's run (its x-iota-source command or its query, the content stored, the
+version finished, retention) is the engine's own Python from end to end, a few ms of CPU
+a run; on the scheduler's threads a thousand of them take turns for one interpreter lock.
+Container, pool-worker and Ray runs stay on the threads: they wait on Docker, a pool
+worker or a cluster, which releases that lock.
+
+The scheduler keeps what makes runs exactly-once: it claims the triggers (one
+transaction), holds each dataset's lock from the claim to the run's end, and withdraws
+what a stop leaves unstarted. A worker process is sent the dataset's name, the version's
+id and a copy of the lock's descriptor over a Unix socket, runs the claimed version on a
+StateStore connection of its own, and answers when it is finished. Holding the lock
+through its copy, a worker that outlives a killed scheduler still keeps a restarted one
+from starting that dataset's next run until it has finished this one.
+
+A worker that dies during a run (killed, out of memory) leaves its version FAILED with a
+reason that says how it ended; the next run gets a new worker. Workers are in a session
+of their own, so the terminal's Ctrl-C reaches only the scheduler, which lets runs under
+way finish (loop.py); they end when the scheduler closes their socket.
+
+    python -m iota_container.scheduler.run_processes FD    # a worker, on socket FD
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from iota_container.engine.full_disk import remove_partial_files
+from iota_container.engine.home import LOG_NAME, Home
+from iota_container.engine.records import CREATING, FAILED, INTERRUPTED, Version
+from iota_container.errors import IotaError
+
+if TYPE_CHECKING:
+    from iota_container.engine.run import ClaimedRun, DatasetEngine
+    from iota_container.engine.state_store import Clock, StateStore
+
+log = logging.getLogger("iota_container")
+
+_MESSAGE_BYTES = 1 << 16  # a job or an answer: names, an id, one error line
+_DONE = "done"
+_READY = b"ready"
+_EXIT_SECONDS = 5.0  # for an idle worker to see its socket closed and exit
+
+
+class RunProcessError(IotaError):
+    """A run in a worker process ended with an internal error (its version is FAILED)."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    dataset: str
+    version_id: str
+
+    # JSON, not pickle, on the socket: the worker runs this module as __main__, where
+    # pickle would look for these classes.
+    def encode(self) -> bytes:
+        return json.dumps([self.dataset, self.version_id]).encode()
+
+    @classmethod
+    def decode(cls, message: bytes) -> _Job:
+        dataset, version_id = json.loads(message)
+        return cls(dataset, version_id)
+
+
+class _Worker:
+    """One worker process and the scheduler's end of its socket."""
+
+    def __init__(self, home: Home, clock: Clock) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", __name__, str(theirs.fileno())]
+        try:
+            self.process = subprocess.Popen(
+                command, pass_fds=[theirs.fileno()], start_new_session=True
+            )
+        finally:
+            theirs.close()
+        self.socket = ours
+        ours.sendall(pickle.dumps((home, clock)))
+
+    def wait_ready(self) -> bool:
+        """Wait for its imports and store (a run sent earlier would wait for them after
+        its claim: a stop then would withdraw a run that looks started)."""
+        try:
+            return self.socket.recv(_MESSAGE_BYTES) == _READY
+        except OSError:
+            return False
+
+    def run(self, job: _Job, lock_descriptor: int) -> str | None:
+        """The worker's answer (_DONE, or the internal error that ended the run), or
+        None when it died first."""
+        try:
+            socket.send_fds(self.socket, [job.encode()], [lock_descriptor])
+            message = self.socket.recv(_MESSAGE_BYTES)
+        except OSError:  # EPIPE, ECONNRESET: it is gone
+            return None
+        return message.decode() if message else None
+
+    def ending(self) -> str:
+        """How the process ended, once its socket says it is gone."""
+        self.socket.close()
+        code = self.process.wait()
+        if code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exited with code {code}"
+
+    def close(self) -> None:
+        self.socket.close()  # it reads the end of its socket and exits
+        with contextlib.suppress(subprocess.TimeoutExpired):  # busy in an abandoned run
+            self.process.wait(_EXIT_SECONDS)
+
+
+class RunProcesses:
+    """Worker processes for claimed SQL runs, one per scheduler worker thread at most."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def start(self, size: int) -> None:
+        """Start `size` workers now, before the first window, rather than at its runs."""
+        workers = [_Worker(self.store.home, self.store.clock) for _ in range(size)]
+        ready = [worker for worker in workers if worker.wait_ready()]
+        with self._lock:
+            self._idle += ready
+
+    def run(self, claimed: ClaimedRun) -> Version:
+        """Run a claimed version in a worker process and return it finished; the
+        caller still holds (and then releases) the dataset's lock."""
+        worker = self._take()
+        job = _Job(claimed.dataset.name, claimed.version.id)
+        answer = worker.run(job, claimed.lock.fileno())
+        if answer is None:
+            return self._died(claimed, worker.ending())
+        self._give_back(worker)
+        if answer != _DONE:
+            raise RunProcessError(f"dataset {job.dataset} version {job.version_id}: {answer}")
+        return self.store.version(job.dataset, job.version_id)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed, idle, self._idle = True, self._idle, []
+        for worker in idle:
+            worker.close()
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        worker = _Worker(self.store.home, self.store.clock)
+        worker.wait_ready()  # if it died starting, the run finds out
+        return worker
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        worker.close()
+
+    def _died(self, claimed: ClaimedRun, how: str) -> Version:
+        """The version of a run whose worker died, FAILED (unless it had ended first)."""
+        version = claimed.version
+        log.error("dataset %s version %s: its worker process %s", version.dataset, version.id, how)
+        folder = self.store.home.version_dir(version.dataset, version.id)
+        remove_partial_files(folder, keep=folder / LOG_NAME)
+        reason = f"{INTERRUPTED}: its worker process {how}"
+        return self.store.finish_version(version, FAILED, reason=reason)
+
+
+# -- the worker process ----------------------------------------------------------------
+
+
+def serve(connection: socket.socket) -> None:
+    """Run the jobs the scheduler sends until it closes the socket."""
+    from iota_container.engine.run import DatasetEngine
+    from iota_container.engine.state_store import StateStore
+
+    home, clock = pickle.loads(connection.recv(_MESSAGE_BYTES))
+    with StateStore(home, clock=clock) as store:
+        engine = DatasetEngine(store)
+        connection.sendall(_READY)
+        while True:
+            message, descriptors, _, _ = socket.recv_fds(connection, _MESSAGE_BYTES, 1)
+            if not message:
+                return
+            job = _Job.decode(message)
+            answer = _run_job(engine, store, job, descriptors[0])
+            try:
+                connection.sendall(answer.encode())
+            except OSError:  # the scheduler is gone; the run is recorded all the same
+                return
+
+
+def _run_job(engine: DatasetEngine, store: StateStore, job: _Job, lock_descriptor: int) -> str:
+    from iota_container.engine.locks import HeldLock
+    from iota_container.engine.run import ClaimedRun
+
+    lock = HeldLock(lock_descriptor, shared=True)  # closed by run_claimed, never unlocked
+    try:
+        version = store.version(job.dataset, job.version_id)
+        if version.status != CREATING:  # ended meanwhile: a scheduler abandoned it
+            lock.release()
+            return _DONE
+        claimed = ClaimedRun(store.dataset(job.dataset), version, lock)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        engine.run_claimed(claimed)
+    except Exception as e:  # run_claimed ended the version FAILED with it
+        return f"internal error: {type(e).__name__}: {e}"
+    return _DONE
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    with socket.socket(fileno=int(sys.argv[1])) as connection:
+        serve(connection)
+
+
+if __name__ == "__main__":
+    main()
