@@ -13,13 +13,18 @@ runtime runs the notebook in a process, on this machine or on a Ray node):
   scheduler process's own CPU per minute (user + system, /proc, from its start line to
   the last run's end, its Ray driver children apart).
 - One run: `dataset run NAME --no-container` with `--executor ray` and with `local`,
-  alternated, wall time of the whole command. Target: ray / local <= 1.3.
+  alternated, wall time of the whole command; and one run through a running scheduler
+  of each side (`--executor ray` / `local`, its clock a file moved on a minute at a
+  time): from the window's moment to the version's end, as this process sees it.
+  Target: ray / local <= 1.3. Each ray run's driver log (ray-driver.log beside its run
+  log) has the wall-clock time of each of its steps, for a breakdown.
 
 This machine has two cores shared by everything on it: the cluster's nodes, their
 actors and every notebook process compete with the scheduler, so the figures say what
 the Ray path costs here, not what a cluster of real machines would give.
 
     python bench/ray_vs_local.py [--quick] [--json] [--repetitions N]   # --quick: 20 datasets
+    python bench/ray_vs_local.py --one-run-only [--quick] ...  # the one-run table alone
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from iota_container.engine.home import Home
 from iota_container.engine.records import SUCCEEDED, Version
 from iota_container.engine.state_store import StateStore
+from iota_container.scheduler.clock import CLOCK_FILE_ENV
 from tests.ray_cluster import RayCluster, start_cluster
 from tests.support import run_cli
 
@@ -53,6 +60,8 @@ RAY_WORKERS = 3
 WORKER_CPUS = 8  # logical: at 0.25, eight ACU_1 runs a node, 24 at once on the cluster
 TARGET_RATIO = 1.3
 TICK = os.sysconf("SC_CLK_TCK")
+ONE_RUN_ONLY = "--one-run-only"
+POLL_SECONDS = 0.05  # how often this process looks for a scheduled run's end
 NOTEBOOK = {
     "cells": [
         {
@@ -223,18 +232,171 @@ def one_run(workdir: Path, cluster: RayCluster, rounds: int) -> dict[str, list[f
     return times
 
 
+class ScheduledSide:
+    """A scheduler of one executor, its clock a file: `window_to_end` moves the clock on
+    a minute and times its one dataset's run of that window."""
+
+    def __init__(self, workdir: Path, executor: str, cluster: RayCluster) -> None:
+        self.executor = executor
+        self.home = workdir / f"home-scheduled-{executor}"
+        self.clock = workdir / f"clock-{executor}"
+        every_minute = workdir / f"defs-scheduled-{executor}"
+        (path,) = write_definitions(every_minute, 1, schedule=True)
+        env = base_env(self.home, cluster) | {CLOCK_FILE_ENV: str(self.clock)}
+        assert cli(env, "dataset", "register", str(path)).returncode == 0
+        (registered,) = registered_times(self.home)
+        self.window = registered.replace(second=0, microsecond=0)
+        self.clock.write_text(self.window.isoformat())
+        self.log = workdir / f"scheduler-one-{executor}.log"
+        command = ["scheduler", "--no-container", "--executor", executor, "--poll-seconds", "0.2"]
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IOTA_"))}
+        with self.log.open("w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "iota_container", *command, "--json-log"],
+                env=keep | env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        while "scheduler:" not in self.log.read_text():
+            assert self.process.poll() is None, self.log.read_text()[-2000:]
+            time.sleep(0.1)
+
+    def window_to_end(self) -> float:
+        self.window += timedelta(minutes=1)
+        started = time.monotonic()
+        self.clock.write_text((self.window + timedelta(seconds=1)).isoformat())
+        deadline = started + 600
+        while time.monotonic() < deadline:
+            ended = [v for v in versions(self.home) if v.trigger.schedule_time == self.window]
+            if ended and ended[0].finished_at is not None:
+                assert ended[0].status == SUCCEEDED, ended[0].reason
+                return time.monotonic() - started
+            time.sleep(POLL_SECONDS)
+        raise AssertionError(f"{self.executor}: no end of the {self.window} run in 600 s")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(120)
+
+
+def registered_times(home: Path) -> list[datetime]:
+    """When each dataset of the home was registered."""
+    with StateStore(Home.locate(home)) as store:
+        return [d.created_at for d in store.datasets()]
+
+
+def one_scheduled_run(workdir: Path, cluster: RayCluster, rounds: int) -> dict[str, list[float]]:
+    sides = [ScheduledSide(workdir, executor, cluster) for executor in ("local", "ray")]
+    times: dict[str, list[float]] = {"local": [], "ray": []}
+    try:
+        for round_number in range(rounds + 1):  # the first round warms both sides, untimed
+            for side in sides if round_number % 2 else reversed(sides):
+                seconds = side.window_to_end()
+                if round_number:
+                    times[side.executor].append(seconds)
+    finally:
+        for side in sides:
+            side.stop()
+    return times
+
+
+DRIVER_STEP = re.compile(r"^ray-driver \d+: (?P<step>.+) at (?P<moment>\d+\.\d+)$")
+# (label, the step it runs from, the step it runs to), as ray_driver.py logs them.
+DRIVER_INTERVALS = (
+    ("driver: import ray", "started", "imported ray"),
+    ("ray.init", "given", "connected"),
+    ("submit the actor", "connected", "submitted"),
+    ("actor's worker starts", "submitted", "placed on"),
+    ("the run on the node", "placed on", "ended"),
+    ("collect the actor", "ended", "collected"),
+)
+
+
+def driver_breakdown(home: Path) -> dict[str, float]:
+    """The median seconds of each step of the ray runs' drivers in `home` (their logs)."""
+    spans: dict[str, list[float]] = {label: [] for label, _, _ in DRIVER_INTERVALS}
+    for driver_log in home.glob("datasets/*/*/ray-driver.log"):
+        moments: dict[str, float] = {}
+        for line in driver_log.read_text(errors="replace").splitlines():
+            found = DRIVER_STEP.match(line)
+            if found:  # "given submit RUN", "placed on NODE": by their first words
+                step = found["step"]
+                key = next((k for k in ("given", "placed on") if step.startswith(k)), step)
+                moments[key] = float(found["moment"])
+        for label, start, end in DRIVER_INTERVALS:
+            if start in moments and end in moments:
+                spans[label].append(moments[end] - moments[start])
+    return {label: median(values) for label, values in spans.items() if values}
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def one_run_text(
+    single: dict[str, list[float]],
+    scheduled: dict[str, list[float]],
+    steps: dict[str, dict[str, float]],
+) -> str:
+    rows = []
+    for name, times in (("dataset run (CLI)", single), ("through a scheduler", scheduled)):
+        local, ray = median(times["local"]), median(times["ray"])
+        rows.append([name, f"{local:.2f}", f"{ray:.2f}", f"{ray / local:.2f}"])
+    text = format_table(["one run, median", "local s", "ray s", "ray / local"], rows)
+    text += f"\n(target ray / local <= {TARGET_RATIO}; load {os.getloadavg()[0]:.1f})"
+    text += "\n\n" + format_table(
+        ["a ray run's steps, median", "CLI s", "scheduler s"],
+        [
+            [label, *(f"{steps[side].get(label, math.nan):.2f}" for side in ("cli", "scheduler"))]
+            for label, _, _ in DRIVER_INTERVALS
+        ],
+    )
+    cli_steps = steps["cli"]
+    ray_itself = cli_steps.get("driver: import ray", 0.0) + cli_steps.get("ray.init", 0.0)
+    budget = (TARGET_RATIO - 1) * median(single["local"])
+    if ray_itself > budget:
+        text += (
+            f"\nThe CLI target cannot be met here: importing Ray and ray.init alone take "
+            f"{ray_itself:.2f} s, more than {TARGET_RATIO - 1:.1f} x the local run's "
+            f"{median(single['local']):.2f} s ({budget:.2f} s)."
+        )
+    return text
+
+
 def main() -> None:
+    one_run_only = ONE_RUN_ONLY in sys.argv
+    if one_run_only:
+        sys.argv.remove(ONE_RUN_ONLY)
     args: BenchArgs = parse_args(__doc__ or "", repetitions=5, quick_repetitions=2)
     count = QUICK_DATASETS if args.quick else DATASETS
     with temp_dir("ray-vs-local") as workdir:
-        local = many_at_once(workdir, "local", count, None)
+        if not one_run_only:
+            local = many_at_once(workdir, "local", count, None)
         progress(f"starting a head and {RAY_WORKERS} worker nodes")
         cluster = start_cluster(workers=RAY_WORKERS, worker_cpus=WORKER_CPUS)
         try:
-            ray = many_at_once(workdir, "ray", count, cluster)
+            if not one_run_only:
+                ray = many_at_once(workdir, "ray", count, cluster)
             single = one_run(workdir, cluster, args.repetitions)
+            scheduled = one_scheduled_run(workdir, cluster, args.repetitions)
+            steps = {
+                "cli": driver_breakdown(workdir / "home-one"),
+                "scheduler": driver_breakdown(workdir / "home-scheduled-ray"),
+            }
         finally:
             cluster.stop()
+    one_run_document = {
+        "one_run_s": single,
+        "one_run_ratio": median(single["ray"]) / median(single["local"]),
+        "one_scheduled_run_s": scheduled,
+        "one_scheduled_run_ratio": median(scheduled["ray"]) / median(scheduled["local"]),
+        "ray_driver_steps_s": steps,
+    }
+    if one_run_only:
+        report(
+            "ray vs local, one run", one_run_text(single, scheduled, steps), one_run_document, args
+        )
+        return
     sides = {"local": local.to_json(), "ray": ray.to_json()}
     rows = [
         [
@@ -249,17 +411,12 @@ def main() -> None:
         ]
         for name, side in sides.items()
     ]
-    medians = {name: sorted(values)[len(values) // 2] for name, values in single.items()}
-    ratio = medians["ray"] / medians["local"]
     text = format_table(
         ["executor", "runs", "failed", "start p50 s", "p99", "end p50 s", "p99", "CPU s/min"],
         rows,
     )
-    text += (
-        f"\n\none run, median of {args.repetitions}: local {medians['local']:.2f} s, ray "
-        f"{medians['ray']:.2f} s, ratio {ratio:.2f} (target <= {TARGET_RATIO})"
-    )
-    document = {"datasets": count, "many": sides, "one_run_s": single, "one_run_ratio": ratio}
+    text += "\n\n" + one_run_text(single, scheduled, steps)
+    document = {"datasets": count, "many": sides} | one_run_document
     report("ray vs local", text, document, args)
 
 

@@ -375,12 +375,13 @@ def version_option(default: str, help_text: str) -> Callable[[F], F]:
 def dataset_contents(name: str, home: str | None, json_output: bool) -> None:
     """The versions of dataset NAME, newest first."""
     with _store(home, None) as store:
-        versions = [v.to_json() for v in store.versions(name)]
+        versions = [_version_shown(store, v) for v in store.versions(name)]
     if json_output:
         print_json(versions)
         return
     for version in versions:
         reason = f"  {version['reason']}" if version.get("reason") else ""
+        reason += f"  {version['unfollowed']}" if version.get("unfollowed") else ""
         late = version.get("lateData")
         late_text = f"  late data: {late['messages']} message(s)" if late else ""
         failed = [d for d in version.get("deliveries", []) if d["status"] == "FAILED"]
@@ -434,13 +435,52 @@ def dataset_deliver(
 def dataset_content(name: str, selector: str, home: str | None, json_output: bool) -> None:
     """One version of dataset NAME: status, reason, outputs, log."""
     with _store(home, None) as store:
-        version = store.version(name, selector).to_json()
+        version = _version_shown(store, store.version(name, selector))
     if json_output:
         print_json(version)
         return
     for key, value in version.items():
         if value not in (None, {}, []):
             click.echo(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+
+
+def _version_shown(store: Any, version: Any) -> dict[str, Any]:
+    """A version's document, with `unfollowed` when its run goes on where no process
+    follows it (engine/executor_runs.py)."""
+    from iota_container.engine.executor_runs import unfollowed_note
+
+    document: dict[str, Any] = version.to_json()
+    note = unfollowed_note(store, version)
+    if note is not None:
+        document["unfollowed"] = note
+    return document
+
+
+@dataset.command("follow", short_help="Wait for runs a process now gone left on an executor.")
+@click.argument("name")
+@ray_address_option
+@home_option
+@json_option
+def dataset_follow(name: str, ray_address: str | None, home: str | None, json_output: bool) -> None:
+    """Follow the runs of dataset NAME that a process now gone handed to a Ray cluster or
+    SageMaker to their end, and record them (a running scheduler does this too). Exit 1
+    when one failed."""
+    from iota_container.engine.run import DatasetEngine, raise_for_status
+
+    if ray_address:
+        os.environ["RAY_ADDRESS"] = ray_address
+    with _store(home, None) as store:
+        store.dataset(name)  # UnknownDataset
+        engine = DatasetEngine(store)
+        followed = [engine.run_claimed(claimed) for claimed in engine.claim_orphans({name})]
+    if json_output:
+        print_json([version.to_json() for version in followed])
+    elif not followed:
+        click.echo(f"no run of {name} waits to be followed (or another process follows it)")
+    for version in followed:
+        if not json_output:
+            click.echo(f"{version.dataset} version {version.id}: {version.status}")
+        raise_for_status(version)
 
 
 @dataset.command("pause", short_help="Stop the scheduler from running a dataset's triggers.")

@@ -154,11 +154,12 @@ class DatasetEngine:
                 return self.run_claimed(claimed, notebook)
             self.run_claimed(claimed)  # an earlier process's run, to its end first
 
-    def claim_orphans(self) -> list[ClaimedRun]:
-        """Claims of the runs that processes now gone handed to followable executors, to
-        follow each to its end (run_claimed); those another process follows are left."""
+    def claim_orphans(self, names: set[str] | None = None) -> list[ClaimedRun]:
+        """Claims of the runs that processes now gone handed to followable executors (of
+        the datasets `names`, or of all), to follow each to its end (run_claimed); those
+        another process follows are left."""
         claimed = []
-        for version in orphans(self.store):
+        for version in orphans(self.store, names):
             try:
                 lock = take_dataset_lock(
                     self.store.home.lock_path(version.dataset), version.dataset, wait=False

@@ -175,6 +175,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        7,
+        "the submissions of each version's run",
+        """
+        -- How many times the version's run was handed to its executor (engine/
+        -- executor_runs.py): a run whose infrastructure failed runs again only while this
+        -- stays within 1 + x-iota-infrastructure-retries, across restarts of the engine.
+        ALTER TABLE versions ADD COLUMN submissions INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 

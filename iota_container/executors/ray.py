@@ -3,6 +3,9 @@
     RAY_ADDRESS=10.0.0.5:6379 iota-container dataset run sensor_report --executor ray
 
 - The cluster is `RAY_ADDRESS` (`--ray-address`), checked to answer within seconds.
+- Each run is driven by a Ray driver process of its own (ray_driver.py says why),
+  started ahead of its run (with the executor, then as each run is claimed): Ray's
+  import in that process overlaps the engine's work until the run is handed over.
 - Each run is one detached Ray actor named by the run id (ray_driver.py says why),
   asking for its computeType's CPUs and memory times IOTA_RAY_RESOURCE_SCALE
   (ray_resources.py); a computeType no node has room for is refused at submission.
@@ -27,12 +30,15 @@ import base64
 import dataclasses
 import json
 import logging
+import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from iota_container.engine.records import MODE_CONTAINER, MODE_PROCESS
 from iota_container.errors import IotaError
@@ -40,6 +46,7 @@ from iota_container.executors.base import AnalysisRun, RunEnded
 from iota_container.executors.ray_driver import FOLLOW, SUBMIT, DriverRequest, write_request
 from iota_container.executors.ray_node import NodeRun
 from iota_container.executors.ray_resources import (
+    ADDRESS_ENV,
     RayClusterError,
     check_cluster_answers,
     cluster_address,
@@ -59,10 +66,15 @@ class RayExecutor:
 
     def __init__(self) -> None:
         require_ray()
+        self._ready: _Driver | None = None  # started for the next run, importing Ray
+        self._ready_lock = threading.Lock()
+        if os.environ.get(ADDRESS_ENV, "").strip():  # else choose_mode says what is missing
+            self._start_ready_driver()
 
     def choose_mode(self, use_container: bool | None) -> str:
         require_ray()
         cluster_address()
+        self._start_ready_driver()  # a run is being claimed: its driver starts now
         # The nodes' Docker engines cannot be asked from here: a container unless refused.
         return MODE_PROCESS if use_container is False else MODE_CONTAINER
 
@@ -76,7 +88,12 @@ class RayExecutor:
             raise IotaError(f"dataset {run.dataset.name!r} has no containerAction to run on Ray")
         node_run = _node_run(run)
         request = DriverRequest(
-            SUBMIT, address, run.run_id, resources_for(action.resource_configuration), node_run
+            SUBMIT,
+            address,
+            run.run_id,
+            _driver_log(run),
+            resources_for(action.resource_configuration),
+            node_run,
         )
         ended = self._drive(request, run)
         if ended is None:  # a driver only says so when following
@@ -86,19 +103,27 @@ class RayExecutor:
     def follow(self, run: AnalysisRun) -> RunEnded | None:
         address = cluster_address()
         check_cluster_answers(address)
-        return self._drive(DriverRequest(FOLLOW, address, run.run_id), run)
+        return self._drive(DriverRequest(FOLLOW, address, run.run_id, _driver_log(run)), run)
+
+    def _start_ready_driver(self) -> None:
+        """One driver started ahead of the next run, unless one is ready already."""
+        with self._ready_lock:
+            if self._ready is None or self._ready.process.poll() is not None:
+                self._ready = _Driver.start()
+
+    def _take_driver(self) -> _Driver:
+        with self._ready_lock:
+            ready, self._ready = self._ready, None
+        if ready is not None and ready.process.poll() is None:
+            return ready
+        return _Driver.start()
 
     def _drive(self, request: DriverRequest, run: AnalysisRun) -> RunEnded | None:
         """Run the driver process to the run's end; None when it found no such run."""
-        driver_log = run.log_path.with_name(DRIVER_LOG_NAME)
+        driver_log = Path(request.log_path)
         started = time.monotonic()
-        with driver_log.open("ab") as stderr:
-            driver = subprocess.Popen(
-                [sys.executable, "-m", "iota_container.executors.ray_driver"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-            )
+        taken = self._take_driver()
+        driver = taken.process
         assert driver.stdin is not None and driver.stdout is not None
         events: dict[str, dict[str, Any]] = {}
         try:
@@ -114,6 +139,7 @@ class RayExecutor:
         finally:
             driver.stdin.close()
             code = driver.wait()
+            taken.keep_early_log(driver_log)
         if "refused" in events:
             raise RayClusterError(events["refused"]["message"])
         if "ended" in events:
@@ -126,6 +152,39 @@ class RayExecutor:
                 f"driver ended with code {code}): see {driver_log}"
             )
         return _cluster_gone(request.address, code, driver_log, time.monotonic() - started)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Driver:
+    """A driver process, started before its run is known: what it prints until it is
+    given its request (and its log path) goes to a file of its own."""
+
+    process: subprocess.Popen[bytes]
+    early_log: IO[bytes]
+
+    @classmethod
+    def start(cls) -> _Driver:
+        early_log = tempfile.TemporaryFile()  # noqa: SIM115  (closed with its run)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "iota_container.executors.ray_driver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=early_log,
+        )
+        return cls(process, early_log)
+
+    def keep_early_log(self, driver_log: Path) -> None:
+        """Append what the driver printed before its request to its log."""
+        with self.early_log:
+            self.early_log.seek(0)
+            early = self.early_log.read()
+        if early:
+            with driver_log.open("ab") as log_file:
+                log_file.write(early)
+
+
+def _driver_log(run: AnalysisRun) -> str:
+    return str(run.log_path.with_name(DRIVER_LOG_NAME))
 
 
 def require_ray() -> None:

@@ -4,9 +4,13 @@ its own, started by ray.py for each submission or follow.
 Why a process: Ray's driver ends the process it runs in when the cluster's control
 store (GCS) stays unreachable, so a cluster that goes away would take the engine, and
 every other run of a scheduler, down with it; and importing Ray costs a second and a
-hundred megabytes the engine need not carry. The driver reads one `DriverRequest`
-(length-prefixed pickle) on stdin and writes JSON lines on stdout; it ends when its
-parent does (its stdin closes), leaving the run on the cluster to be followed again.
+hundred megabytes the engine need not carry. The driver imports Ray first, then reads
+one `DriverRequest` (length-prefixed pickle) on stdin, so ray.py starts it as soon as a
+run is claimed, before the run is known, and Ray's import overlaps the engine's own work.
+It writes JSON lines on stdout, its log to the request's `log_path`; it ends when its
+parent does (its stdin closes), leaving the run on the cluster to be followed again, and
+as soon as the run is collected: without Ray's own shutdown at exit, which takes seconds
+and which a driver killed with its engine does without too.
 
 Why a detached named actor and not a task or Ray's job submission: a task dies with the
 process that owns it, and the job API needs Ray's dashboard (its HTTP server and extra
@@ -45,6 +49,7 @@ WAIT_SECONDS = 5.0  # one wait call on the actor; the driver looks at the cluste
 # gone is told in seconds, not Ray's default minute.
 GCS_RECONNECT_SECONDS = "15"
 EXIT_PARENT_GONE = 3
+COLLECT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class DriverRequest:
     operation: str  # SUBMIT or FOLLOW
     address: str
     run_id: str
+    log_path: str  # the driver's log (stderr and Ray's prints), beside the run's log
     resources: RunResources | None = None  # SUBMIT only
     node_run: NodeRun | None = None  # SUBMIT only
 
@@ -62,8 +68,12 @@ def write_request(stream: IO[bytes], request: DriverRequest) -> None:
     stream.flush()
 
 
-def read_request(stream: IO[bytes]) -> DriverRequest:
-    (length,) = struct.unpack(">Q", stream.read(8))
+def read_request(stream: IO[bytes]) -> DriverRequest | None:
+    """The request, or None when the engine ended without sending one."""
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    (length,) = struct.unpack(">Q", header)
     request: DriverRequest = pickle.loads(stream.read(length))
     return request
 
@@ -83,22 +93,32 @@ def ended_event(end: NodeEnd) -> dict[str, Any]:
 
 def main() -> int:
     global _events
+    _step("started")
     # The events get stdout to themselves: Ray prints to it too (warnings, a lost node's
     # messages), so everything else goes to stderr, the driver's log.
     _events = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    request = read_request(sys.stdin.buffer)
-    threading.Thread(target=_exit_when_parent_ends, daemon=True).start()
     os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_SECONDS)
     # Ray imports jsonschema, whose optional URI grammar costs each run's driver seconds.
     ray = import_without_uri_grammar("ray")
-
+    _step("imported ray")
+    request = read_request(sys.stdin.buffer)
+    if request is None:
+        return EXIT_PARENT_GONE
+    log_file = os.open(request.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+        os.dup2(log_file, stream.fileno())
+    os.close(log_file)
+    _step(f"given {request.operation} {request.run_id}")
+    threading.Thread(target=_exit_when_parent_ends, daemon=True).start()
     ray.init(
         address=request.address,
         namespace=NAMESPACE,
         logging_level=logging.WARNING,
         log_to_driver=False,
     )
+    _step("connected")
     if request.operation == FOLLOW:
         try:
             actor = ray.get_actor(request.run_id)
@@ -111,9 +131,27 @@ def main() -> int:
         if actor is None:
             return 0
     end = _wait_for_end(actor)
+    _step("ended")
     _emit(ended_event(end))
-    ray.kill(actor)  # collected: free its resources (see ray.py on the window before this)
+    _collect(request.run_id, actor)
+    _step("collected")
     return 0
+
+
+def _collect(run_id: str, actor: Any) -> None:
+    """Kill the ended run's actor to free its resources (see ray.py on the window before
+    this), waiting until the cluster has it no more: the driver exits without Ray's
+    shutdown, which could drop a kill still on its way."""
+    import ray
+
+    ray.kill(actor)
+    deadline = time.monotonic() + COLLECT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(run_id)
+        except ValueError:  # gone
+            return
+        time.sleep(0.05)
 
 
 def _submit(run_id: str, resources: RunResources, node_run: NodeRun) -> Any:
@@ -135,6 +173,7 @@ def _submit(run_id: str, resources: RunResources, node_run: NodeRun) -> Any:
         max_concurrency=4,  # `wait` and `where` answer while the run's thread works
     ).remote(node_run)
     _emit({"event": "submitted"})
+    _step("submitted")
     return actor
 
 
@@ -148,6 +187,7 @@ def _wait_for_end(actor: Any) -> NodeEnd:
             if node is None:
                 node = ray.get(actor.where.remote())  # once Ray placed and started it
                 _emit({"event": "placed", "node": node})
+                _step(f"placed on {node}")
             end: NodeEnd | None = ray.get(
                 actor.wait.remote(WAIT_SECONDS), timeout=WAIT_SECONDS + 60
             )
@@ -189,10 +229,19 @@ def _emit(event: dict[str, Any]) -> None:
     _events.flush()
 
 
+def _step(what: str) -> None:
+    """One line of the driver's log a step, at its wall-clock time (the run's other
+    processes' logs say theirs): where a run's seconds go."""
+    print(f"ray-driver {os.getpid()}: {what} at {time.time():.3f}", file=sys.stderr, flush=True)
+
+
 def _exit_when_parent_ends() -> None:
     sys.stdin.buffer.read()  # EOF: the engine that started this driver is gone
     os._exit(EXIT_PARENT_GONE)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    _events.flush()
+    sys.stderr.flush()
+    os._exit(code)  # not Ray's shutdown at exit: seconds, and nothing of the run's needs it

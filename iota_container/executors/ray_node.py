@@ -67,6 +67,8 @@ class RunOnNode:
     def _run(self, node_run: NodeRun) -> None:
         log_path = self._folder / "run.log"
         started = time.monotonic()
+        with log_path.open("a", encoding="utf-8") as log_file:
+            log_file.write(f"iota-container: ray actor on {self.node} at {time.time():.3f}\n")
         try:
             ended = run_here(node_run, self._folder, log_path)
         except IotaError as e:

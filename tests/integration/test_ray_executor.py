@@ -63,6 +63,17 @@ if len(runs.read_text().split()) == 1:
     while (marks / "hold").exists():
         time.sleep(0.2)
 print("analysis", name, "done")"""
+# Records each start too, and holds start N while `hold-N` exists.
+EACH_START_HELD = """\
+import os, pathlib, time
+marks = pathlib.Path(marks_dir)
+runs = marks / f"{name}.runs"
+with runs.open("a") as f:
+    f.write(f"{os.getpid()}\\n")
+start = len(runs.read_text().split())
+while (marks / f"hold-{start}").exists():
+    time.sleep(0.2)
+print("analysis", name, "done")"""
 
 
 class World:
@@ -77,6 +88,9 @@ class World:
         self.notebook = write_notebook(
             self.folder / "counted.ipynb", COUNTED_RUN, parameters="marks_dir = ''\nname = ''"
         )
+        self.each_start_held = write_notebook(
+            self.folder / "held.ipynb", EACH_START_HELD, parameters="marks_dir = ''\nname = ''"
+        )
         self.env = {"IOTA_HOME": str(self.home)} | cluster.env()
         self.processes: list[subprocess.Popen[str]] = []
 
@@ -88,6 +102,7 @@ class World:
         retries: int | None = None,
         triggers: list[dict[str, Any]] | None = None,
         image: str | None = None,
+        notebook: Path | None = None,
     ) -> None:
         variables = [string_var("marks_dir", str(self.marks)), string_var("name", name)]
         if image is not None:  # the image's notebook writes its output instead
@@ -101,7 +116,7 @@ class World:
             triggers=triggers or [],
         )
         action = definition["actions"][0]["containerAction"]
-        action["x-iota-notebook"] = self.notebook.name
+        action["x-iota-notebook"] = (notebook or self.notebook).name
         if retries is not None:
             action["x-iota-infrastructure-retries"] = retries
         file = write_definition(self.folder, definition)
@@ -118,10 +133,12 @@ class World:
         runs = self.marks / f"{name}.runs"
         return [int(pid) for pid in runs.read_text().split()] if runs.exists() else []
 
-    def start_run(self, name: str, *options: str) -> subprocess.Popen[str]:
+    def start_run(self, name: str, *options: str, command: str = "run") -> subprocess.Popen[str]:
+        """`dataset run NAME --json OPTIONS` (or another dataset command), as its own
+        session: killed whole, its Ray driver too."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IOTA_"))}
         process = subprocess.Popen(
-            [sys.executable, "-m", "iota_container", "dataset", "run", name, "--json", *options],
+            [sys.executable, "-m", "iota_container", "dataset", command, name, "--json", *options],
             env=env | self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -135,6 +152,26 @@ class World:
         """Oldest first."""
         with StateStore(Home.locate(self.home)) as store:
             return list(reversed(store.versions(name)))
+
+    def kill(self, process: subprocess.Popen[str]) -> None:
+        """SIGKILL a process started here and everything of its session, as on a crash."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def content(self, name: str) -> dict[str, Any]:
+        shown = run_cli("dataset", "content", name, "--json", env=self.env)
+        assert shown.returncode == 0, shown.stderr
+        document: dict[str, Any] = json.loads(shown.stdout)
+        return document
+
+    def driver_steps(self, name: str, step: str) -> int:
+        """How many of the run's Ray drivers logged `step` (ray_driver.py `_step`)."""
+        (version,) = self.versions(name)
+        assert version.log_path is not None
+        driver_log = Path(version.log_path).with_name("ray-driver.log")
+        text = driver_log.read_text(errors="replace") if driver_log.exists() else ""
+        lines = [line for line in text.splitlines() if line.startswith("ray-driver")]
+        return sum(1 for line in lines if step in line)
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -266,6 +303,80 @@ def test_a_definition_that_opts_in_runs_again_after_a_lost_node(world: World) ->
     assert (version["status"], code) == (SUCCEEDED, 0), version["reason"]
     assert len(world.starts("sturdy")) == 2  # the lost run, then one retry
     assert "infrastructure failure: the Ray node" in Path(version["log"]).read_text()
+
+
+def test_a_run_left_by_a_killed_process_says_so_until_dataset_follow_records_its_end(
+    world: World,
+) -> None:
+    world.register("left")
+    world.hold()
+    submitter = world.start_run("left", "--executor", "ray", "--no-container")
+    wait_for("the run to start", lambda: bool(world.starts("left")))
+    world.kill(submitter)
+    (version,) = world.versions("left")
+    shown = world.content("left")
+    assert shown["status"] == CREATING
+    assert f"run {version.run_id} on ray is followed by no process" in shown["unfollowed"]
+    assert "iota-container dataset follow left" in shown["unfollowed"]
+    listed = run_cli("dataset", "contents", "left", env=world.env)
+    assert "followed by no process" in listed.stdout, listed.stdout
+
+    follower = world.start_run("left", command="follow")
+    wait_for("the follower to find the run", lambda: world.driver_steps("left", "placed on") == 2)
+    assert "unfollowed" not in world.content("left")  # followed now: plain CREATING
+    world.release()
+    stdout, stderr = follower.communicate(timeout=180)
+    assert follower.returncode == 0, stderr
+    (followed,) = json.loads(stdout)
+    assert (followed["versionId"], followed["status"]) == (version.id, SUCCEEDED)
+    assert "unfollowed" not in world.content("left")
+    assert len(world.starts("left")) == 1  # followed, never started again
+
+
+def test_infrastructure_retries_are_counted_across_the_processes_that_follow_a_run(
+    world: World,
+) -> None:
+    """x-iota-infrastructure-retries 2: three submissions at most, whichever processes
+    make them. Each start is held; the node of each is killed; the process that
+    submitted or followed it is killed before the next one follows."""
+    world.register("steady", retries=2, notebook=world.each_start_held)
+    for start in (1, 2, 3):
+        (world.marks / f"hold-{start}").touch()
+
+    def lose_node_of_start(number: int) -> None:
+        wait_for(f"start {number}", lambda: len(world.starts("steady")) >= number)
+        world.cluster.node_running(world.starts("steady")[number - 1]).kill()
+
+    def follow_after_losing_node_of_start(
+        number: int, process: subprocess.Popen[str]
+    ) -> subprocess.Popen[str]:
+        """Lose the node of start `number` (`process` runs it again), kill `process`, and
+        start a follower; returned once it found the run (its driver placed it)."""
+        lose_node_of_start(number)
+        wait_for(f"start {number + 1}", lambda: len(world.starts("steady")) == number + 1)
+        world.kill(process)
+        restore_workers(world.cluster)
+        follower = world.start_run("steady", command="follow")
+        placed = 2 * number + 1  # the drivers of the starts so far, and of each follower
+        wait_for("the follower", lambda: world.driver_steps("steady", "placed on") == placed)
+        return follower
+
+    submitter = world.start_run("steady", "--executor", "ray", "--no-container")
+    try:
+        follower = follow_after_losing_node_of_start(1, submitter)  # start 2: the submitter's
+        last = follow_after_losing_node_of_start(2, follower)  # 3, the follower's: the last
+        lose_node_of_start(3)
+        stdout, stderr = last.communicate(timeout=180)
+    finally:
+        restore_workers(world.cluster)
+    assert last.returncode == 1, stderr
+    (version,), _ = json.JSONDecoder().raw_decode(stdout)  # the error may follow it
+    assert version["status"] == FAILED
+    assert "was lost mid-run" in version["reason"], version["reason"]
+    assert len(world.starts("steady")) == 3  # 1 + 2 retries, not 1 + 2 per process
+    log = Path(version["log"]).read_text()
+    assert "running it again (1 of 2 retries)" in log
+    assert "running it again (2 of 2 retries)" in log
 
 
 def test_a_killed_scheduler_follows_its_runs_on_the_cluster_after_a_restart(
