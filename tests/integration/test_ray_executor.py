@@ -164,14 +164,17 @@ class World:
         document: dict[str, Any] = json.loads(shown.stdout)
         return document
 
-    def driver_steps(self, name: str, step: str) -> int:
-        """How many of the run's Ray drivers logged `step` (ray_driver.py `_step`)."""
+    def driver_lines(self, name: str, step: str) -> list[str]:
+        """The lines of the run's Ray drivers' log for `step` (ray_driver.py `_step`)."""
         (version,) = self.versions(name)
         assert version.log_path is not None
         driver_log = Path(version.log_path).with_name("ray-driver.log")
         text = driver_log.read_text(errors="replace") if driver_log.exists() else ""
         lines = [line for line in text.splitlines() if line.startswith("ray-driver")]
-        return sum(1 for line in lines if step in line)
+        return [line for line in lines if f": {step}" in line]
+
+    def driver_steps(self, name: str, step: str) -> int:
+        return len(self.driver_lines(name, step))
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -240,6 +243,41 @@ def test_two_acu_1_runs_at_once_run_on_two_nodes(world: World) -> None:
     assert [len(world.starts(name)) for name in runs] == [1, 1]
     # Each run's actor was collected once its end was read: its CPU is free again.
     wait_for("the actors to be collected", lambda: world.cluster.free_cpus() == 2, timeout=30)
+
+
+def ray_drivers_of(parent: int) -> list[int]:
+    """The Ray driver processes (executors/ray_driver.py) that `parent` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):  # ended meanwhile
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        if ppid == parent and b"iota_container.executors.ray_driver" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_run_is_driven_by_a_driver_started_before_the_run_is_claimed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray's import (most of a driver's start) overlaps the engine's own work."""
+    world.register("early")
+    for key, value in world.cluster.env().items():
+        monkeypatch.setenv(key, value)
+    from iota_container.executors.ray import RayExecutor
+
+    with StateStore(Home.locate(world.home)) as store:
+        engine = DatasetEngine(store, executor=RayExecutor())
+        (ahead,) = ray_drivers_of(os.getpid())  # before anything is claimed
+        version = engine.run("early", use_container=False)
+    assert version.status == SUCCEEDED, version.reason
+    (given,) = world.driver_lines("early", "given submit")
+    assert given.startswith(f"ray-driver {ahead}: ")
 
 
 @pytest.fixture(scope="module")
