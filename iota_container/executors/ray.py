@@ -4,8 +4,10 @@
 
 - The cluster is `RAY_ADDRESS` (`--ray-address`), checked to answer within seconds.
 - Each run is driven by a Ray driver process of its own (ray_driver.py says why),
-  started ahead of its run (with the executor, then as each run is claimed): Ray's
-  import in that process overlaps the engine's work until the run is handed over.
+  started ahead of its run (with the executor, as each run is claimed and as each
+  ends, one at a time): Ray's import and ray.init in that process overlap the
+  engine's work (a scheduler's: its wait for the next window) until the run is handed
+  over.
 - Each run is one detached Ray actor named by the run id (ray_driver.py says why),
   asking for its computeType's CPUs and memory times IOTA_RAY_RESOURCE_SCALE
   (ray_resources.py); a computeType no node has room for is refused at submission.
@@ -68,13 +70,13 @@ class RayExecutor:
         require_ray()
         self._ready: _Driver | None = None  # started for the next run, importing Ray
         self._ready_lock = threading.Lock()
-        if os.environ.get(ADDRESS_ENV, "").strip():  # else choose_mode says what is missing
-            self._start_ready_driver()
+        address = os.environ.get(ADDRESS_ENV, "").strip()
+        if address:  # else choose_mode says what is missing
+            self._start_ready_driver(address)
 
     def choose_mode(self, use_container: bool | None) -> str:
         require_ray()
-        cluster_address()
-        self._start_ready_driver()  # a run is being claimed: its driver starts now
+        self._start_ready_driver(cluster_address())  # a run is being claimed: its driver
         # The nodes' Docker engines cannot be asked from here: a container unless refused.
         return MODE_PROCESS if use_container is False else MODE_CONTAINER
 
@@ -105,24 +107,24 @@ class RayExecutor:
         check_cluster_answers(address)
         return self._drive(DriverRequest(FOLLOW, address, run.run_id, _driver_log(run)), run)
 
-    def _start_ready_driver(self) -> None:
+    def _start_ready_driver(self, address: str) -> None:
         """One driver started ahead of the next run, unless one is ready already."""
         with self._ready_lock:
             if self._ready is None or self._ready.process.poll() is not None:
-                self._ready = _Driver.start()
+                self._ready = _Driver.start(address)
 
-    def _take_driver(self) -> _Driver:
+    def _take_driver(self, address: str) -> _Driver:
         with self._ready_lock:
             ready, self._ready = self._ready, None
         if ready is not None and ready.process.poll() is None:
-            return ready
-        return _Driver.start()
+            return ready  # connected to `address` already, or connects when told
+        return _Driver.start(address)
 
     def _drive(self, request: DriverRequest, run: AnalysisRun) -> RunEnded | None:
         """Run the driver process to the run's end; None when it found no such run."""
         driver_log = Path(request.log_path)
         started = time.monotonic()
-        taken = self._take_driver()
+        taken = self._take_driver(request.address)
         driver = taken.process
         assert driver.stdin is not None and driver.stdout is not None
         events: dict[str, dict[str, Any]] = {}
@@ -140,6 +142,9 @@ class RayExecutor:
             driver.stdin.close()
             code = driver.wait()
             taken.keep_early_log(driver_log)
+            # For this process's next run (a scheduler's): a process that ends now ends
+            # it too, before it is far into Ray's import.
+            self._start_ready_driver(request.address)
         if "refused" in events:
             raise RayClusterError(events["refused"]["message"])
         if "ended" in events:
@@ -163,10 +168,10 @@ class _Driver:
     early_log: IO[bytes]
 
     @classmethod
-    def start(cls) -> _Driver:
+    def start(cls, address: str) -> _Driver:
         early_log = tempfile.TemporaryFile()  # noqa: SIM115  (closed with its run)
         process = subprocess.Popen(
-            [sys.executable, "-m", "iota_container.executors.ray_driver"],
+            [sys.executable, "-m", "iota_container.executors.ray_driver", address],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=early_log,

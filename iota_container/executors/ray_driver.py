@@ -4,9 +4,10 @@ its own, started by ray.py for each submission or follow.
 Why a process: Ray's driver ends the process it runs in when the cluster's control
 store (GCS) stays unreachable, so a cluster that goes away would take the engine, and
 every other run of a scheduler, down with it; and importing Ray costs a second and a
-hundred megabytes the engine need not carry. The driver imports Ray first, then reads
-one `DriverRequest` (length-prefixed pickle) on stdin, so ray.py starts it as soon as a
-run is claimed, before the run is known, and Ray's import overlaps the engine's own work.
+hundred megabytes the engine need not carry. The driver imports Ray and connects to the
+cluster (its address the one argument) first, then reads one `DriverRequest`
+(length-prefixed pickle) on stdin, so ray.py starts it before the run is known, and
+Ray's import and ray.init overlap the engine's own work.
 It writes JSON lines on stdout, its log to the request's `log_path`; it ends when its
 parent does (its stdin closes), leaving the run on the cluster to be followed again, and
 as soon as the run is collected: without Ray's own shutdown at exit, which takes seconds
@@ -28,6 +29,7 @@ import json
 import logging
 import os
 import pickle
+import queue
 import struct
 import sys
 import threading
@@ -98,27 +100,24 @@ def main() -> int:
     # messages), so everything else goes to stderr, the driver's log.
     _events = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    requests: queue.Queue[DriverRequest] = queue.Queue()
+    threading.Thread(target=_read_request_then_watch_parent, args=(requests,), daemon=True).start()
     os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_SECONDS)
     # Ray imports jsonschema, whose optional URI grammar costs each run's driver seconds.
     ray = import_without_uri_grammar("ray")
     _step("imported ray")
-    request = read_request(sys.stdin.buffer)
-    if request is None:
-        return EXIT_PARENT_GONE
+    connected = _connect_ahead(sys.argv[1] if len(sys.argv) > 1 else None)
+    request = requests.get()
     log_file = os.open(request.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
         os.dup2(log_file, stream.fileno())
     os.close(log_file)
     _step(f"given {request.operation} {request.run_id}")
-    threading.Thread(target=_exit_when_parent_ends, daemon=True).start()
-    ray.init(
-        address=request.address,
-        namespace=NAMESPACE,
-        logging_level=logging.WARNING,
-        log_to_driver=False,
-    )
-    _step("connected")
+    if connected != request.address:
+        if connected is not None:
+            ray.shutdown()
+        _connect(request.address)
     if request.operation == FOLLOW:
         try:
             actor = ray.get_actor(request.run_id)
@@ -136,6 +135,38 @@ def main() -> int:
     _collect(request.run_id, actor)
     _step("collected")
     return 0
+
+
+def _connect(address: str) -> None:
+    import ray
+
+    ray.init(
+        address=address,
+        namespace=NAMESPACE,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+    )
+    # The driver's first call that reaches the cluster sets up what Ray starts lazily (a
+    # fifth of a second, paid by the first actor's creation otherwise): made here.
+    ray.put(b"")
+    _step("connected")
+
+
+def _connect_ahead(address: str | None) -> str | None:
+    """The address connected to before the run is known, if one was given and answers;
+    the request's own connects (and reports) otherwise."""
+    if address is None:
+        return None
+    import ray
+
+    try:
+        _connect(address)
+    except Exception as e:  # the request's connection says it again, with its run
+        _step(f"not connected ahead: {one_line(str(e), 200)}")
+        if ray.is_initialized():
+            ray.shutdown()
+        return None
+    return address
 
 
 def _collect(run_id: str, actor: Any) -> None:
@@ -235,8 +266,13 @@ def _step(what: str) -> None:
     print(f"ray-driver {os.getpid()}: {what} at {time.time():.3f}", file=sys.stderr, flush=True)
 
 
-def _exit_when_parent_ends() -> None:
-    sys.stdin.buffer.read()  # EOF: the engine that started this driver is gone
+def _read_request_then_watch_parent(requests: queue.Queue[DriverRequest]) -> None:
+    """Hand the request over once it comes, then wait for EOF: the engine that started
+    this driver is gone (before its request too), and so is the driver then."""
+    request = read_request(sys.stdin.buffer)
+    if request is not None:
+        requests.put(request)
+        sys.stdin.buffer.read()
     os._exit(EXIT_PARENT_GONE)
 
 
