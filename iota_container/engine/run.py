@@ -240,7 +240,7 @@ class DatasetEngine:
                 raise
             if finished.succeeded and dataset.definition.content_delivery_rules:
                 finished = self._deliver(dataset, finished)
-            self._apply_retention(dataset.name)
+            self._apply_retention(dataset)
         finally:
             claimed.lock.release()
         log.info("dataset %s: version %s %s", dataset.name, finished.id, finished.status)
@@ -257,11 +257,11 @@ class DatasetEngine:
             log.warning("dataset %s version %s: not delivered: %s", dataset.name, version.id, e)
             return version
 
-    def _apply_retention(self, name: str) -> None:
+    def _apply_retention(self, dataset: RegisteredDataset) -> None:
         try:
-            self.store.apply_retention(name)
+            self.store.apply_retention(dataset.name, dataset.definition)
         except StateDiskFull as e:  # the version is finished: pruning waits for the next run
-            log.warning("dataset %s: versions not pruned: %s", name, e)
+            log.warning("dataset %s: versions not pruned: %s", dataset.name, e)
 
     def withdraw(self, claimed: ClaimedRun) -> None:
         """Give back a claimed run that will not start: its trigger runs another time. A

@@ -433,9 +433,12 @@ class StateStore:
             return None
         return self.finish_version(version, FAILED, reason=INTERRUPTED)
 
-    def apply_retention(self, name: str) -> list[Version]:
-        """Delete what versioningConfiguration and retentionPeriod no longer keep."""
-        definition = self.dataset(name).definition
+    def apply_retention(
+        self, name: str, definition: DatasetDefinition | None = None
+    ) -> list[Version]:
+        """Delete what versioningConfiguration and retentionPeriod no longer keep;
+        `definition`: the registered one, when the caller has it (after each run)."""
+        definition = definition or self.dataset(name).definition
         if self._keeps_every_version(name, definition):
             return []
         pruned = versions_to_prune(

@@ -32,6 +32,10 @@ Decisions (README "Scheduling" says the same to users):
   claimed or due within WARM_AHEAD, so a run due at 12:00 starts its cells at 12:00;
   each worker runs one run in a fresh kernel and exits. Its waiting workers and their
   kernels stop when the loop returns.
+- SQL runs. The `scheduler` command's SQL datasets run in long-lived worker processes
+  (run_processes.py), one run at a time each, at most `workers` at once as any run: a
+  thousand due at one minute then use every core. A worker killed during a run leaves
+  its version FAILED "interrupted: its worker process killed by SIGKILL".
 - Stopping. `stop()` (the first SIGTERM or SIGINT) stops claiming; runs under way
   finish, so their versions are complete. `stop(abandon=True)` (a second signal) marks
   the running versions FAILED "interrupted" and returns at once; their analysis

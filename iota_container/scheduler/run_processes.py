@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import pickle
 import signal
 import socket
@@ -50,6 +51,7 @@ log = logging.getLogger("iota_container")
 _MESSAGE_BYTES = 1 << 16  # a job or an answer: names, an id, one error line
 _DONE = "done"
 _READY = b"ready"
+_EAGER_PER_CORE = 2
 _EXIT_SECONDS = 5.0  # for an idle worker to see its socket closed and exit
 
 
@@ -130,8 +132,11 @@ class RunProcesses:
         self._closed = False
 
     def start(self, size: int) -> None:
-        """Start `size` workers now, before the first window, rather than at its runs."""
-        workers = [_Worker(self.store.home, self.store.clock) for _ in range(size)]
+        """Start workers now, before the first window, rather than at its runs: `size`,
+        up to two a core (each is an interpreter of its own; more start when as many
+        runs are under way at once, `--workers 1024` says how many at most)."""
+        count = min(size, _EAGER_PER_CORE * (os.cpu_count() or 1))
+        workers = [_Worker(self.store.home, self.store.clock) for _ in range(count)]
         ready = [worker for worker in workers if worker.wait_ready()]
         with self._lock:
             self._idle += ready
@@ -139,11 +144,19 @@ class RunProcesses:
     def run(self, claimed: ClaimedRun) -> Version:
         """Run a claimed version in a worker process and return it finished; the
         caller still holds (and then releases) the dataset's lock."""
-        worker = self._take()
         job = _Job(claimed.dataset.name, claimed.version.id)
-        answer = worker.run(job, claimed.lock.fileno())
-        if answer is None:
-            return self._died(claimed, worker.ending())
+        for attempt in range(2):
+            worker = self._take()
+            answer = worker.run(job, claimed.lock.fileno())
+            if answer is not None:
+                break
+            ending = worker.ending()
+            # A worker that died idle (the OOM killer, say) never began this run: one
+            # more worker runs it. One that died after the run's start fails it.
+            started = self.store.version(job.dataset, job.version_id).started_at
+            if started is not None or attempt:
+                return self._died(claimed, ending)
+            log.warning("a worker process %s before its run began; starting another", ending)
         self._give_back(worker)
         if answer != _DONE:
             raise RunProcessError(f"dataset {job.dataset} version {job.version_id}: {answer}")
@@ -191,6 +204,9 @@ def serve(connection: socket.socket) -> None:
     home, clock = pickle.loads(connection.recv(_MESSAGE_BYTES))
     with StateStore(home, clock=clock) as store:
         engine = DatasetEngine(store)
+        # Every definition parsed once now (records.py keeps them), not one at each first
+        # run: a thousand runs due at the first minute would each parse one.
+        store.datasets()
         connection.sendall(_READY)
         while True:
             message, descriptors, _, _ = socket.recv_fds(connection, _MESSAGE_BYTES, 1)

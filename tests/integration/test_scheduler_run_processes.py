@@ -178,6 +178,35 @@ def test_a_killed_worker_fails_its_run_with_a_reason_and_the_next_run_gets_a_new
     assert home.worker_pid("readings") != run.worker
 
 
+def worker_processes() -> list[int]:
+    """This process's run workers (scheduler/run_processes.py), by their command line."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if parent == os.getpid() and b"iota_container.scheduler.run_processes" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_worker_that_died_idle_costs_no_run(runner_of: MakeRunner) -> None:
+    home, _, runner = runner_of("readings")
+    runner.start(1)
+    (idle,) = worker_processes()
+    os.kill(idle, signal.SIGKILL)
+    wait_for(lambda: not running(idle), "the idle worker to die")
+    home.gate.unlink()
+    window = Trigger.schedule(START + timedelta(minutes=1))
+    (claimed,) = runner.claim([("readings", window)])
+    assert isinstance(claimed, ClaimedRun), claimed
+    version = runner.run(claimed)
+    assert version.status == SUCCEEDED, version.reason
+    assert home.worker_pid("readings") not in (idle, os.getpid())
+
+
 def test_a_stop_withdraws_the_claims_no_worker_started(runner_of: MakeRunner) -> None:
     home, store, runner = runner_of("first", "second")
     scheduler = Scheduler(store, runner, clock=store.clock, workers=1, poll_seconds=0.05)
