@@ -158,7 +158,8 @@ def files_relation(
     files: Sequence[str], store_format: str, columns: dict[str, str] | None = None
 ) -> str:
     """SELECT * over these message files of a store, hive folders as columns; a JSON
-    store's `columns` (name: DuckDB type) when they are known."""
+    store's `columns` (name: DuckDB type) when they are known. No WHERE: _windowed adds
+    the window's."""
     # union_by_name: messages of a store need not all have the same attributes.
     if store_format == JSON and columns is not None:
         struct = ", ".join(f"{_text(name)}: {_text(kind)}" for name, kind in columns.items())
@@ -209,13 +210,17 @@ def _check_time(
 
 
 def _windowed(relation: str, time_filter: _TimeFilter) -> str:
+    """The relation (files_relation's `SELECT * FROM reader`) with the window as its own
+    WHERE, not around it as a subquery: DuckDB pushes a WHERE on the reader into the
+    Parquet scan, which then reads only the window's rows, and a filter over the
+    subquery it does not (a third slower over 10 million messages)."""
     moment = f"CAST(({time_filter.sql}) AS TIMESTAMPTZ)"
     window = time_filter.window
     end = f"{moment} < TIMESTAMPTZ '{timestamptz_literal(window.end)}'"
     if window.start is None:
-        return f"SELECT * FROM ({relation}) WHERE {end}"
+        return f"{relation} WHERE {end}"
     start = f"{moment} >= TIMESTAMPTZ '{timestamptz_literal(window.start)}'"
-    return f"SELECT * FROM ({relation}) WHERE {start} AND {end}"
+    return f"{relation} WHERE {start} AND {end}"
 
 
 def timestamptz_literal(moment: datetime) -> str:
