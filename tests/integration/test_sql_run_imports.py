@@ -5,7 +5,8 @@ is most of what it costs beyond DuckDB's own (bench/sql_dataset_vs_duckdb.py): a
 query was translated before must not import sqlglot (the translation is kept in the state
 database), pyarrow (a local store needs no S3 file system), the schedule parser (the
 dataset has no schedule), the params file writer (a SQL run writes none), the definition
-validator (a run registers nothing) or the container executor. The runs here are the real
+validator (a run registers nothing), the CreateDatastore model (a query needs the store's
+name, root and format only) or the container executor. The runs here are the real
 CLI under `python -X importtime`, over a real JSON-lines data store.
 """
 
@@ -32,6 +33,7 @@ NOT_FOR_A_KEPT_QUERY = (
     "iota_container.schedule.expressions",
     "iota_container.params_file",
     "iota_container.definitions.validate",
+    "iota_container.datastore.definition",
     "iota_container.executors.container_run",
     "iota_container.executors.local",
 )

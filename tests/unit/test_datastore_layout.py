@@ -38,7 +38,7 @@ def partitioned_store(root: Path) -> Datastore:
         )
     )
     definition = DatastoreDefinition("plant", datastore_partitions=partitions)
-    return Datastore("plant", str(root), "json", definition, ARRIVAL)
+    return Datastore("plant", str(root), "json", json.dumps(definition.to_json()), ARRIVAL)
 
 
 def test_put_writes_one_object_per_partition_folder_of_the_arrival_day(tmp_path: Path) -> None:
