@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from iota_container.errors import IotaError
+from iota_container.executors import child_exit
 from iota_container.executors.base import RunEnded
 from iota_container.executors.run_environment import process_environment
 
@@ -94,7 +95,7 @@ class _Worker:
             name="iota-pool-worker",
             daemon=True,  # ended, not waited for, if this process exits with it waiting
         )
-        self.process.start()
+        child_exit.start(self.process)
         theirs.close()
         self.kernel_pid: int | None = None
         self.client_session: str | None = None
@@ -118,8 +119,8 @@ class _Worker:
         return True
 
     def start_reason(self) -> str:
-        self.process.join(STOP_GRACE_SECONDS)
-        return f"it exited with code {self.process.exitcode} before it was ready"
+        code = child_exit.exit_code(self.process, STOP_GRACE_SECONDS)
+        return f"it exited with code {code} before it was ready"
 
     def hand_over(self, run: PoolRun, handed_at: float) -> bool:
         job = {
@@ -138,8 +139,7 @@ class _Worker:
         return True
 
     def wait(self) -> int:
-        self.process.join()
-        code = self.process.exitcode
+        code = child_exit.exit_code(self.process)
         assert code is not None
         return code
 
@@ -149,8 +149,7 @@ class _Worker:
             if not self.channel.closed:
                 self.channel.send(None)
                 self.channel.close()
-        self.process.join(grace)
-        if self.process.exitcode is None:
+        if child_exit.exit_code(self.process, grace) is None:
             self.kill()
 
     def kill(self) -> None:
@@ -158,7 +157,7 @@ class _Worker:
             if group is not None:
                 with contextlib.suppress(OSError):  # gone already
                     os.killpg(group, signal.SIGKILL)
-        self.process.join()
+        child_exit.exit_code(self.process)
 
 
 def _fork_server() -> multiprocessing.context.ForkServerContext:
