@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -19,8 +18,16 @@ from iota_container.cli.common import (
     print_json,
     registry_timeout_option,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
+from iota_container.cli.engine_options import (
+    catch_up_option,
+    chosen_executor,
+    executor_option,
+    home_option,
+    open_store,
+    output_root_option,
+    ray_address_option,
+    version_option,
+)
 
 
 @click.group(cls=IotaGroup, short_help="Dataset definitions: validate, register, run here.")
@@ -194,62 +201,6 @@ def dataset_new(
     click.echo(str(written))
 
 
-def _store(home: str | None, output_root: str | None) -> Any:
-    from iota_container.engine.state_store import StateStore
-
-    return StateStore.open(home, output_root)
-
-
-home_option = click.option(
-    "--home",
-    envvar="IOTA_HOME",
-    type=click.Path(file_okay=False),
-    help="State folder [env IOTA_HOME; default ~/.iota-container].",
-)
-output_root_option = click.option(
-    "--output-root",
-    envvar="IOTA_OUTPUT_ROOT",
-    help="Where versions' outputs go: s3://BUCKET/PREFIX or file:///DIR "
-    "[env IOTA_OUTPUT_ROOT; default file://HOME/outputs].",
-)
-
-
-executor_option = click.option(
-    "--executor",
-    "executor_name",
-    help="Where analyses run: local (the Docker engine, else a process), ray, sagemaker, "
-    "or an executor a package registers [env IOTA_EXECUTOR; default local].",
-)
-ray_address_option = click.option(
-    "--ray-address",
-    help="With --executor ray: the cluster's head node, HOST:PORT [env RAY_ADDRESS].",
-)
-
-
-def chosen_executor(name: str | None, ray_address: str | None) -> Any:
-    """The executor of --executor (IOTA_EXECUTOR, local), with --ray-address given to it
-    as Ray's own RAY_ADDRESS (an executor is made with no arguments); None for local,
-    which the engine makes on first use (a SQL dataset's run needs no executor)."""
-    from iota_container.executors import LOCAL, executor_for, executor_name
-
-    if ray_address:
-        os.environ["RAY_ADDRESS"] = ray_address
-    chosen = executor_name(name)
-    return None if chosen == LOCAL else executor_for(chosen)
-
-
-def catch_up_option(missed: str) -> Callable[[F], F]:
-    """--catch-up/--latest-only, for what was missed `missed` (while paused, ...)."""
-    return click.option(
-        "--catch-up/--latest-only",
-        "catch_up",
-        default=True,
-        show_default=True,
-        help=f"Triggers missed {missed}: run them all, oldest first, or only the newest of "
-        "each kind (the others are recorded as skipped and never run).",
-    )
-
-
 @dataset.command("register", short_help="Register definitions so that they run here.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @home_option
@@ -266,7 +217,7 @@ def dataset_register(
     paths = [path for file in files for path in registration_paths(file)]
     for warning in _file_warnings(paths):
         click.echo(_problem_line(warning), err=True)
-    with _store(home, output_root) as store:
+    with open_store(home, output_root) as store:
         registered = store.register(*paths)
     if json_output:
         print_json([d.to_json() for d in registered])
@@ -294,7 +245,7 @@ def _file_warnings(paths: list[str]) -> list[Any]:
 @json_option
 def dataset_list(home: str | None, json_output: bool) -> None:
     """The registered datasets, their triggers and whether they are paused."""
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         items = [d.to_json() for d in store.datasets()]
     if json_output:
         print_json(items)
@@ -350,7 +301,7 @@ def dataset_run(
     ctx.meta["json_output"] = json_output
     ctx.meta["fast_exit"] = True
     executor = chosen_executor(executor_name, ray_address)
-    with _store(home, output_root) as store:
+    with open_store(home, output_root) as store:
         engine = DatasetEngine(store, executor=executor)
         version = engine.run(name, use_container, notebook=notebook)
     if json_output:
@@ -363,18 +314,13 @@ def dataset_run(
     exit_now(0)
 
 
-def version_option(default: str, help_text: str) -> Callable[[F], F]:
-    """--version, a version selector, defined once for the commands on one version."""
-    return click.option("--version", "selector", default=default, show_default=True, help=help_text)
-
-
 @dataset.command("contents", short_help="List a dataset's versions, newest first.")
 @click.argument("name")
 @home_option
 @json_option
 def dataset_contents(name: str, home: str | None, json_output: bool) -> None:
     """The versions of dataset NAME, newest first."""
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         versions = [_version_shown(store, v) for v in store.versions(name)]
     if json_output:
         print_json(versions)
@@ -410,7 +356,7 @@ def dataset_deliver(
     )
     from iota_container.engine.records import FAILED
 
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         dataset_found = store.dataset(name)
         version = store.version(name, selector)
         check_deliverable(dataset_found, version)
@@ -434,7 +380,7 @@ def dataset_deliver(
 @json_option
 def dataset_content(name: str, selector: str, home: str | None, json_output: bool) -> None:
     """One version of dataset NAME: status, reason, outputs, log."""
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         version = _version_shown(store, store.version(name, selector))
     if json_output:
         print_json(version)
@@ -469,7 +415,7 @@ def dataset_follow(name: str, ray_address: str | None, home: str | None, json_ou
 
     if ray_address:
         os.environ["RAY_ADDRESS"] = ray_address
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         store.dataset(name)  # UnknownDataset
         engine = DatasetEngine(store)
         followed = [engine.run_claimed(claimed) for claimed in engine.claim_orphans({name})]
@@ -488,7 +434,7 @@ def dataset_follow(name: str, ray_address: str | None, home: str | None, json_ou
 @home_option
 def dataset_pause(name: str, home: str | None) -> None:
     """Stop the scheduler from running NAME's triggers until it is resumed."""
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         store.set_paused(name, True)
     click.echo(f"{name} paused")
 
@@ -513,7 +459,7 @@ def dataset_export(name: str, export_format: str, home: str | None) -> None:
         to_create_dataset_request,
     )
 
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         definition = store.dataset(name).definition
     export = (
         to_create_dataset_request
@@ -529,7 +475,7 @@ def dataset_export(name: str, export_format: str, home: str | None) -> None:
 @home_option
 def dataset_resume(name: str, catch_up: bool, home: str | None) -> None:
     """Let the scheduler run NAME's triggers again, missed ones included."""
-    with _store(home, None) as store:
+    with open_store(home, None) as store:
         if not catch_up:
             from iota_container.scheduler.clock import scheduler_clock
             from iota_container.scheduler.due import skip_missed

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from iota_container.cli.common import json_option, print_json
-from iota_container.cli.dataset_commands import home_option
+from iota_container.cli.engine_options import home_option
 from iota_container.errors import IotaError
 
 FORMATS = ("json", "parquet")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from iota_container.cli.common import exit_now
-from iota_container.cli.dataset_commands import (
+from iota_container.cli.engine_options import (
     catch_up_option,
     chosen_executor,
     executor_option,
