@@ -55,14 +55,13 @@ def start_kernel(kernel_name: str) -> tuple[int | None, str]:
     """The run's kernel, started and answering before the run is known: its pid, and the
     session id of the client the run will use."""
     from iota_container.notebook.kernel import KernelSession
-    from iota_container.notebook.warm_kernel import connect_client, offer_started_kernel
+    from iota_container.notebook.warm_kernel import offer_started_kernel
 
     # A folder of its own, inside the pool's (this process's working folder): the run
     # moves the kernel to the notebook's folder at handover.
     idle_folder = Path(tempfile.mkdtemp(prefix="kernel-", dir=Path.cwd()))
     session = KernelSession(kernel_name, idle_folder).start()
-    connect_client(session)  # the handshake now, not when the run is due
-    offer_started_kernel(session)
+    offer_started_kernel(session)  # connected, and its handshake done, now
     pid = getattr(session.manager.provisioner, "pid", None)
     return (pid if isinstance(pid, int) else None), str(session.client.session.session)
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,8 +45,10 @@ _lock = threading.Lock()
 
 
 def offer_started_kernel(session: KernelSession) -> None:
-    """Make `session` (started, never used) the kernel of this process's next run."""
+    """Make `session` (started, never used) the kernel of this process's next run, once
+    its client is connected and the kernel has answered (connect_client)."""
     global _offered
+    connect_client(session)
     with _lock:
         _offered = _Offered(session, dict(os.environ))
 
@@ -107,7 +108,6 @@ def _take() -> _Offered | None:
 
 def _move_into_run(offered: _Offered, cwd: Path) -> None:
     """The run's folder and environment, set in the kernel by one silent request."""
-    from jupyter_client.blocking.client import BlockingKernelClient
     from jupyter_core.utils import run_sync
 
     session = offered.session
@@ -121,19 +121,7 @@ def _move_into_run(offered: _Offered, cwd: Path) -> None:
         f"for p in __import__('sys').path]; "
         f"__import__('os').environ.update(__import__('json').loads({json.dumps(changed)!r}))"
     )
-    if session.client is not None:  # connected ahead (connect_client): the run's client
-        reply = run_sync(_reply_to)(session.client, code)
-    else:
-        client = BlockingKernelClient()
-        client.load_connection_info(session.manager.get_connection_info())
-        client.start_channels()
-        try:
-            # No wait_for_ready: it drains IOPub for a fifth of a second, and nbclient does
-            # it again anyway. A request sent before the kernel listens waits in ZeroMQ.
-            request = client.execute(code, silent=True, store_history=False)
-            reply = _matching_reply(client.get_shell_msg, request)
-        finally:
-            client.stop_channels()
+    reply = run_sync(_reply_to)(session.client, code)  # the run's client (connect_client)
     if reply["content"].get("status") != "ok":
         content = reply["content"]
         raise KernelError(f"{content.get('ename')}: {content.get('evalue')}")
@@ -144,12 +132,5 @@ async def _reply_to(client: Any, code: str) -> dict[str, Any]:
     request = client.execute(code, silent=True, store_history=False)
     while True:
         reply: dict[str, Any] = await client.get_shell_msg(timeout=HANDOVER_TIMEOUT_SECONDS)
-        if reply["parent_header"].get("msg_id") == request:
-            return reply
-
-
-def _matching_reply(next_reply: Callable[..., dict[str, Any]], request: str) -> dict[str, Any]:
-    while True:
-        reply = next_reply(timeout=HANDOVER_TIMEOUT_SECONDS)
         if reply["parent_header"].get("msg_id") == request:
             return reply
