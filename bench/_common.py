@@ -328,3 +328,12 @@ def report(title: str, text: str, document: Mapping[str, Any], args: BenchArgs) 
             indent=2,
         )
         print()
+
+
+def messages_counted(csv_path: Path) -> int:
+    """The messages the query counted: what both sides must agree on (give or take the
+    seconds between their window ends)."""
+    import csv
+
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        return sum(int(row["n"]) for row in csv.DictReader(handle))

@@ -15,23 +15,18 @@ perf_counter; the first round is not timed (imports, first connection). Prints
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import messages_counted
 from _duckdb_query import run_query
 
 from iota_container.engine.records import SUCCEEDED
 from iota_container.engine.run import DatasetEngine
 from iota_container.engine.state_store import StateStore
-
-
-def counted(path: Path) -> int:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return sum(int(row["n"]) for row in csv.DictReader(handle))
 
 
 def main() -> None:
@@ -56,9 +51,11 @@ def main() -> None:
                     if version.status != SUCCEEDED:
                         raise SystemExit(f"bench: {name}: {version.status}: {version.reason}")
                     assert version.content_uri is not None
-                    counts["iota"] = counted(Path(version.content_uri.removeprefix("file://")))
+                    counts["iota"] = messages_counted(
+                        Path(version.content_uri.removeprefix("file://"))
+                    )
                 else:
-                    counts["duckdb"] = counted(out)
+                    counts["duckdb"] = messages_counted(out)
                 if index > 0:  # the first round warms both up
                     timings[side].append(seconds)
     print(json.dumps(timings | {"counts": counts}))

@@ -57,6 +57,7 @@ from _common import (
     Measured,
     alternate,
     format_table,
+    messages_counted,
     parse_args,
     progress,
     report,
@@ -186,7 +187,7 @@ class Sides:
         )
         version = json.loads(stdout)
         content = Path(version["contentUri"].removeprefix("file://"))
-        self.rows["iota"] = _total_count(content)
+        self.rows["iota"] = messages_counted(content)
         return Measured(seconds, {"peak_rss": rss})
 
     def new_dataset(self) -> str:
@@ -212,7 +213,7 @@ class Sides:
         files = "\n".join(self.store.files)
         argv = [sys.executable, str(DUCKDB_QUERY), files, self.store.format, end, sql, str(out)]
         seconds, rss, _ = run_measured(argv, self.env, self.work)
-        self.rows["duckdb"] = _total_count(out)
+        self.rows["duckdb"] = messages_counted(out)
         return Measured(seconds, {"peak_rss": rss})
 
     def in_process(self, rounds: int) -> dict[str, Any]:
@@ -233,15 +234,6 @@ class Sides:
             raise SystemExit(f"bench: the in-process sides failed: {result.stderr[-2000:]}")
         found: dict[str, Any] = json.loads(result.stdout)
         return found
-
-
-def _total_count(csv_path: Path) -> int:
-    """The messages the query counted: what both sides must agree on (give or take the
-    seconds between their window ends)."""
-    import csv
-
-    with csv_path.open(newline="", encoding="utf-8") as handle:
-        return sum(int(row["n"]) for row in csv.DictReader(handle))
 
 
 def measure(work: Path, store: Store, args: BenchArgs) -> dict[str, Any]:
