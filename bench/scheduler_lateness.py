@@ -2,13 +2,20 @@
 
 1,000 SQL datasets, each `cron(* * * * ? *)` with `x-iota-source: {command: "true"}`, are
 registered in a fresh home; then a scheduler process runs them in real time, two sides
-one after the other:
+one after the other, after a third that runs the same work without any scheduler:
 
 - engine: `iota-container scheduler --no-container --json-log` itself, every run a real
   engine run (dataset lock, version rows, the `true` process, its empty content copied to
   the file:// output root, retention);
 - no-op: bench/_noop_scheduler.py, the same Scheduler with a runner that only claims and
-  finishes each version in the store: the scheduler's own overhead.
+  finishes each version in the store: the scheduler's own overhead;
+- floor: bench/_floor_runs.py, each run's unavoidable system work alone (its state rows,
+  its folders and log, the `true` command, the content's fsynced copy under the output
+  root) as plain Python, in WORKERS forked processes released at once, with no scheduler
+  and no minute to wait for: its start lateness counts from the release. No engine doing
+  this work on this machine starts the thousandth run sooner, so engine p99 start / floor
+  p99 start is what is left to cut, and a floor over the target says that the target
+  cannot be met here (by this engine or any other) with that many cores.
 
 Lateness of a trigger = when its version was created (the claim, the scheduler's clock)
 minus its window, for every run of the measured minutes (the first whole minutes after the
@@ -18,8 +25,11 @@ the `true` command is about to start, minus the window) is printed beside it: th
 a thousand runs take to get through the workers. CPU = the scheduler process's user +
 system time over those minutes, read from /proc before the first window and just before
 the window after the last; its worker processes' (SQL runs go to them) apart, and the
-waited-for children of both (the `true` commands) apart again.
-Target: p99 lateness under 1 s, for the claim and for the run's start.
+waited-for children of both (the `true` commands) apart again. The floor has no
+scheduler process (its CPU/min is n/a); its workers report their own CPU and their
+`true` commands' (os.times), for one batch of DATASETS runs: one minute's worth.
+Target: p99 lateness under 1 s, for the claim and for the run's start. Each side's row
+shows the 1-minute load average when it began: other work on the machine delays runs.
 
     python bench/scheduler_lateness.py [--quick] [--json] [--repetitions MINUTES]
 """
@@ -101,6 +111,12 @@ class SideResult:
     cpu_workers: float
     fire_lateness: list[float]  # when a worker took the trigger, from the log
     start_lateness: list[float]  # when its run started (startedAt), where one is recorded
+    load_average: float  # the 1-minute load average when the side began
+
+    @property
+    def runs(self) -> int:
+        # The floor claims nothing: its runs are those that started.
+        return len(self.lateness) if self.lateness else len(self.start_lateness)
 
     def percentile(self, values: list[float], fraction: float) -> float:
         ordered = sorted(values)
@@ -109,7 +125,8 @@ class SideResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "minutes": self.minutes,
-            "runs": len(self.lateness),
+            "load_average_1min": self.load_average,
+            "runs": self.runs,
             "runs_expected": self.runs_expected,
             "runs_distinct": self.runs_distinct,
             "runs_failed": self.runs_failed,
@@ -171,7 +188,43 @@ def wait_for_start(process: subprocess.Popen[bytes], log: Path) -> datetime:
     return datetime.now(timezone.utc)
 
 
+def measure_floor(workdir: Path, batches: int) -> SideResult:
+    """`batches` times, DATASETS runs of the floor released at once (one minute's worth)."""
+    load = os.getloadavg()[0]
+    lateness: list[float] = []
+    workers_cpu = children_cpu = 0.0
+    for batch in range(batches):
+        progress(f"floor: {DATASETS} runs on {WORKERS} processes, batch {batch + 1}/{batches}")
+        folder = workdir / "floor" / str(batch)
+        folder.mkdir(parents=True)
+        command = [sys.executable, str(BENCH_DIR / "_floor_runs.py"), str(folder)]
+        done = subprocess.run(
+            [*command, str(DATASETS), str(WORKERS)], capture_output=True, text=True, check=False
+        )
+        if done.returncode:
+            raise SystemExit(f"bench: the floor runs failed:\n{done.stderr[-3000:]}")
+        figures = json.loads(done.stdout)
+        lateness += figures["start_lateness"]
+        workers_cpu += figures["workers_cpu_s"]
+        children_cpu += figures["children_cpu_s"]
+    return SideResult(
+        name="floor",
+        minutes=batches,
+        lateness=[],
+        runs_expected=DATASETS * batches,
+        runs_distinct=0,
+        runs_failed=0,  # a failing run stops the floor (check=True)
+        cpu_own=math.nan,
+        cpu_children=children_cpu,
+        cpu_workers=workers_cpu,
+        fire_lateness=[],
+        start_lateness=lateness,
+        load_average=load,
+    )
+
+
 def measure_side(side: str, workdir: Path, minutes: int) -> SideResult:
+    load = os.getloadavg()[0]
     home = workdir / side / "home"
     with StateStore(Home.locate(home)) as store:
         progress(f"{side}: registering {DATASETS} definitions")
@@ -213,6 +266,7 @@ def measure_side(side: str, workdir: Path, minutes: int) -> SideResult:
         cpu_workers=after.workers - before.workers,
         fire_lateness=_fire_lateness(log, windows),
         start_lateness=[_lateness(v, v.started_at) for v in runs if v.started_at],
+        load_average=load,
     )
 
 
@@ -223,6 +277,10 @@ def _lateness(version: Version, moment: datetime) -> float:
 
 def _milliseconds(seconds: float) -> str:
     return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+
+
+def _cpu_seconds(seconds: float) -> str:
+    return "n/a" if math.isnan(seconds) else f"{seconds:.2f} s"
 
 
 def _fire_lateness(log: Path, windows: set[datetime]) -> list[float]:
@@ -241,23 +299,26 @@ def build_report(results: list[SideResult], args: BenchArgs) -> None:
             [
                 result.name,
                 f"{figures['runs']}/{figures['runs_expected']}",
+                f"{result.load_average:.2f}",
                 _milliseconds(figures["lateness_p50_s"]),
                 _milliseconds(figures["lateness_p99_s"]),
                 _milliseconds(figures["lateness_max_s"]),
                 _milliseconds(figures["start_lateness_p50_s"]),
                 _milliseconds(figures["start_lateness_p99_s"]),
-                f"{figures['cpu_s_per_minute']:.2f} s",
-                f"{figures['workers_cpu_s_per_minute']:.2f} s",
-                f"{figures['children_cpu_s_per_minute']:.2f} s",
+                _cpu_seconds(figures["cpu_s_per_minute"]),
+                _cpu_seconds(figures["workers_cpu_s_per_minute"]),
+                _cpu_seconds(figures["children_cpu_s_per_minute"]),
             ]
         )
-    headers = ["runner", "runs", "p50 late", "p99 late", "max late", "p50 start", "p99 start"]
+    headers = ["runner", "runs", "load", "p50 late", "p99 late", "max late", "p50 start"]
+    headers += ["p99 start"]
     headers += ["CPU/min", "workers/min", "children/min"]
     verdicts = [
         f"{r.name}: p99 {r.to_json()['lateness_p99_s'] * 1000:.0f} ms, target < "
         f"{TARGET_P99_SECONDS * 1000:.0f} ms: "
         + ("met" if r.to_json()["lateness_p99_s"] < TARGET_P99_SECONDS else "not met")
         for r in results
+        if r.lateness
     ]
     verdicts += [
         f"{r.name}: run start p99 {r.to_json()['start_lateness_p99_s'] * 1000:.0f} ms, target "
@@ -266,11 +327,12 @@ def build_report(results: list[SideResult], args: BenchArgs) -> None:
         for r in results
         if r.start_lateness
     ]
+    verdicts += _floor_verdicts({r.name: r for r in results})
     failed = [f"{r.name}: {r.runs_failed} runs FAILED" for r in results if r.runs_failed]
     failed += [
         f"{r.name}: {len(r.lateness) - r.runs_distinct} windows ran more than once"
         for r in results
-        if r.runs_distinct != len(r.lateness)
+        if r.lateness and r.runs_distinct != len(r.lateness)
     ]
     text = "\n".join([format_table(headers, rows), "", *verdicts, *failed])
     document = {
@@ -278,15 +340,43 @@ def build_report(results: list[SideResult], args: BenchArgs) -> None:
         "workers": WORKERS,
         "target_p99_s": TARGET_P99_SECONDS,
         "sides": {r.name: r.to_json() for r in results},
+        "engine_over_floor_p99_start": _engine_over_floor(results),
     }
     title = f"scheduler: {DATASETS} datasets on cron(* * * * ? *), {WORKERS} workers"
     report(title, text, document, args)
 
 
+def _engine_over_floor(results: list[SideResult]) -> float:
+    sides = {r.name: r.to_json() for r in results}
+    return float(sides["engine"]["start_lateness_p99_s"] / sides["floor"]["start_lateness_p99_s"])
+
+
+def _floor_verdicts(sides: dict[str, SideResult]) -> list[str]:
+    floor = sides["floor"].to_json()["start_lateness_p99_s"]
+    engine = sides["engine"].to_json()["start_lateness_p99_s"]
+    lines = [
+        f"engine run start p99 / floor run start p99: {engine * 1000:.0f} ms / "
+        f"{floor * 1000:.0f} ms = {_engine_over_floor(list(sides.values())):.2f}"
+    ]
+    if floor < TARGET_P99_SECONDS:
+        lines.append(
+            f"the floor starts its runs within the target ({floor * 1000:.0f} ms < "
+            f"{TARGET_P99_SECONDS * 1000:.0f} ms): an engine doing only this work can meet it"
+        )
+    else:
+        lines.append(
+            f"the floor itself is over the target ({floor * 1000:.0f} ms >= "
+            f"{TARGET_P99_SECONDS * 1000:.0f} ms): on this machine ({os.cpu_count()} CPUs) no "
+            f"engine doing this work for {DATASETS} runs due at once can meet it"
+        )
+    return lines
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], repetitions=3, quick_repetitions=1)
     with temp_dir("scheduler") as workdir:
-        results = [measure_side(side, workdir, args.repetitions) for side in ("no-op", "engine")]
+        results = [measure_floor(workdir, args.repetitions)]
+        results += [measure_side(side, workdir, args.repetitions) for side in ("no-op", "engine")]
     build_report(results, args)
 
 
