@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from iota_container.definitions.model import DatasetDefinition, DatasetVariable
 from iota_container.engine.records import DATASET, LATEST_SUCCEEDED, Trigger, Version
 from iota_container.errors import IotaError
-from iota_container.storage.uri import parse_output_uri
+from iota_container.storage.uri import OutputUri, parse_output_uri
 
 if TYPE_CHECKING:
     from iota_container.params_file import JsonValue
@@ -125,21 +125,32 @@ def _refuse_shared_output(
             )
 
 
-def confine_to_output_root(uri: str, output_root: str, what: str) -> None:
+def confine_to_output_root(uri: str | OutputUri, output_root: str, what: str) -> None:
     """ResolveError unless the file:// `uri` lies inside the file:// `output_root` once
     symlinks and `..` are resolved (as far as its folders exist). Other URIs pass."""
-    path = parse_output_uri(uri, what=what).path
-    root = parse_output_uri(f"{output_root}/_", what="output root").path
-    if path is None or root is None:
+    target = uri if isinstance(uri, OutputUri) else parse_output_uri(uri, what=what)
+    root = _root_folder(output_root)
+    if target.path is None or root is None:
         return
-    real_root = Path(os.path.realpath(root.parent))
-    real_path = Path(os.path.realpath(path))
-    if real_root not in real_path.parents:
+    # Resolved on every call, the root too: it may be moved or replaced by a link while
+    # a scheduler runs, and a real root kept from before would confine runs to where
+    # it was.
+    # Compared as text: every engine run asks, and Path.parents costs more than the I/O.
+    real_root = os.path.realpath(root)
+    real_path = os.path.realpath(target.path)
+    if real_path == real_root or not real_path.startswith(real_root.rstrip("/") + "/"):
         raise ResolveError(
-            f"{what} is {uri!r}, which is {str(real_path)!r} once links and '..' are "
-            f"resolved: outside the output root {str(real_root)!r}; remove the link (or fix "
+            f"{what} is {str(uri)!r}, which is {real_path!r} once links and '..' are "
+            f"resolved: outside the output root {real_root!r}; remove the link (or fix "
             "the file name), or choose another output root"
         )
+
+
+@lru_cache(maxsize=16)
+def _root_folder(output_root: str) -> str | None:
+    """The folder of a file:// output root (None for s3://): parsing only, so kept."""
+    root = parse_output_uri(f"{output_root}/_", what="output root").path
+    return str(root.parent) if root is not None else None
 
 
 def _content_version(

@@ -61,6 +61,7 @@ from iota_container.engine.state_store import StateStore
 from iota_container.engine.store_schema import StateDiskFull
 from iota_container.errors import EXIT_ANALYSIS_FAILED, EXIT_BAD_INPUT, IotaError
 from iota_container.executors import LOCAL, AnalysisRun, Executor, RunEnded, executor_for
+from iota_container.storage.uri import parse_output_uri
 from iota_container.text import one_line
 
 if TYPE_CHECKING:
@@ -362,9 +363,9 @@ class DatasetEngine:
                 content = produce_query_content(
                     dataset.definition, dataset.source_file, folder, log_path
                 )
-            target = f"{version.output_prefix}/{content.name}"
-            root = self.store.home.output_root
-            confine_to_output_root(target, root, f"content of {dataset.name}")
+            what = f"content of {dataset.name}"
+            target = parse_output_uri(f"{version.output_prefix}/{content.name}", what=what)
+            confine_to_output_root(target, self.store.home.output_root, what)
             uri = storage.put(content, target).uri
         except IotaError as e:
             full = disk_full(folder)

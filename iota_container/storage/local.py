@@ -34,9 +34,13 @@ from pathlib import Path
 
 from iota_container.atomic import copy_file_atomically, write_bytes_atomically
 from iota_container.errors import StorageError
+from iota_container.storage.mount_table import MOUNTS
 from iota_container.storage.uri import OutputUri
 
 KERNEL_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
+# Every local put checks its target: the checks compare text, since building and comparing
+# Path objects cost more than the file system calls (both sides are absolute, normalised).
+_KERNEL_FOLDER_TEXTS = tuple(str(folder) for folder in KERNEL_FOLDERS)
 KERNEL_FILE_SYSTEMS = frozenset(
     (
         "proc",
@@ -96,8 +100,9 @@ def check_local_target(target: OutputUri) -> Path:
     """The target's path, once it passes every rule of the module docstring."""
     assert target.path is not None
     path = target.path
-    place = resolved_place(path)
-    _refuse_kernel_places(target, place)
+    # Where it really is: its folder's symlinks and `..` resolved (see resolved_place).
+    real_folder = os.path.realpath(path.parent)
+    _refuse_kernel_places(target, os.path.join(real_folder, path.name), real_folder)
     try:
         status: os.stat_result | None = os.lstat(path)
     except FileNotFoundError:
@@ -130,14 +135,17 @@ def write_failure(uri: str, error: OSError) -> StorageError:
     )
 
 
-def _refuse_kernel_places(target: OutputUri, place: Path) -> None:
-    for folder in KERNEL_FOLDERS:
-        if place == folder or folder in place.parents:
+def _refuse_kernel_places(target: OutputUri, place: str, real_folder: str) -> None:
+    """`place`: the target's real path, in `real_folder` (os.path.realpath's answer)."""
+    for folder in _KERNEL_FOLDER_TEXTS:
+        if place == folder or place.startswith(folder + "/"):
             raise StorageError(
                 f"output {target.uri!r} lies under {folder}, which holds the kernel's and "
                 "the devices' files, not data: choose a file on a disk"
             )
-    file_system = mounted_file_system(_nearest_existing(place.parent))
+    # realpath resolved every link it could reach: the part of real_folder that exists
+    # is real already, as the mount table's points are.
+    file_system = MOUNTS.file_system(_nearest_existing(real_folder))
     if file_system in KERNEL_FILE_SYSTEMS:
         raise StorageError(
             f"output {target.uri!r} lies on a {file_system} file system, which holds the "
@@ -214,43 +222,17 @@ def _check_folder(target: OutputUri, folder: Path) -> None:
 def check_folder_writable(folder: Path, what: str) -> None:
     """StorageError("<what>: ...") unless files can be made in `folder` (or in the folders
     that would be made for it)."""
-    existing = _nearest_existing(folder)
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    existing = _nearest_existing(str(folder))
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
         raise StorageError(
-            f"{what}: {str(existing)!r} is not a folder this user can write to; "
-            "choose another location"
+            f"{what}: {existing!r} is not a folder this user can write to; choose another location"
         )
 
 
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
+def _nearest_existing(path: str) -> str:
+    while not os.path.exists(path):
+        parent = os.path.dirname(path) or "."  # a relative path's first folder is "."
+        if parent == path:
+            break
+        path = parent
     return path
-
-
-def mounted_file_system(folder: Path) -> str | None:
-    """The type of the file system `folder` is on (from /proc/self/mounts), if known."""
-    try:
-        lines = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    # Compared as text, not as Path objects: every local put asks, on machines with
-    # hundreds of mounts (a Docker host), and both sides are absolute, normalised paths.
-    where = os.path.realpath(folder)
-    best: tuple[int, str] | None = None
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        mount_point = _unescape_mount_point(fields[1])
-        inside = where == mount_point or where.startswith(mount_point.rstrip("/") + "/")
-        if inside and (best is None or len(mount_point) >= best[0]):
-            best = (len(mount_point), fields[2])
-    return best[1] if best else None
-
-
-def _unescape_mount_point(text: str) -> str:
-    # The mount table writes space, tab, newline and backslash as octal escapes.
-    for escaped, plain in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
-        text = text.replace(escaped, plain)
-    return text
