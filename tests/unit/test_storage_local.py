@@ -197,3 +197,16 @@ def test_two_s3_outputs_at_one_key_are_refused_before_any_request() -> None:
     # No S3 endpoint is needed: the duplicate is found before any store is asked.
     with pytest.raises(StorageError, match="'s3://b/k/out' and 'S3://b/k/out'"):
         storage.check_writable(["s3://b/k/out", "S3://b/k/out"])
+
+
+def test_a_relative_folder_is_checked_from_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `run --work-dir work` names a folder relative to where the run starts.
+    from iota_container.storage.local import check_folder_writable
+
+    monkeypatch.chdir(tmp_path)
+    check_folder_writable(Path("work/sub"), "--work-dir")
+    (tmp_path / "file").write_text("a file")
+    with pytest.raises(StorageError, match="--work-dir: 'file' is not a folder"):
+        check_folder_writable(Path("file/sub"), "--work-dir")
