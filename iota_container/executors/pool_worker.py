@@ -11,14 +11,18 @@ process only. A closed channel before a run: stop the kernel, exit 0.
 
 On the channel: the worker sends `{"ready": True, "pid": ..., "kernelPid": ...,
 "clientSession": ...}` once its kernel answers its client; the
-pool sends the run (`params`, `notebook`, `log`, `cwd`, `handedAt`), or None to stop it.
+pool sends the run (`params`, `notebook`, `log`, `cwd`, `handedAt`), or None to stop it,
+and keeps its end open until the run ends (`end_with_the_pool`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
@@ -42,13 +46,34 @@ def serve(
         job = channel.recv()
     except (EOFError, OSError):  # the pool closed
         job = None
-    channel.close()
     if job is None:
+        channel.close()
         from iota_container.notebook.warm_kernel import discard_started_kernel
 
         discard_started_kernel()
         return
+    end_with_the_pool(channel, kernel_pid)
     run_job(job)
+
+
+def end_with_the_pool(channel: Connection, kernel_pid: int | None) -> None:
+    """Kill the run (its kernel, then this process) when the pool's process ends: a run
+    never outlives the process that answers for it (a scheduler killed, a Ray node's
+    agent lost with its node), which has failed its version by then or will; it would
+    otherwise write its outputs afterwards, beside a retry's. The pool holds its end of
+    the channel open until the run ends: end of file on it means its process is gone.
+    (Not PR_SET_PDEATHSIG: this process's parent is the fork server, which outlives the
+    pool's process as long as any of its children runs.)"""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            channel.recv()
+        for group in (kernel_pid, os.getpid()):
+            if group is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(group, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="iota-pool-watch", daemon=True).start()
 
 
 def start_kernel(kernel_name: str) -> tuple[int | None, str]:

@@ -14,8 +14,9 @@ starts its cells at 12:00. Isolation is the one-shot run's: every worker is a pr
 of its own, with the engine's secrets dropped from its environment
 (`process_environment()`) before it starts its kernel, and it runs ONE run and exits,
 so neither the worker nor its kernel ever serves a second run; a crash of the analysis
-ends that worker only. The replacement is started as soon as a worker is taken, off the
-critical path.
+ends that worker only, and a run ends with the pool's process (pool_worker.py:
+`end_with_the_pool`), which answers for it. The replacement is started as soon as a
+worker is taken, off the critical path.
 
 A worker is a session of its own (pool_worker.py), so that stopping it stops what it
 started; its kernel is a session of its own too (jupyter_client starts it so) and is
@@ -133,14 +134,14 @@ class _Worker:
         try:
             self.channel.send(job)
         except OSError:  # BrokenPipeError: it died after saying it was ready
-            return False
-        finally:
             self.channel.close()
-        return True
+            return False
+        return True  # the channel stays open while it runs: its end ends the run
 
     def wait(self) -> int:
         code = child_exit.exit_code(self.process)
         assert code is not None
+        self.channel.close()
         return code
 
     def stop(self, grace: float) -> None:
@@ -158,6 +159,7 @@ class _Worker:
                 with contextlib.suppress(OSError):  # gone already
                     os.killpg(group, signal.SIGKILL)
         child_exit.exit_code(self.process)
+        self.channel.close()
 
 
 def _fork_server() -> multiprocessing.context.ForkServerContext:

@@ -6,6 +6,8 @@ environment), and the tests read that."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -155,6 +157,49 @@ def test_a_run_that_kills_its_worker_fails_with_a_reason_and_the_pool_goes_on(
     seen = run_state(tmp_path, LocalExecutor(pool=pool), "second")
     assert seen["worker_pid"] != pool.handovers[0].worker_pid
     assert len(pool.handovers) == 2
+
+
+HELD_CELL = """\
+import os, pathlib, time
+marks = pathlib.Path(marks_dir)
+(marks / "started").write_text(str(os.getppid()))  # the kernel's parent: the pool worker
+while (marks / "hold").exists():
+    time.sleep(0.1)
+(marks / "finished").touch()"""
+
+
+def test_a_pool_run_ends_with_the_process_that_owns_the_pool(tmp_path: Path) -> None:
+    """A killed owner (a scheduler, a Ray node's agent) takes its runs with it: its
+    version is failed as interrupted, so a run going on would write its outputs after."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (marks / "hold").touch()
+    notebook = write_notebook(
+        tmp_path / "held.ipynb", HELD_CELL, parameters=f"marks_dir = {str(marks)!r}"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-m", "tests.pool_owner", str(tmp_path), str(notebook)],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert _eventually(lambda: (marks / "started").exists() or owner.poll() is not None)
+        assert owner.poll() is None, "the owner ended before its run started"
+        worker = psutil.Process(int((marks / "started").read_text()))
+        owner.kill()  # the owner alone: the worker is a session of its own
+        owner.wait()
+        assert _eventually(lambda: not _alive(worker), timeout=20), "the worker outlived it"
+    finally:
+        (marks / "hold").unlink()
+        owner.kill()
+    time.sleep(2)  # a kernel left running would finish now
+    assert not (marks / "finished").exists()
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_a_run_whose_kernel_exits_fails_with_the_cell_that_ended_it(
