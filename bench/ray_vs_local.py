@@ -20,7 +20,7 @@ runtime runs the notebook in a process, on this machine or on a Ray node):
   log) has the wall-clock time of each of its steps, for a breakdown.
 
 This machine has two cores shared by everything on it: the cluster's nodes, their
-actors and every notebook process compete with the scheduler, so the figures say what
+agents and every notebook process compete with the scheduler, so the figures say what
 the Ray path costs here, not what a cluster of real machines would give.
 
     python bench/ray_vs_local.py [--quick] [--json] [--repetitions N]   # --quick: 20 datasets
@@ -307,9 +307,9 @@ DRIVER_INTERVALS = (
     ("driver: import ray", ("started",), "imported ray"),
     ("ray.init", ("imported ray",), "connected"),
     ("given the run -> submitted", ("given", "connected"), "submitted"),
-    ("actor's worker starts", ("submitted",), "placed on"),
+    ("reserved, given to its node's agent", ("submitted",), "placed on"),
     ("the run on the node", ("placed on",), "ended"),
-    ("collect the actor", ("ended",), "collected"),
+    ("collect it (group removed)", ("ended",), "collected"),
 )
 
 
@@ -352,17 +352,14 @@ def one_run_text(
             for label, _, _ in DRIVER_INTERVALS
         ],
     )
-    cli_steps = steps["cli"]
-    # What each run's driver pays at least, however early it starts: a CLI's own work
-    # before the handover (a fraction of a second) is all it can overlap.
-    ray_itself = cli_steps.get("driver: import ray", 0.0) + cli_steps.get("ray.init", 0.0)
-    budget = (TARGET_RATIO - 1) * median(single["local"])
-    if ray_itself > budget:
-        text += (
-            f"\nThe CLI target cannot be met here: importing Ray and ray.init alone take "
-            f"{ray_itself:.2f} s, more than {TARGET_RATIO - 1:.1f} x the local run's "
-            f"{median(single['local']):.2f} s ({budget:.2f} s)."
-        )
+    text += (
+        "\n(a driver's import and ray.init are in the log of the first run it serves; a "
+        "scheduler's driver starts with it, before its first window)"
+    )
+    for name, times in (("dataset run (CLI)", single), ("through a scheduler", scheduled)):
+        ratio = median(times["ray"]) / median(times["local"])
+        verdict = "met" if ratio <= TARGET_RATIO else "not met"
+        text += f"\n{name}: ray / local {ratio:.2f}, target <= {TARGET_RATIO}: {verdict}"
     return text
 
 

@@ -133,7 +133,7 @@ class RayCluster:
         return int(float(self._ask(alive) or 0))
 
     def free_cpus(self) -> float:
-        """The CPUs no actor holds: every worker's, once each run's actor is collected."""
+        """The CPUs nothing holds: every worker's, once each run's group is removed."""
         return float(self._ask("ray.available_resources().get('CPU', 0)") or 0)
 
     def _ask(self, expression: str) -> str:

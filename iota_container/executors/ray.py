@@ -3,14 +3,15 @@
     RAY_ADDRESS=10.0.0.5:6379 iota-container dataset run sensor_report --executor ray
 
 - The cluster is `RAY_ADDRESS` (`--ray-address`), checked to answer within seconds.
-- Each run is driven by a Ray driver process of its own (ray_driver.py says why),
-  started ahead of its run (with the executor, as each run is claimed and as each
-  ends, one at a time): Ray's import and ray.init in that process overlap the
-  engine's work (a scheduler's: its wait for the next window) until the run is handed
-  over.
-- Each run is one detached Ray actor named by the run id (ray_driver.py says why),
-  asking for its computeType's CPUs and memory times IOTA_RAY_RESOURCE_SCALE
-  (ray_resources.py); a computeType no node has room for is refused at submission.
+- The runs of an engine process are driven by one Ray driver process (ray_driver.py
+  says why), started with the executor, before any run is known: Ray's import and
+  ray.init overlap the engine's own work (a scheduler's: its wait for the first
+  window), and are paid once, not by each run. A driver that ended (its cluster went
+  away) is replaced by the next run.
+- Each run is one detached placement group named by the run id, asking for its
+  computeType's CPUs and memory times IOTA_RAY_RESOURCE_SCALE (ray_resources.py), run
+  by the agent of the node Ray reserved it on (ray_node.py); a computeType no node has
+  room for is refused at submission.
 - The params file travels with the run as bytes (ray_node.py): on the node the image runs
   through that node's Docker engine with it mounted read-only, or, `--no-container`, the
   runtime runs the definition's notebook in a process there.
@@ -33,11 +34,13 @@ import dataclasses
 import json
 import logging
 import os
+import queue
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import IO, Any
@@ -68,15 +71,15 @@ class RayExecutor:
 
     def __init__(self) -> None:
         require_ray()
-        self._ready: _Driver | None = None  # started for the next run, importing Ray
-        self._ready_lock = threading.Lock()
+        self._driver: _Driver | None = None
+        self._driver_lock = threading.Lock()
         address = os.environ.get(ADDRESS_ENV, "").strip()
         if address:  # else choose_mode says what is missing
-            self._start_ready_driver(address)
+            self._driver_for(address)
 
     def choose_mode(self, use_container: bool | None) -> str:
         require_ray()
-        self._start_ready_driver(cluster_address())  # a run is being claimed: its driver
+        self._driver_for(cluster_address())  # a run is being claimed: its driver
         # The nodes' Docker engines cannot be asked from here: a container unless refused.
         return MODE_PROCESS if use_container is False else MODE_CONTAINER
 
@@ -107,85 +110,123 @@ class RayExecutor:
         check_cluster_answers(address)
         return self._drive(DriverRequest(FOLLOW, address, run.run_id, _driver_log(run)), run)
 
-    def _start_ready_driver(self, address: str) -> None:
-        """One driver started ahead of the next run, unless one is ready already."""
-        with self._ready_lock:
-            if self._ready is None or self._ready.process.poll() is not None:
-                self._ready = _Driver.start(address)
-
-    def _take_driver(self, address: str) -> _Driver:
-        with self._ready_lock:
-            ready, self._ready = self._ready, None
-        if ready is not None and ready.process.poll() is None:
-            return ready  # connected to `address` already, or connects when told
-        return _Driver.start(address)
+    def _driver_for(self, address: str) -> _Driver:
+        """The driver of `address`: the running one, or one started now."""
+        with self._driver_lock:
+            driver = self._driver
+            if driver is None or driver.address != address or not driver.alive:
+                driver = self._driver = _Driver.start(address)
+            return driver
 
     def _drive(self, request: DriverRequest, run: AnalysisRun) -> RunEnded | None:
-        """Run the driver process to the run's end; None when it found no such run."""
+        """The driver's answers to the request, to its end; None when it found no such
+        run."""
         driver_log = Path(request.log_path)
         started = time.monotonic()
-        taken = self._take_driver(request.address)
-        driver = taken.process
-        assert driver.stdin is not None and driver.stdout is not None
+        driver = self._driver_for(request.address)
         events: dict[str, dict[str, Any]] = {}
-        try:
-            # stdin stays open until the driver is done (it collects the run's actor after
-            # its end): the driver ends early only when this process does.
-            write_request(driver.stdin, request)
-            for line in driver.stdout:
-                event = json.loads(line)
-                events[event["event"]] = event
-                if event["event"] == "placed":
-                    node = event["node"]
-                    log.info("dataset %s: run %s on %s", run.dataset.name, request.run_id, node)
-        finally:
-            driver.stdin.close()
-            code = driver.wait()
-            taken.keep_early_log(driver_log)
-            # For this process's next run (a scheduler's): a process that ends now ends
-            # it too, before it is far into Ray's import.
-            self._start_ready_driver(request.address)
+        for event in driver.serve(request, driver_log):
+            events[event["event"]] = event
+            if event["event"] == "placed":
+                node = event["node"]
+                log.info("dataset %s: run %s on %s", run.dataset.name, request.run_id, node)
         if "refused" in events:
             raise RayClusterError(events["refused"]["message"])
         if "ended" in events:
             return _ended(events["ended"], run.log_path)
         if "missing" in events:
             return None
+        code = driver.exit_code()
         if request.operation == SUBMIT and "submitted" not in events:
             raise RayClusterError(
-                f"the Ray cluster at {request.address} did not take run {request.run_id} (its "
-                f"driver ended with code {code}): see {driver_log}"
+                f"the Ray cluster at {request.address} did not take run {request.run_id} "
+                f"({_ending(code)}): see {driver_log}"
             )
         return _cluster_gone(request.address, code, driver_log, time.monotonic() - started)
 
 
-@dataclasses.dataclass(frozen=True)
 class _Driver:
-    """A driver process, started before its run is known: what it prints until it is
-    given its request (and its log path) goes to a file of its own."""
+    """A driver process and this process's end of it: requests written to its stdin,
+    its events read from its stdout by a thread and handed to the request they are
+    about. What it prints itself (Ray's messages) goes to a file of its own, whose lines
+    of a request's time are added to that request's log."""
 
-    process: subprocess.Popen[bytes]
-    early_log: IO[bytes]
+    def __init__(self, address: str, process: subprocess.Popen[bytes], output: IO[bytes]):
+        self.address = address
+        self.process = process
+        self._output = output
+        self._lock = threading.Lock()
+        self._waiting: dict[str, queue.Queue[dict[str, Any] | None]] = {}
+        self._ended = False
+        threading.Thread(target=self._read_events, daemon=True).start()
 
     @classmethod
     def start(cls, address: str) -> _Driver:
-        early_log = tempfile.TemporaryFile()  # noqa: SIM115  (closed with its run)
+        output = tempfile.TemporaryFile()  # noqa: SIM115  (closed with the driver)
         process = subprocess.Popen(
             [sys.executable, "-m", "iota_container.executors.ray_driver", address],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=early_log,
+            stderr=output,
         )
-        return cls(process, early_log)
+        return cls(address, process, output)
 
-    def keep_early_log(self, driver_log: Path) -> None:
-        """Append what the driver printed before its request to its log."""
-        with self.early_log:
-            self.early_log.seek(0)
-            early = self.early_log.read()
-        if early:
+    @property
+    def alive(self) -> bool:
+        return not self._ended and self.process.poll() is None
+
+    def exit_code(self) -> int | None:
+        """Its exit code, None while it runs (its stdout closed: it is ending)."""
+        if not self._ended:
+            return self.process.poll()
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def serve(self, request: DriverRequest, driver_log: Path) -> Iterator[dict[str, Any]]:
+        """The driver's events about `request`, up to its `done` (or the driver's end)."""
+        answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        written = self._output_size()
+        assert self.process.stdin is not None
+        with self._lock:
+            self._waiting[request.run_id] = answers
+            try:
+                if self._ended:
+                    raise BrokenPipeError
+                write_request(self.process.stdin, request)
+            except OSError:  # BrokenPipeError: it ended
+                answers.put(None)
+        try:
+            while (event := answers.get()) is not None and event["event"] != "done":
+                yield event
+        finally:
+            with self._lock:
+                self._waiting.pop(request.run_id, None)
+            self._add_output(driver_log, written)
+
+    def _read_events(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            event = json.loads(line)
+            with self._lock:
+                answers = self._waiting.get(event["runId"])
+            if answers is not None:
+                answers.put(event)
+        with self._lock:  # it ended: every request waiting has had all it will get
+            self._ended = True
+            for answers in self._waiting.values():
+                answers.put(None)
+
+    def _output_size(self) -> int:
+        return os.fstat(self._output.fileno()).st_size
+
+    def _add_output(self, driver_log: Path, since: int) -> None:
+        """What the driver printed while the request was under way, to its log."""
+        printed = os.pread(self._output.fileno(), self._output_size() - since, since)
+        if printed:
             with driver_log.open("ab") as log_file:
-                log_file.write(early)
+                log_file.write(printed)
 
 
 def _driver_log(run: AnalysisRun) -> str:
@@ -227,13 +268,17 @@ def _ended(event: dict[str, object], log_path: Path) -> RunEnded:
     )
 
 
-def _cluster_gone(address: str, code: int, driver_log: Path, seconds: float) -> RunEnded:
+def _ending(code: int | None) -> str:
+    return f"its driver ended with code {code}" if code is not None else "its driver gave it up"
+
+
+def _cluster_gone(address: str, code: int | None, driver_log: Path, seconds: float) -> RunEnded:
     """The driver ended without the run's end: the cluster stopped answering it."""
     lines = driver_log.read_text(encoding="utf-8", errors="replace").splitlines()
     last = next((line for line in reversed(lines) if line.strip()), "")
     detail = f": {one_line(last, 200)}" if last else ""
     reason = (
-        f"the Ray cluster at {address} stopped answering mid-run (its driver ended with code "
-        f"{code}{detail}); see {driver_log}"
+        f"the Ray cluster at {address} stopped answering mid-run ({_ending(code)}{detail}); "
+        f"see {driver_log}"
     )
     return RunEnded(-1, seconds, reason, infrastructure_failure=True)

@@ -1,35 +1,45 @@
-"""`python -m iota_container.executors.ray_driver`: one run's Ray driver, in a process of
-its own, started by ray.py for each submission or follow.
+"""`python -m iota_container.executors.ray_driver ADDRESS`: the Ray driver of an engine
+process, in a process of its own, started by ray.py and serving all of that process's
+runs on the cluster at ADDRESS (submissions and follows) at once.
 
 Why a process: Ray's driver ends the process it runs in when the cluster's control
 store (GCS) stays unreachable, so a cluster that goes away would take the engine, and
 every other run of a scheduler, down with it; and importing Ray costs a second and a
-hundred megabytes the engine need not carry. The driver imports Ray and connects to the
-cluster (its address the one argument) first, then reads one `DriverRequest`
-(length-prefixed pickle) on stdin, so ray.py starts it before the run is known, and
-Ray's import and ray.init overlap the engine's own work.
-It writes JSON lines on stdout, its log to the request's `log_path`; it ends when its
-parent does (its stdin closes), leaving the run on the cluster to be followed again, and
-as soon as the run is collected: without Ray's own shutdown at exit, which takes seconds
-and which a driver killed with its engine does without too.
+hundred megabytes the engine need not carry. Why one for many runs: that second, and
+ray.init's half second, are then paid once, when the engine starts (ray.py starts the
+driver before any run is known), not by each run; a scheduler with two hundred runs due
+at once would otherwise start two hundred drivers.
 
-Why a detached named actor and not a task or Ray's job submission: a task dies with the
-process that owns it, and the job API needs Ray's dashboard (its HTTP server and extra
-dependencies) running on the head. A detached actor outlives its creator; named by the
-run id in one namespace it is found again (`ray.get_actor`) by a later process, and a
-resubmission under the same name gets the existing actor (`get_if_exists`), never a
-second run. `max_restarts=0`: an actor lost with its node is not run again by Ray; the
-engine decides (x-iota-infrastructure-retries).
+The driver imports Ray and connects, then reads `DriverRequest`s (length-prefixed
+pickles) on stdin, each served in a thread of its own. It writes JSON lines on stdout,
+each with the `runId` it is about and a last `done` line a request; each request's steps
+go to its `log_path` (`ray-driver PID: STEP at TIME`), and what Ray itself prints goes
+to the driver's stderr. It ends when its engine does (its stdin closes), leaving the runs
+under way on the cluster to be followed again, without Ray's own shutdown at exit, which
+takes seconds and which a driver killed with its engine does without too.
+
+Why a placement group and the node's agent, and not a task, an actor of the run's own
+or Ray's job submission: a task dies with the process that owns it, an actor of its own
+costs each run the start of a worker process on its node (a second or more), and the
+job API needs Ray's dashboard (its HTTP server and extra dependencies) on the head. A
+detached placement group named by the run id reserves the run's CPUs and memory on one
+node and outlives its creator; the run goes to that node's agent (ray_node.py), a
+detached actor that is already running. A later process finds the run again by its
+name (`get_placement_group`) and asks the agent of its node for its end; a resubmission
+finds the group that exists, and the agent starts a run id once: never a second run.
+An agent lost with its node is not started again by Ray for that run (max_restarts=0);
+the engine decides (x-iota-infrastructure-retries).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import json
 import logging
 import os
 import pickle
-import queue
 import struct
 import sys
 import threading
@@ -38,7 +48,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from iota_container.executors.base import RunEnded
-from iota_container.executors.ray_node import NodeEnd, NodeRun, RunOnNode
+from iota_container.executors.ray_node import MAX_CALLS, NodeAgent, NodeEnd, NodeRun, agent_name
 from iota_container.executors.ray_resources import RunResources, unsatisfiable_reason
 from iota_container.text import one_line
 from iota_container.uri_grammar import import_without_uri_grammar
@@ -95,49 +105,146 @@ def ended_event(end: NodeEnd) -> dict[str, Any]:
 
 def main() -> int:
     global _events
-    _step("started")
+    _startup.step("started")
     # The events get stdout to themselves: Ray prints to it too (warnings, a lost node's
     # messages), so everything else goes to stderr, the driver's log.
     _events = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    requests: queue.Queue[DriverRequest] = queue.Queue()
-    threading.Thread(target=_read_request_then_watch_parent, args=(requests,), daemon=True).start()
     os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", GCS_RECONNECT_SECONDS)
     # Ray imports jsonschema, whose optional URI grammar costs each run's driver seconds.
-    ray = import_without_uri_grammar("ray")
-    _step("imported ray")
-    connected = _connect_ahead(sys.argv[1] if len(sys.argv) > 1 else None)
-    request = requests.get()
-    log_file = os.open(request.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-        os.dup2(log_file, stream.fileno())
-    os.close(log_file)
-    _step(f"given {request.operation} {request.run_id}")
-    if connected != request.address:
-        if connected is not None:
-            ray.shutdown()
-        _connect(request.address)
-    if request.operation == FOLLOW:
+    import_without_uri_grammar("ray")
+    _startup.step("imported ray")
+    address = sys.argv[1]
+    _connection.connect_ahead(address)
+    while (request := read_request(sys.stdin.buffer)) is not None:
+        if request.address != address:  # ray.py starts a driver for each address
+            raise SystemExit(f"ray-driver: asked for {request.address}, connected to {address}")
+        threading.Thread(target=_serve, args=(request,), daemon=True).start()
+    os._exit(EXIT_PARENT_GONE)  # the engine is gone: its runs go on, to be followed
+
+
+def _serve(request: DriverRequest) -> None:
+    """One request to its end, its steps in its own log; `done` in any case."""
+    with _RunLog(request.log_path) as log:
         try:
-            actor = ray.get_actor(request.run_id)
-        except ValueError:  # no live actor of that name: never submitted, or collected
-            _emit({"event": "missing"})
-            return 0
+            _startup.hand_to(log)  # the first request's: the start it waited for, if it did
+            log.step(f"given {request.operation} {request.run_id}")
+            _connection.connect(request.address, log)
+            _emit(request.run_id, {"event": "taken"})
+            _serve_connected(request, log)
+        except BaseException as e:  # a bug, or Ray failing: this request's log says it
+            log.step(f"failed: {one_line(repr(e), 300)}")
+            raise
+        finally:
+            _emit(request.run_id, {"event": "done"})
+
+
+def _serve_connected(request: DriverRequest, log: _RunLog) -> None:
+    run_id = request.run_id
+    if request.operation == FOLLOW:
+        placed = _find(run_id, log)
+        if placed is None:
+            _emit(run_id, {"event": "missing"})
+            return
     else:
         assert request.resources is not None and request.node_run is not None
-        actor = _submit(request.run_id, request.resources, request.node_run)
-        if actor is None:
-            return 0
-    end = _wait_for_end(actor)
-    _step("ended")
-    _emit(ended_event(end))
-    _collect(request.run_id, actor)
-    _step("collected")
-    return 0
+        placed = _submit(run_id, request.resources, request.node_run, log)
+        if placed is None:
+            return
+    end = _wait_for_end(placed)
+    log.step("ended")
+    _emit(run_id, ended_event(end))
+    _collect(placed)
+    log.step("collected")
 
 
-def _connect(address: str) -> None:
+class _RunLog:
+    """A request's log (beside its run's log): one line a step, at its wall-clock time
+    (the run's other processes' logs say theirs): where a run's seconds go."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._lines: list[str] = []  # kept until a path is given (the driver's start)
+        self._file: IO[str] | None = None
+        if path is not None:
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115  (closed on exit)
+
+    def step(self, what: str, moment: float | None = None) -> None:
+        line = f"ray-driver {os.getpid()}: {what} at {moment or time.time():.3f}\n"
+        if self._file is None:
+            self._lines.append(line)
+            print(line, end="", file=sys.stderr, flush=True)
+            return
+        self._file.write(line)
+        self._file.flush()
+
+    def hand_to(self, log: _RunLog) -> None:
+        """Write the steps kept so far to `log`, once: to the first request's."""
+        with _startup_lock:
+            lines, self._lines = self._lines, []
+        if lines and log._file is not None:
+            log._file.writelines(lines)
+
+    def __enter__(self) -> _RunLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class _Connection:
+    """The driver's one connection to its cluster, made ahead when the cluster answers,
+    else by the first request (whose log then says why it failed)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.address: str | None = None
+
+    def connect_ahead(self, address: str) -> None:
+        import ray
+
+        with self._lock:
+            try:
+                _connect(address, _startup)
+            except Exception as e:  # the first request connects again, and reports
+                _startup.step(f"not connected ahead: {one_line(str(e), 200)}")
+                if ray.is_initialized():
+                    ray.shutdown()
+                return
+            self.address = address
+
+    def connect(self, address: str, log: _RunLog) -> None:
+        import ray
+
+        with self._lock:
+            if self.address == address:
+                return
+            try:
+                _connect(address, log)
+            except BaseException:
+                if ray.is_initialized():  # the next request starts afresh
+                    ray.shutdown()
+                raise
+            self.address = address
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A run's placement group, and the agent of the node it reserved, once it did."""
+
+    run_id: str
+    group: Any  # ray.util.placement_group.PlacementGroup
+    agent: Any | None = None
+    node: str | None = None
+
+
+_startup = _RunLog(None)
+_startup_lock = threading.Lock()
+_connection = _Connection()
+
+
+def _connect(address: str, log: _RunLog) -> None:
     import ray
 
     ray.init(
@@ -149,89 +256,165 @@ def _connect(address: str) -> None:
     # The driver's first call that reaches the cluster sets up what Ray starts lazily (a
     # fifth of a second, paid by the first actor's creation otherwise): made here.
     ray.put(b"")
-    _step("connected")
+    log.step("connected")
+    _start_agents()
 
 
-def _connect_ahead(address: str | None) -> str | None:
-    """The address connected to before the run is known, if one was given and answers;
-    the request's own connects (and reports) otherwise."""
-    if address is None:
-        return None
+def _start_agents() -> None:
+    """An agent on every node that can take runs, started now if it is not running: the
+    first run of a node need not wait for its start. Nothing is waited for here."""
     import ray
 
-    try:
-        _connect(address)
-    except Exception as e:  # the request's connection says it again, with its run
-        _step(f"not connected ahead: {one_line(str(e), 200)}")
-        if ray.is_initialized():
-            ray.shutdown()
-        return None
-    return address
+    for node in ray.nodes():  # type: ignore[no-untyped-call]
+        if node.get("Alive") and float(node.get("Resources", {}).get("CPU", 0)) > 0:
+            _agent_on(node["NodeID"])
 
 
-def _collect(run_id: str, actor: Any) -> None:
-    """Kill the ended run's actor to free its resources (see ray.py on the window before
-    this), waiting until the cluster has it no more: the driver exits without Ray's
-    shutdown, which could drop a kill still on its way."""
+def _agent_on(node_id: str) -> Any:
+    """The agent of node `node_id`: the running one, or one started there now."""
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    ray.kill(actor)
-    deadline = time.monotonic() + COLLECT_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            ray.get_actor(run_id)
-        except ValueError:  # gone
-            return
-        time.sleep(0.05)
+    return (
+        ray.remote(NodeAgent)
+        .options(
+            name=agent_name(node_id),
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            num_cpus=0,  # the run's placement group holds its resources
+            max_restarts=0,
+            max_concurrency=MAX_CALLS,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+        )
+        .remote()
+    )
 
 
-def _submit(run_id: str, resources: RunResources, node_run: NodeRun) -> Any:
+def _submit(
+    run_id: str, resources: RunResources, node_run: NodeRun, log: _RunLog
+) -> _Placed | None:
     import ray
+    from ray.util.placement_group import placement_group
 
     refused = unsatisfiable_reason(resources, ray.nodes())  # type: ignore[no-untyped-call]
     if refused is not None:
-        _emit({"event": "refused", "message": refused})
+        _emit(run_id, {"event": "refused", "message": refused})
         return None
-    actor_class = ray.remote(RunOnNode)
-    actor = actor_class.options(
-        name=run_id,
-        namespace=NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-        num_cpus=resources.num_cpus,
-        memory=resources.memory_bytes,
-        max_restarts=0,
-        max_concurrency=4,  # `wait` and `where` answer while the run's thread works
-    ).remote(node_run)
-    _emit({"event": "submitted"})
-    _step("submitted")
-    return actor
+    group = _group_named(run_id)  # a resubmission: the run's group exists already
+    if group is None:
+        bundle = {"CPU": resources.num_cpus, "memory": resources.memory_bytes}
+        group = placement_group(
+            [{k: v for k, v in bundle.items() if v}],
+            strategy="STRICT_PACK",
+            name=run_id,
+            lifetime="detached",
+        )
+    _emit(run_id, {"event": "submitted"})
+    log.step("submitted")
+    placed = _reserved(_Placed(run_id, group))
+    if placed.agent is None:  # its node was lost before the run started there
+        return placed
+    node: str = ray.get(placed.agent.start.remote(run_id, node_run))
+    _placed(run_id, node, log)
+    return dataclasses.replace(placed, node=node)
 
 
-def _wait_for_end(actor: Any) -> NodeEnd:
+def _find(run_id: str, log: _RunLog) -> _Placed | None:
+    """The run, submitted by an earlier process, if its group is still there and the
+    agent of its node has it; a group whose run never reached its agent is removed."""
+    import ray
+    from ray.exceptions import RayActorError
+
+    group = _group_named(run_id)
+    if group is None:
+        return None
+    placed = _reserved(_Placed(run_id, group))
+    node: str | None = None
+    try:
+        if placed.agent is not None and ray.get(placed.agent.knows.remote(run_id)):
+            node = ray.get(placed.agent.where.remote())
+    except RayActorError:  # the agent died with its node
+        node = None
+    if node is None:
+        _collect(placed)
+        return None
+    _placed(run_id, node, log)
+    return dataclasses.replace(placed, node=node)
+
+
+def _group_named(run_id: str) -> Any | None:
+    from ray.util import placement_group_table
+    from ray.util.placement_group import get_placement_group
+
+    try:
+        group = get_placement_group(run_id)
+    except ValueError:  # no group of that name: never submitted, or collected
+        return None
+    return None if placement_group_table(group).get("state") == "REMOVED" else group
+
+
+def _reserved(placed: _Placed) -> _Placed:
+    """Once Ray reserved the group's bundle on a node (it waits while no node has room):
+    with that node's agent, or without one when the node is gone."""
+    import ray
+    from ray.util import placement_group_table
+
+    while not placed.group.wait(WAIT_SECONDS):
+        continue
+    node_id = placement_group_table(placed.group)["bundles_to_node_id"][0]
+    alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}  # type: ignore[no-untyped-call]
+    if node_id not in alive:
+        return placed
+    return dataclasses.replace(placed, agent=_agent_on(node_id))
+
+
+def _placed(run_id: str, node: str, log: _RunLog) -> None:
+    _emit(run_id, {"event": "placed", "node": node})
+    log.step(f"placed on {node}")
+
+
+def _wait_for_end(placed: _Placed) -> NodeEnd:
     import ray
     from ray.exceptions import GetTimeoutError, RayActorError
 
-    node: str | None = None
+    if placed.agent is None:
+        return _actor_lost(placed.node, RuntimeError("its node was gone before it started"))
     while True:
         try:
-            if node is None:
-                node = ray.get(actor.where.remote())  # once Ray placed and started it
-                _emit({"event": "placed", "node": node})
-                _step(f"placed on {node}")
             end: NodeEnd | None = ray.get(
-                actor.wait.remote(WAIT_SECONDS), timeout=WAIT_SECONDS + 60
+                placed.agent.wait.remote(placed.run_id, WAIT_SECONDS), timeout=WAIT_SECONDS + 60
             )
         except GetTimeoutError:
             continue
         except RayActorError as e:
-            return _actor_lost(node, e)
+            return _actor_lost(placed.node, e)
         if end is not None:
             return end
 
 
+def _collect(placed: _Placed) -> None:
+    """Forget the ended run on its agent and remove its group, which frees its resources,
+    waiting until the cluster has removed it: the driver exits without Ray's shutdown,
+    which could drop a removal still on its way."""
+    import ray
+    from ray.exceptions import RayActorError
+    from ray.util import placement_group_table
+    from ray.util.placement_group import remove_placement_group
+
+    if placed.agent is not None:
+        with contextlib.suppress(RayActorError):
+            ray.get(placed.agent.collect.remote(placed.run_id))
+    remove_placement_group(placed.group)
+    deadline = time.monotonic() + COLLECT_SECONDS
+    while time.monotonic() < deadline:
+        if placement_group_table(placed.group).get("state") == "REMOVED":
+            return
+        time.sleep(0.05)
+
+
 def _actor_lost(node: str | None, error: Exception) -> NodeEnd:
-    """The actor died: with its node (an infrastructure failure), or on its own."""
+    """The agent died: with its node (an infrastructure failure), or on its own."""
     import ray
 
     node_id = node.rpartition("/")[2] if node else None
@@ -239,41 +422,28 @@ def _actor_lost(node: str | None, error: Exception) -> NodeEnd:
     for _ in range(10):
         nodes = ray.nodes()  # type: ignore[no-untyped-call]
         alive = {n["NodeID"] for n in nodes if n.get("Alive")}
-        if node_id is not None and node_id not in alive:
+        if node_id is None or node_id not in alive:
+            where = f" {node}" if node else ""
             reason = (
-                f"the Ray node {node} was lost mid-run; the run is not run again (a "
+                f"the Ray node{where} was lost mid-run; the run is not run again (a "
                 "definition opts into that with x-iota-infrastructure-retries)"
             )
             return NodeEnd(RunEnded(-1, 0.0, reason, node, infrastructure_failure=True), b"")
         time.sleep(1)
     first_line = one_line(str(error).splitlines()[0] if str(error) else repr(error), 200)
-    where = f" on node {node}" if node else ""
-    reason = f"the run's Ray actor died{where}: {first_line}"
+    reason = f"the agent running the run on node {node} died: {first_line}"
     return NodeEnd(RunEnded(-1, 0.0, reason, node), b"")
 
 
 _events: IO[str] = sys.stdout
+_events_lock = threading.Lock()
 
 
-def _emit(event: dict[str, Any]) -> None:
-    _events.write(json.dumps(event) + "\n")
-    _events.flush()
-
-
-def _step(what: str) -> None:
-    """One line of the driver's log a step, at its wall-clock time (the run's other
-    processes' logs say theirs): where a run's seconds go."""
-    print(f"ray-driver {os.getpid()}: {what} at {time.time():.3f}", file=sys.stderr, flush=True)
-
-
-def _read_request_then_watch_parent(requests: queue.Queue[DriverRequest]) -> None:
-    """Hand the request over once it comes, then wait for EOF: the engine that started
-    this driver is gone (before its request too), and so is the driver then."""
-    request = read_request(sys.stdin.buffer)
-    if request is not None:
-        requests.put(request)
-        sys.stdin.buffer.read()
-    os._exit(EXIT_PARENT_GONE)
+def _emit(run_id: str, event: dict[str, Any]) -> None:
+    line = json.dumps(event | {"runId": run_id}) + "\n"
+    with _events_lock:
+        _events.write(line)
+        _events.flush()
 
 
 if __name__ == "__main__":

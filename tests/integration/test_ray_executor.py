@@ -165,7 +165,7 @@ class World:
         return document
 
     def driver_lines(self, name: str, step: str) -> list[str]:
-        """The lines of the run's Ray drivers' log for `step` (ray_driver.py `_step`)."""
+        """The lines of the run's Ray drivers' log for `step` (ray_driver.py `_RunLog`)."""
         (version,) = self.versions(name)
         assert version.log_path is not None
         driver_log = Path(version.log_path).with_name("ray-driver.log")
@@ -218,6 +218,8 @@ def test_two_acu_1_runs_at_once_run_on_two_nodes(world: World) -> None:
     wait_for("both runs to start", lambda: bool(world.starts("north") and world.starts("south")))
     nodes = {name: world.cluster.node_running(world.starts(name)[0]) for name in runs}
     assert nodes["north"] is not nodes["south"]
+    agents = {agent_running(world.starts(name)[0]) for name in runs}  # one a node
+    assert len(agents) == 2
     world.release()
 
     ended = {name: finished(process) for name, process in runs.items()}
@@ -241,8 +243,31 @@ def test_two_acu_1_runs_at_once_run_on_two_nodes(world: World) -> None:
     executed = parse_output_uri(versions["north"]["outputs"]["ipynb"]).path
     assert executed is not None and "analysis north done" in executed.read_text()
     assert [len(world.starts(name)) for name in runs] == [1, 1]
-    # Each run's actor was collected once its end was read: its CPU is free again.
-    wait_for("the actors to be collected", lambda: world.cluster.free_cpus() == 2, timeout=30)
+    # Each run's placement group was removed once its end was read: its CPU is free again.
+    wait_for("the runs to be collected", lambda: world.cluster.free_cpus() == 2, timeout=30)
+    # Run by its node's agent, in a pool worker whose kernel was up before the run came.
+    assert "run handed over" in Path(versions["north"]["log"]).read_text()
+
+    world.register("later", notebook=world.each_start_held)
+    (world.marks / "hold-1").touch()
+    later = world.start_run("later", "--executor", "ray", "--no-container")
+    wait_for("the next run to start", lambda: bool(world.starts("later")))
+    # No process was started for it on its node: an agent already running took it.
+    assert agent_running(world.starts("later")[0]) in agents
+    (world.marks / "hold-1").unlink()
+    code, _, stderr = finished(later)
+    assert code == 0, stderr
+
+
+def agent_running(pid: int) -> int:
+    """The node agent (ray_node.py) among the ancestors of `pid`: the Ray worker process
+    of the actor, which Ray titles by its class."""
+    while pid > 1:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if command.startswith(b"ray::NodeAgent"):
+            return pid
+        pid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    pytest.fail("the run's process is no descendant of a node agent")
 
 
 def ray_drivers_of(parent: int) -> list[int]:
@@ -265,20 +290,26 @@ def ray_drivers_of(parent: int) -> list[int]:
 def test_a_run_is_driven_by_a_driver_started_before_the_run_is_claimed(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ray's import (most of a driver's start) overlaps the engine's own work."""
+    """Ray's import (most of a driver's start) overlaps the engine's own work, and is
+    paid once: the driver serves every run of the process."""
     world.register("early")
     for key, value in world.cluster.env().items():
         monkeypatch.setenv(key, value)
     from iota_container.executors.ray import RayExecutor
 
+    world.register("later")
     others = set(ray_drivers_of(os.getpid()))  # of other tests' executors in this process
     with StateStore(Home.locate(world.home)) as store:
         engine = DatasetEngine(store, executor=RayExecutor())
         (ahead,) = set(ray_drivers_of(os.getpid())) - others  # before anything is claimed
-        version = engine.run("early", use_container=False)
-    assert version.status == SUCCEEDED, version.reason
-    (given,) = world.driver_lines("early", "given submit")
-    assert given.startswith(f"ray-driver {ahead}: ")
+        for name in ("early", "later"):
+            version = engine.run(name, use_container=False)
+            assert version.status == SUCCEEDED, version.reason
+        # One driver for both runs, the one started ahead: none started for a run.
+        assert set(ray_drivers_of(os.getpid())) - others == {ahead}
+    for name in ("early", "later"):
+        (given,) = world.driver_lines(name, "given submit")
+        assert given.startswith(f"ray-driver {ahead}: ")
 
 
 @pytest.fixture(scope="module")
