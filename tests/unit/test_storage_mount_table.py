@@ -41,23 +41,29 @@ def test_a_put_refuses_a_kernel_file_system_mounted_after_an_earlier_put(tmp_pat
     assert (folder / "second.txt").read_bytes() == b"on a disk again"
 
 
+def table_in_file(table_file: Path, text: str) -> MountTable:
+    """A MountTable read from a regular file holding `text`, in the kernel's format."""
+    table_file.write_text(text)
+    return MountTable(str(table_file))
+
+
 def test_without_a_change_mark_the_parsed_table_is_kept(tmp_path: Path) -> None:
     # A regular file never marks a change, unlike /proc/self/mounts: what its lookups
     # answer after it is rewritten shows that a lookup does not read the table again.
-    table_file = tmp_path / "mounts"
-    table_file.write_text("/dev/vda / ext4 rw 0 0\nnone /data\\040here tmpfs rw 0 0\n")
-    table = MountTable(str(table_file))
+    table = table_in_file(
+        tmp_path / "mounts", "/dev/vda / ext4 rw 0 0\nnone /data\\040here tmpfs rw 0 0\n"
+    )
     assert table.file_system("/data here/x") == "tmpfs"
     assert table.file_system("/data") == "ext4"
-    table_file.write_text("/dev/vda / ext4 rw 0 0\nproc /data\\040here proc rw 0 0\n")
+    (tmp_path / "mounts").write_text("/dev/vda / ext4 rw 0 0\nproc /data\\040here proc rw 0 0\n")
     assert table.file_system("/data here/x") == "tmpfs"
     table.close()
 
 
 def test_of_two_mounts_on_one_point_the_later_is_on_top(tmp_path: Path) -> None:
-    table_file = tmp_path / "mounts"
-    table_file.write_text("/dev/vda / ext4 rw 0 0\nnone /x tmpfs rw 0 0\nproc /x proc rw 0 0\n")
-    table = MountTable(str(table_file))
+    table = table_in_file(
+        tmp_path / "mounts", "/ / ext4 rw 0 0\nnone /x tmpfs rw 0 0\nproc /x proc rw 0 0\n"
+    )
     assert table.file_system("/x/self") == "proc"
     assert table.file_system("/xy") == "ext4"
     table.close()
