@@ -13,9 +13,10 @@ one after the other, after a third that runs the same work without any scheduler
   its folders and log, the `true` command, the content's fsynced copy under the output
   root) as plain Python, in WORKERS forked processes released at once, with no scheduler
   and no minute to wait for: its start lateness counts from the release. No engine doing
-  this work on this machine starts the thousandth run sooner, so engine p99 start / floor
-  p99 start is what is left to cut, and a floor over the target says that the target
-  cannot be met here (by this engine or any other) with that many cores.
+  this work from Python on this machine starts the thousandth run sooner, so engine p99
+  start / floor p99 start is what is left to cut, and a floor over the target says that
+  the target cannot be met here (by this engine or any other in Python) with that many
+  cores.
 
 Lateness of a trigger = when its version was created (the claim, the scheduler's clock)
 minus its window, for every run of the measured minutes (the first whole minutes after the
@@ -367,7 +368,8 @@ def _floor_verdicts(sides: dict[str, SideResult]) -> list[str]:
         lines.append(
             f"the floor itself is over the target ({floor * 1000:.0f} ms >= "
             f"{TARGET_P99_SECONDS * 1000:.0f} ms): on this machine ({os.cpu_count()} CPUs) no "
-            f"engine doing this work for {DATASETS} runs due at once can meet it"
+            f"engine doing this work for {DATASETS} runs due at once can meet it (the floor is "
+            "that work alone, as plain Python does it)"
         )
     return lines
 
