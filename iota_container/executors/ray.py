@@ -156,6 +156,7 @@ class _Driver:
         self.process = process
         self._output = output
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._waiting: dict[str, queue.Queue[dict[str, Any] | None]] = {}
         self._ended = False
         threading.Thread(target=self._read_events, daemon=True).start()
@@ -191,12 +192,13 @@ class _Driver:
         assert self.process.stdin is not None
         with self._lock:
             self._waiting[request.run_id] = answers
-            try:
-                if self._ended:
-                    raise BrokenPipeError
-                write_request(self.process.stdin, request)
-            except OSError:  # BrokenPipeError: it ended
+            if self._ended:
                 answers.put(None)
+        try:
+            with self._write_lock:  # not the lock its events are handed out under
+                write_request(self.process.stdin, request)
+        except OSError:  # BrokenPipeError: it ended (and said so to `answers`)
+            answers.put(None)
         try:
             while (event := answers.get()) is not None and event["event"] != "done":
                 yield event

@@ -69,7 +69,7 @@ class DriverRequest:
     operation: str  # SUBMIT or FOLLOW
     address: str
     run_id: str
-    log_path: str  # the driver's log (stderr and Ray's prints), beside the run's log
+    log_path: str  # its steps, and what the driver printed meanwhile; beside the run's log
     resources: RunResources | None = None  # SUBMIT only
     node_run: NodeRun | None = None  # SUBMIT only
 
@@ -163,17 +163,16 @@ class _RunLog:
     (the run's other processes' logs say theirs): where a run's seconds go."""
 
     def __init__(self, path: str | None) -> None:
-        self.path = path
-        self._lines: list[str] = []  # kept until a path is given (the driver's start)
+        """`path` None: the driver's own start, kept for its first request's log."""
+        self._lines: list[str] = []
         self._file: IO[str] | None = None
         if path is not None:
             self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115  (closed on exit)
 
-    def step(self, what: str, moment: float | None = None) -> None:
-        line = f"ray-driver {os.getpid()}: {what} at {moment or time.time():.3f}\n"
+    def step(self, what: str) -> None:
+        line = f"ray-driver {os.getpid()}: {what} at {time.time():.3f}\n"
         if self._file is None:
             self._lines.append(line)
-            print(line, end="", file=sys.stderr, flush=True)
             return
         self._file.write(line)
         self._file.flush()
