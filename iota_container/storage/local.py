@@ -37,10 +37,9 @@ from iota_container.errors import StorageError
 from iota_container.storage.mount_table import MOUNTS
 from iota_container.storage.uri import OutputUri
 
-KERNEL_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
-# Every local put checks its target: the checks compare text, since building and comparing
-# Path objects cost more than the file system calls (both sides are absolute, normalised).
-_KERNEL_FOLDER_TEXTS = tuple(str(folder) for folder in KERNEL_FOLDERS)
+# As text: every local put checks its target, and building and comparing Path objects
+# costs more than the file system calls (both sides are absolute, normalised).
+KERNEL_FOLDERS = ("/proc", "/sys", "/dev")
 KERNEL_FILE_SYSTEMS = frozenset(
     (
         "proc",
@@ -137,7 +136,7 @@ def write_failure(uri: str, error: OSError) -> StorageError:
 
 def _refuse_kernel_places(target: OutputUri, place: str, real_folder: str) -> None:
     """`place`: the target's real path, in `real_folder` (os.path.realpath's answer)."""
-    for folder in _KERNEL_FOLDER_TEXTS:
+    for folder in KERNEL_FOLDERS:
         if place == folder or place.startswith(folder + "/"):
             raise StorageError(
                 f"output {target.uri!r} lies under {folder}, which holds the kernel's and "
