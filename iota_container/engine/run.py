@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +69,16 @@ if TYPE_CHECKING:
     from iota_container.datastore.delivery import DeliveryClients
 
 log = logging.getLogger("iota_container")
+
+
+class RunWithdrawn(IotaError):
+    """A claimed version ended before its run began: nothing ran, nothing is recorded."""
+
+    def __init__(self, version: Version) -> None:
+        super().__init__(
+            f"dataset {version.dataset} version {version.id} was withdrawn or abandoned before "
+            "its run began (a stopping scheduler gave it up): it did not run"
+        )
 
 
 class DatasetRunFailed(IotaError):
@@ -232,6 +243,8 @@ class DatasetEngine:
             log.info("dataset %s: creating version %s (%s)", dataset.name, version.id, version.mode)
             try:
                 finished = self._create_content(dataset, version, notebook)
+            except RunWithdrawn:  # its ending is someone else's: nothing to record
+                raise
             except Exception as e:
                 reason = f"internal error: {type(e).__name__}: {one_line(str(e))}"
                 self.store.finish_version(version, FAILED, reason=reason)
@@ -293,9 +306,11 @@ class DatasetEngine:
                 ended, run_params = self._follow(dataset, version, folder, notebook)
             else:
                 run_params, params_path = self._params(dataset, version, folder)
-                self.store.record_start(version, outputs=run_params.outputs, log_path=log_path)
+                self._record_start(version, folder, outputs=run_params.outputs)
                 run = AnalysisRun(dataset, version, run_params, params_path, log_path, notebook)
                 ended = execute_recorded(self.store, self.executor, run)
+        except RunWithdrawn:
+            raise
         except IotaError as e:
             return self.store.finish_version(version, FAILED, reason=str(e))
         if ended is None:
@@ -347,10 +362,18 @@ class DatasetEngine:
             remove_partial_files(folder, keep=folder / LOG_NAME)
             raise home_write_error(target, e) from e
 
+    def _record_start(self, version: Version, folder: Path, *, outputs: dict[str, str]) -> None:
+        """The run's start, in the same write that checks the version is still CREATING:
+        one withdrawn or abandoned since its claim does not begin (RunWithdrawn), and its
+        folder, which holds nothing of a run yet, goes."""
+        if not self.store.record_start(version, outputs=outputs, log_path=folder / LOG_NAME):
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RunWithdrawn(version)
+
     def _query(
         self, dataset: RegisteredDataset, version: Version, folder: Path, log_path: Path
     ) -> Version:
-        self.store.record_start(version, outputs={}, log_path=log_path)
+        self._record_start(version, folder, outputs={})
         started = time.monotonic()
         try:
             if reads_datastores(dataset.definition):

@@ -284,10 +284,14 @@ class StateStore:
             row["id"]: Version.from_row(row) for row in self._rows_in("versions", "id", version_ids)
         }
 
-    def record_start(self, version: Version, *, outputs: dict[str, str], log_path: Path) -> None:
-        """The run begins now: its outputs and log are known before it can fail."""
-        with self._write() as db:
-            version_rows.mark_started(db, version.id, to_text(self.clock()), outputs, log_path)
+    def record_start(self, version: Version, *, outputs: dict[str, str], log_path: Path) -> bool:
+        """The run begins now: its outputs and log are known before it can fail. False,
+        and nothing written, when the version is no longer CREATING (a stopping scheduler
+        withdrew or abandoned it since its claim): that run must not begin."""
+        with self._write_one() as db:
+            return version_rows.mark_started(
+                db, version.id, to_text(self.clock()), outputs, log_path
+            )
 
     def finish_version(
         self,
@@ -311,19 +315,21 @@ class StateStore:
             content_uri,
         )
         try:
-            self._write_finish(version, ending)
+            finished = self._write_finish(version, ending)
         except StateDiskFull:
             if not release_reserve(self.home.reserve):
                 raise
-            self._write_finish(version, ending)
+            finished = self._write_finish(version, ending)
             keep_reserve(self.home.reserve)
-        # By id: one query after every run (`version` first checks the dataset exists).
-        found = self._versions_by_id([version.id]).get(version.id)
+        found = finished or self._versions_by_id([version.id]).get(version.id)
         return found or self.version(version.dataset, version.id)
 
-    def _write_finish(self, version: Version, ending: tuple[Any, ...]) -> None:
-        with self._write() as db:
-            version_rows.mark_finished(db, version.id, ending, to_text(self.clock()))
+    def _write_finish(self, version: Version, ending: tuple[Any, ...]) -> Version | None:
+        """The finished version, read back by the write itself; None when it had ended
+        before (its first ending stands)."""
+        with self._write_one() as db:
+            row = version_rows.mark_finished(db, version.id, ending, to_text(self.clock()))
+        return Version.from_row(row) if row is not None else None
 
     def version(self, name: str, selector: str = LATEST) -> Version:
         """A version by id, or `$LATEST` (any status) or `$LATEST_SUCCEEDED`."""
@@ -487,6 +493,20 @@ class StateStore:
                 except BaseException:
                     rollback(self._connection)
                     raise
+            except sqlite3.OperationalError as e:
+                if is_disk_full(e):
+                    raise StateDiskFull(self.home.database) from e
+                raise
+
+    @contextmanager
+    def _write_one(self) -> Iterator[sqlite3.Connection]:
+        """For a write of one statement: its own transaction (autocommit), which takes the
+        write lock as it begins, so no read can come first to deadlock on. Two statements
+        fewer than _write: a scheduler's workers make two such writes a run, a thousand
+        runs a minute."""
+        with self._lock:
+            try:
+                yield self._connection
             except sqlite3.OperationalError as e:
                 if is_disk_full(e):
                     raise StateDiskFull(self.home.database) from e

@@ -14,6 +14,8 @@ from typing import Any
 
 from iota_container.engine.records import CREATING, Trigger, to_text
 
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING
+
 
 def insert_creating(
     db: sqlite3.Connection,
@@ -54,24 +56,37 @@ def mark_started(
     started_at: str,
     outputs: dict[str, str],
     log_path: Path,
-) -> None:
-    db.execute(
-        "UPDATE versions SET started_at = ?, outputs = ?, log_path = ?, queued = 0 WHERE id = ?",
+) -> bool:
+    """False when the version is no longer CREATING (withdrawn, or ended): not started."""
+    started = db.execute(
+        "UPDATE versions SET started_at = ?, outputs = ?, log_path = ?, queued = 0"
+        " WHERE id = ? AND status = 'CREATING'",
         (started_at, json.dumps(outputs), str(log_path), version_id),
-    )
+    ).rowcount
+    return bool(started)
 
 
 def mark_finished(
     db: sqlite3.Connection, version_id: str, ending: tuple[Any, ...], finished_at: str
-) -> None:
-    """`ending`: status, reason, exit code, duration (s), content URI. A version that is
-    no longer CREATING keeps its first ending."""
-    db.execute(
+) -> sqlite3.Row | None:
+    """`ending`: status, reason, exit code, duration (s), content URI. The finished row,
+    or None when the version was no longer CREATING: it keeps its first ending."""
+    update = (
         "UPDATE versions SET status = ?, reason = ?, exit_code = ?,"
         " duration_seconds = ?, content_uri = ?, finished_at = ?"
-        " WHERE id = ? AND status = 'CREATING'",
-        (*ending, finished_at, version_id),
+        " WHERE id = ? AND status = 'CREATING'"
     )
+    arguments = (*ending, finished_at, version_id)
+    if _RETURNING:  # the row read back by the write itself: no SELECT after every run
+        cursor = db.execute(f"{update} RETURNING *", arguments)
+    elif db.execute(update, arguments).rowcount:
+        cursor = db.execute("SELECT * FROM versions WHERE id = ?", (version_id,))
+    else:
+        return None
+    cursor.row_factory = sqlite3.Row
+    row: sqlite3.Row | None = cursor.fetchone()
+    cursor.close()  # the statement ends here, and its autocommit transaction with it
+    return row
 
 
 def withdraw_queued(db: sqlite3.Connection, version_id: str) -> bool:

@@ -63,6 +63,7 @@ from iota_container.engine.records import (
     Version,
     to_text,
 )
+from iota_container.engine.run import RunWithdrawn
 from iota_container.engine.state_store import Clock, StateStore, TriggerAlreadyClaimed
 from iota_container.errors import IotaError
 from iota_container.schedule.expressions import Schedule, ScheduleError
@@ -420,6 +421,9 @@ class Scheduler:
         if isinstance(error, DatasetBusy):
             log.info("%s: retrying in %.1f s", error, self.poll_seconds)
             return BUSY
+        if isinstance(error, RunWithdrawn):  # given up by a stop: it runs after a restart
+            log.info("%s", error)
+            return WITHDRAWN
         if isinstance(error, IotaError):
             log.error("dataset %s (%s) did not run: %s", due.dataset, due.trigger.describe(), error)
         elif isinstance(error, Exception):

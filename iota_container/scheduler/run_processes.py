@@ -25,7 +25,6 @@ way finish (loop.py); they end when the scheduler closes their socket.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import pickle
@@ -39,17 +38,18 @@ from typing import TYPE_CHECKING
 
 from iota_container.engine.full_disk import remove_partial_files
 from iota_container.engine.home import LOG_NAME, Home
-from iota_container.engine.records import CREATING, FAILED, INTERRUPTED, Version
+from iota_container.engine.locks import HeldLock
+from iota_container.engine.records import FAILED, INTERRUPTED, Version
+from iota_container.engine.run import ClaimedRun, DatasetEngine, RunWithdrawn
+from iota_container.engine.state_store import StateStore
 from iota_container.errors import IotaError
 
 if TYPE_CHECKING:
-    from iota_container.engine.run import ClaimedRun, DatasetEngine
-    from iota_container.engine.state_store import Clock, StateStore
+    from iota_container.engine.state_store import Clock
 
 log = logging.getLogger("iota_container")
 
-_MESSAGE_BYTES = 1 << 16  # a job or an answer: names, an id, one error line
-_DONE = "done"
+_MESSAGE_BYTES = 1 << 16  # a job or an answer: a version's row and one error line
 _READY = b"ready"
 _EAGER_PER_CORE = 2
 _EXIT_SECONDS = 5.0  # for an idle worker to see its socket closed and exit
@@ -61,18 +61,39 @@ class RunProcessError(IotaError):
 
 @dataclass(frozen=True)
 class _Job:
-    dataset: str
-    version_id: str
+    """The claimed version goes with its job, and the finished one comes back with the
+    answer: neither side reads the row the other has just written (two queries a run
+    each, on the scheduler's side under one interpreter lock for a thousand runs).
 
-    # JSON, not pickle, on the socket: the worker runs this module as __main__, where
-    # pickle would look for these classes.
+    Pickled on this private socket pair (the same one the home and clock come over). The
+    worker runs this module as __main__, where pickle would look for these classes, so
+    only records' classes and tuples cross it."""
+
+    version: Version
+
     def encode(self) -> bytes:
-        return json.dumps([self.dataset, self.version_id]).encode()
+        return pickle.dumps(self.version)
 
     @classmethod
     def decode(cls, message: bytes) -> _Job:
-        dataset, version_id = json.loads(message)
-        return cls(dataset, version_id)
+        return cls(pickle.loads(message))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The finished version; or, when none is, why (an internal error, or the version
+    ended before its run began: `withdrawn`)."""
+
+    version: Version | None = None
+    error: str | None = None
+    withdrawn: bool = False
+
+    def encode(self) -> bytes:
+        return pickle.dumps((self.version, self.error, self.withdrawn))
+
+    @classmethod
+    def decode(cls, message: bytes) -> _Answer:
+        return cls(*pickle.loads(message))
 
 
 class _Worker:
@@ -98,15 +119,14 @@ class _Worker:
         except OSError:
             return False
 
-    def run(self, job: _Job, lock_descriptor: int) -> str | None:
-        """The worker's answer (_DONE, or the internal error that ended the run), or
-        None when it died first."""
+    def run(self, job: _Job, lock_descriptor: int) -> _Answer | None:
+        """The worker's answer, or None when it died first."""
         try:
             socket.send_fds(self.socket, [job.encode()], [lock_descriptor])
             message = self.socket.recv(_MESSAGE_BYTES)
         except OSError:  # EPIPE, ECONNRESET: it is gone
             return None
-        return message.decode() if message else None
+        return _Answer.decode(message) if message else None
 
     def ending(self) -> str:
         """How the process ended, once its socket says it is gone."""
@@ -144,23 +164,21 @@ class RunProcesses:
     def run(self, claimed: ClaimedRun) -> Version:
         """Run a claimed version in a worker process and return it finished; the
         caller still holds (and then releases) the dataset's lock."""
-        job = _Job(claimed.dataset.name, claimed.version.id)
+        version = claimed.version
+        job = _Job(version)
         for attempt in range(2):
             worker = self._take()
             answer = worker.run(job, claimed.lock.fileno())
             if answer is not None:
-                break
+                self._give_back(worker)
+                return _finished(version, answer)
             ending = worker.ending()
             # A worker that died idle (the OOM killer, say) never began this run: one
             # more worker runs it. One that died after the run's start fails it.
-            started = self.store.version(job.dataset, job.version_id).started_at
-            if started is not None or attempt:
-                return self._died(claimed, ending)
+            if attempt or self.store.version(version.dataset, version.id).started_at:
+                break
             log.warning("a worker process %s before its run began; starting another", ending)
-        self._give_back(worker)
-        if answer != _DONE:
-            raise RunProcessError(f"dataset {job.dataset} version {job.version_id}: {answer}")
-        return self.store.version(job.dataset, job.version_id)
+        return self._died(claimed, ending)
 
     def close(self) -> None:
         with self._lock:
@@ -193,14 +211,19 @@ class RunProcesses:
         return self.store.finish_version(version, FAILED, reason=reason)
 
 
+def _finished(version: Version, answer: _Answer) -> Version:
+    if answer.withdrawn:
+        raise RunWithdrawn(version)
+    if answer.version is None:
+        raise RunProcessError(f"dataset {version.dataset} version {version.id}: {answer.error}")
+    return answer.version
+
+
 # -- the worker process ----------------------------------------------------------------
 
 
 def serve(connection: socket.socket) -> None:
     """Run the jobs the scheduler sends until it closes the socket."""
-    from iota_container.engine.run import DatasetEngine
-    from iota_container.engine.state_store import StateStore
-
     home, clock = pickle.loads(connection.recv(_MESSAGE_BYTES))
     with StateStore(home, clock=clock) as store:
         engine = DatasetEngine(store)
@@ -212,33 +235,28 @@ def serve(connection: socket.socket) -> None:
             message, descriptors, _, _ = socket.recv_fds(connection, _MESSAGE_BYTES, 1)
             if not message:
                 return
-            job = _Job.decode(message)
-            answer = _run_job(engine, store, job, descriptors[0])
+            answer = _run_job(engine, store, _Job.decode(message), descriptors[0])
             try:
                 connection.sendall(answer.encode())
             except OSError:  # the scheduler is gone; the run is recorded all the same
                 return
 
 
-def _run_job(engine: DatasetEngine, store: StateStore, job: _Job, lock_descriptor: int) -> str:
-    from iota_container.engine.locks import HeldLock
-    from iota_container.engine.run import ClaimedRun
-
+def _run_job(engine: DatasetEngine, store: StateStore, job: _Job, lock_descriptor: int) -> _Answer:
     lock = HeldLock(lock_descriptor, shared=True)  # closed by run_claimed, never unlocked
     try:
-        version = store.version(job.dataset, job.version_id)
-        if version.status != CREATING:  # ended meanwhile: a scheduler abandoned it
-            lock.release()
-            return _DONE
-        claimed = ClaimedRun(store.dataset(job.dataset), version, lock)
+        # The version as claimed: whether it is still CREATING (a stopping scheduler may
+        # have given it up since) is checked by the write of its start (RunWithdrawn).
+        claimed = ClaimedRun(store.dataset(job.version.dataset), job.version, lock)
     except BaseException:
         lock.release()
         raise
     try:
-        engine.run_claimed(claimed)
+        return _Answer(engine.run_claimed(claimed))
+    except RunWithdrawn:
+        return _Answer(withdrawn=True)
     except Exception as e:  # run_claimed ended the version FAILED with it
-        return f"internal error: {type(e).__name__}: {e}"
-    return _DONE
+        return _Answer(error=f"internal error: {type(e).__name__}: {e}")
 
 
 def main() -> None:

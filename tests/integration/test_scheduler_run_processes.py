@@ -22,7 +22,7 @@ import pytest
 from iota_container.engine.home import Home
 from iota_container.engine.locks import DatasetBusy, lock_if_free, take_dataset_lock
 from iota_container.engine.records import FAILED, INTERRUPTED, SUCCEEDED, Trigger, Version
-from iota_container.engine.run import ClaimedRun, DatasetEngine
+from iota_container.engine.run import ClaimedRun, DatasetEngine, RunWithdrawn
 from iota_container.engine.state_store import StateStore
 from iota_container.scheduler.clock import CLOCK_FILE_ENV, FileClock
 from iota_container.scheduler.loop import EngineRunner, Scheduler
@@ -205,6 +205,61 @@ def test_a_worker_that_died_idle_costs_no_run(runner_of: MakeRunner) -> None:
     version = runner.run(claimed)
     assert version.status == SUCCEEDED, version.reason
     assert home.worker_pid("readings") not in (idle, os.getpid())
+
+
+def claim_readings(runner: EngineRunner, home: Home_, minutes: int = 1) -> ClaimedRun:
+    """The claim of `readings`' window `minutes` after START, at that window."""
+    home.set_clock(START + timedelta(minutes=minutes))
+    (claimed,) = runner.claim([("readings", Trigger.schedule(START + timedelta(minutes=minutes)))])
+    assert isinstance(claimed, ClaimedRun), claimed
+    return claimed
+
+
+@pytest.mark.parametrize("given_up", ["withdrawn", "abandoned"])
+def test_a_claim_given_up_before_its_run_began_does_not_run(
+    runner_of: MakeRunner, given_up: str
+) -> None:
+    """The worker is sent the version as claimed and reads nothing back: the write of
+    the run's start is what finds it no longer CREATING (a stop withdrew it, or the
+    second signal's abandon ended it), and then nothing of the run happens."""
+    home, store, runner = runner_of("readings")
+    home.gate.unlink()
+    claimed = claim_readings(runner, home)
+    if given_up == "withdrawn":
+        assert store.interrupt(claimed.version) is None  # never started: its row goes
+    else:
+        store.finish_version(claimed.version, FAILED, reason=INTERRUPTED)
+    with pytest.raises(RunWithdrawn, match=f"version {claimed.version.id} was withdrawn"):
+        runner.run(claimed)
+    assert not (home.folder / "worker-readings.pid").exists()  # the command never ran
+    assert not store.home.version_dir("readings", claimed.version.id).exists()
+    if given_up == "withdrawn":
+        assert store.versions("readings") == []
+    else:
+        (version,) = store.versions("readings")
+        assert (version.status, version.reason, version.started_at) == (FAILED, INTERRUPTED, None)
+    with lock_if_free(store.home.lock_path("readings")) as free:
+        assert free
+    # The worker is not lost with it: the next window runs in the same one.
+    assert runner.run(claim_readings(runner, home, 2)).status == SUCCEEDED
+
+
+def test_the_finished_version_comes_back_from_the_worker_unread(runner_of: MakeRunner) -> None:
+    """The scheduler's side of a worker run makes no query: a thousand runs a minute
+    share its one interpreter lock. What it returns is the row the worker wrote."""
+    home, store, runner = runner_of("readings")
+    home.gate.unlink()
+    claimed = claim_readings(runner, home)
+    statements: list[str] = []
+    store._connection.set_trace_callback(statements.append)
+    try:
+        version = runner.run(claimed)
+    finally:
+        store._connection.set_trace_callback(None)
+    assert statements == []
+    assert version == store.version("readings", claimed.version.id)
+    assert version.status == SUCCEEDED and version.started_at and version.finished_at
+    assert Path(str(version.content_uri).removeprefix("file://")).read_text() == "a,b\n"
 
 
 def test_a_stop_withdraws_the_claims_no_worker_started(runner_of: MakeRunner) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from iota_container.engine import version_rows
 from iota_container.engine.home import Home
 from iota_container.engine.locks import DatasetBusy, dataset_lock
 from iota_container.engine.records import (
@@ -381,3 +382,45 @@ def test_a_killed_claim_that_never_started_is_withdrawn_and_its_window_runs_agai
         assert again.trigger == window
         with pytest.raises(TriggerAlreadyClaimed):
             reopened.start_version("started", window, MODE_PROCESS)
+
+
+# -- a run's own writes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "select-after"])
+def test_a_finish_returns_the_row_it_wrote_and_a_second_one_keeps_the_first(
+    store: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returning: bool
+) -> None:
+    """`select-after`: SQLite before 3.35 has no UPDATE ... RETURNING."""
+    monkeypatch.setattr(version_rows, "_RETURNING", returning)
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    version = store.start_version("readings", Trigger.manual(), MODE_PROCESS)
+    assert store.record_start(version, outputs={"out": "x"}, log_path=tmp_path / "run.log")
+    finished = store.finish_version(version, SUCCEEDED, duration_seconds=1.23456, content_uri="u")
+    assert finished == store.version("readings", version.id)
+    assert (finished.status, finished.content_uri, finished.duration_seconds) == (
+        SUCCEEDED,
+        "u",
+        1.235,
+    )
+    assert finished.started_at == finished.finished_at == START and finished.outputs == {"out": "x"}
+    again = store.finish_version(version, FAILED, reason="late")
+    assert again == finished  # its first ending stands
+    # Nor does an ended version start again.
+    assert not store.record_start(version, outputs={}, log_path=tmp_path / "run.log")
+    assert store.version("readings", version.id) == finished
+
+
+def test_a_runs_start_and_finish_are_one_statement_each(store: StateStore, tmp_path: Path) -> None:
+    """A scheduler's workers make these two writes for every run, a thousand a minute:
+    each is one autocommit statement (no BEGIN and COMMIT around it), and the finish
+    reads its row back by RETURNING, not by a SELECT after it."""
+    register(store, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+    version = store.start_version("readings", Trigger.manual(), MODE_PROCESS)
+    statements: list[str] = []
+    store._connection.set_trace_callback(statements.append)
+    store.record_start(version, outputs={}, log_path=tmp_path / "run.log")
+    store.finish_version(version, SUCCEEDED)
+    store._connection.set_trace_callback(None)
+    assert [s.split()[0] for s in statements] == ["UPDATE", "UPDATE"], statements
+    assert statements[1].rstrip().endswith("RETURNING *")
