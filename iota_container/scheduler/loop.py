@@ -224,8 +224,10 @@ class Scheduler:
     # -- what is due --------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        changes = self.store.change_counter()
-        if changes != self._seen_changes and time.monotonic() >= self._next_look:
+        # The clock first: the counter is a query, and this runs at every run's end.
+        if time.monotonic() >= self._next_look and (
+            (changes := self.store.change_counter()) != self._seen_changes
+        ):
             self._seen_changes = changes
             # Another connection wrote: most often this scheduler's own worker processes
             # finishing runs (run_processes.py), hundreds a second. So other processes'
@@ -345,15 +347,17 @@ class Scheduler:
             pooled = {n for n, e in state.entries.items() if e.dataset.definition.container_action}
             self._pooled = (state.entries, frozenset(pooled))
         names = self._pooled[1]
+        if not names:  # this runs at every run's end: a thousand SQL runs a minute
+            self._pool.warm(0)
+            return
         with self._lock:
             runs_soon = sum(1 for name in state.running if name in names)
-        if names:
-            horizon = now + WARM_AHEAD
-            runs_soon += sum(
-                1
-                for item in (*self._heap, *self._held)
-                if item[0] <= horizon and item[2].dataset in names and self._current(item)
-            )
+        horizon = now + WARM_AHEAD
+        runs_soon += sum(
+            1
+            for item in (*self._heap, *self._held)
+            if item[0] <= horizon and item[2].dataset in names and self._current(item)
+        )
         self._pool.warm(runs_soon)
 
     def _sleep_seconds(self) -> float:
