@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("iota_container")
 
-_MESSAGE_BYTES = 1 << 16  # a job or an answer: a version's row and one error line
+_MESSAGE_BYTES = 1 << 16  # a job or an answer: a version's row, or one error line
+_ERROR_CHARACTERS = 4096  # of an internal error's message, when it is longer than that
 _READY = b"ready"
 _EAGER_PER_CORE = 2
 _EXIT_SECONDS = 5.0  # for an idle worker to see its socket closed and exit
@@ -82,14 +83,21 @@ class _Job:
 @dataclass(frozen=True)
 class _Answer:
     """The finished version; or, when none is, why (an internal error, or the version
-    ended before its run began: `withdrawn`)."""
+    ended before its run began: `withdrawn`); or `read_back`: it is finished, and too
+    large for one message (a long reason, many delivery outcomes), so read it."""
 
     version: Version | None = None
     error: str | None = None
     withdrawn: bool = False
+    read_back: bool = False
 
     def encode(self) -> bytes:
-        return pickle.dumps((self.version, self.error, self.withdrawn))
+        message = pickle.dumps((self.version, self.error, self.withdrawn, self.read_back))
+        if len(message) <= _MESSAGE_BYTES:
+            return message
+        # A message is one SEQPACKET datagram, cut at the reader's buffer: never larger.
+        error = self.error[:_ERROR_CHARACTERS] if self.error else None
+        return pickle.dumps((None, error, self.withdrawn, self.version is not None))
 
     @classmethod
     def decode(cls, message: bytes) -> _Answer:
@@ -171,7 +179,7 @@ class RunProcesses:
             answer = worker.run(job, claimed.lock.fileno())
             if answer is not None:
                 self._give_back(worker)
-                return _finished(version, answer)
+                return self._finished(version, answer)
             ending = worker.ending()
             # A worker that died idle (the OOM killer, say) never began this run: one
             # more worker runs it. One that died after the run's start fails it.
@@ -201,6 +209,15 @@ class RunProcesses:
                 return
         worker.close()
 
+    def _finished(self, version: Version, answer: _Answer) -> Version:
+        if answer.withdrawn:
+            raise RunWithdrawn(version)
+        if answer.read_back:
+            return self.store.version(version.dataset, version.id)
+        if answer.version is None:
+            raise RunProcessError(f"dataset {version.dataset} version {version.id}: {answer.error}")
+        return answer.version
+
     def _died(self, claimed: ClaimedRun, how: str) -> Version:
         """The version of a run whose worker died, FAILED (unless it had ended first)."""
         version = claimed.version
@@ -209,14 +226,6 @@ class RunProcesses:
         remove_partial_files(folder, keep=folder / LOG_NAME)
         reason = f"{INTERRUPTED}: its worker process {how}"
         return self.store.finish_version(version, FAILED, reason=reason)
-
-
-def _finished(version: Version, answer: _Answer) -> Version:
-    if answer.withdrawn:
-        raise RunWithdrawn(version)
-    if answer.version is None:
-        raise RunProcessError(f"dataset {version.dataset} version {version.id}: {answer.error}")
-    return answer.version
 
 
 # -- the worker process ----------------------------------------------------------------

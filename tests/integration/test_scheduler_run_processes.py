@@ -262,6 +262,27 @@ def test_the_finished_version_comes_back_from_the_worker_unread(runner_of: MakeR
     assert Path(str(version.content_uri).removeprefix("file://")).read_text() == "a,b\n"
 
 
+def test_a_finished_version_too_large_for_one_message_is_read_back(tmp_path: Path) -> None:
+    """A worker's answer is one datagram of at most 64 KiB. A failed command's reason
+    quotes the command, here of 80,000 characters: the scheduler reads that version
+    from the store instead of getting it cut short."""
+    command = "sh -c 'exit 3' " + "x" * 80_000
+    path = write_definition(tmp_path / "defs", sql_dataset("long", command=command))
+    with StateStore(Home.locate(tmp_path / "home")) as store:
+        store.register(path)
+        runner = EngineRunner(DatasetEngine(store), run_processes=True)
+        try:
+            (claimed,) = runner.claim([("long", Trigger.manual())])
+            assert isinstance(claimed, ClaimedRun), claimed
+            version = runner.run(claimed)
+            assert worker_processes(), "the run went to a worker process"
+        finally:
+            runner.close()
+        assert version.status == FAILED and "exited with code 3" in str(version.reason)
+        assert len(str(version.reason)) > 80_000
+        assert version == store.version("long", claimed.version.id)
+
+
 def test_a_stop_withdraws_the_claims_no_worker_started(runner_of: MakeRunner) -> None:
     home, store, runner = runner_of("first", "second")
     scheduler = Scheduler(store, runner, clock=store.clock, workers=1, poll_seconds=0.05)
