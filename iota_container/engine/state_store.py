@@ -247,36 +247,35 @@ class StateStore:
         until then an interrupted claim is withdrawn instead of failed."""
         now = self.clock()
         now_text, stamp, pid = to_text(now), f"{now:%Y%m%dT%H%M%SZ}", os.getpid()
-        version_ids: list[str | None] = []
+        created: list[Version | None] = []
         with self._write() as db:
             for name, trigger, mode in claims:
                 version_id = f"{stamp}-{os.urandom(4).hex()}"
                 if trigger.claim_key is not None and not trigger_claims.claim(
                     db, name, trigger, version_id, now_text
                 ):
-                    version_ids.append(None)
+                    created.append(None)
                     continue
-                version_rows.insert_creating(
-                    db,
-                    version_id,
-                    name,
-                    trigger,
-                    mode,
-                    created_at=now_text,
-                    output_prefix=self.home.output_prefix(name, version_id),
-                    owner_pid=pid,
-                    queued=queued,
+                created.append(
+                    version_rows.insert_creating(
+                        db,
+                        version_id,
+                        name,
+                        trigger,
+                        mode,
+                        created_at=now_text,
+                        output_prefix=self.home.output_prefix(name, version_id),
+                        owner_pid=pid,
+                        queued=queued,
+                    )
                 )
-                version_ids.append(version_id)
-        created = self._versions_by_id([v for v in version_ids if v is not None])
         return [
-            created[version_id]
-            if version_id is not None
-            else TriggerAlreadyClaimed(
+            version
+            or TriggerAlreadyClaimed(
                 f"dataset {name!r} already ran for {trigger.describe()}: "
                 "each schedule window and upstream version triggers one run"
             )
-            for version_id, (name, trigger, _) in zip(version_ids, claims)
+            for version, (name, trigger, _) in zip(created, claims)
         ]
 
     def _versions_by_id(self, version_ids: Sequence[str]) -> dict[str, Version]:

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from iota_container.engine.records import CREATING, Trigger, to_text
+from iota_container.engine.records import CREATING, Trigger, Version, from_text, to_text
 
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE ... RETURNING
 
@@ -28,7 +28,11 @@ def insert_creating(
     output_prefix: str,
     owner_pid: int,
     queued: bool,
-) -> None:
+) -> Version:
+    """The new CREATING row, and the Version it reads back as: built from the values
+    written, not selected again (a scheduler claims a thousand at one minute, and reading
+    them back cost more than writing them). The columns not written are their defaults,
+    which are Version's."""
     db.execute(
         "INSERT INTO versions (id, dataset, status, trigger_kind, schedule_time,"
         " upstream_dataset, upstream_version, mode, created_at, output_prefix,"
@@ -47,6 +51,16 @@ def insert_creating(
             owner_pid,
             int(queued),
         ),
+    )
+    return Version(
+        id=version_id,
+        dataset=name,
+        status=CREATING,
+        trigger=trigger,
+        mode=mode,
+        created_at=from_text(created_at),
+        output_prefix=output_prefix,
+        owner_pid=owner_pid,
     )
 
 

@@ -335,6 +335,26 @@ def test_many_claims_in_one_transaction_report_each_one_already_claimed(
     assert [v.id for v in store.versions("b")] == [claimed_b.id]
 
 
+def test_claimed_versions_are_the_rows_stored_and_are_not_read_back(
+    store: StateStore, tmp_path: Path
+) -> None:
+    """A scheduler claims a thousand windows at one minute in one transaction: each
+    claim's Version is built from what was written, and is what the store reads."""
+    register(
+        store, tmp_path / "defs", sql_dataset("a", command="true"), sql_dataset("b", command="true")
+    )
+    statements: list[str] = []
+    store._connection.set_trace_callback(statements.append)
+    claims = store.start_versions(
+        [("a", Trigger.schedule(START), MODE_PROCESS), ("b", Trigger.manual(), "q")]
+    )
+    store._connection.set_trace_callback(None)
+    assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")], statements
+    for claimed in claims:
+        assert isinstance(claimed, Version)
+        assert claimed == store.version(claimed.dataset, claimed.id)
+
+
 CLAIM_AHEAD_AND_HOLD = """
 import sys, time
 from pathlib import Path
