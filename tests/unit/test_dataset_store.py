@@ -3,7 +3,9 @@ SIGKILLed process) and retention."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -26,6 +28,7 @@ from iota_container.engine.records import (
     LATEST_SUCCEEDED,
     MODE_PROCESS,
     SUCCEEDED,
+    Delivery,
     Trigger,
     Version,
 )
@@ -353,6 +356,45 @@ def test_claimed_versions_are_the_rows_stored_and_are_not_read_back(
     for claimed in claims:
         assert isinstance(claimed, Version)
         assert claimed == store.version(claimed.dataset, claimed.id)
+
+
+def test_a_version_with_every_field_set_comes_through_pickle_whole() -> None:
+    """Versions cross to the scheduler's worker processes and back pickled, as their
+    fields' values in order (records.py): a field out of place would land in another."""
+    moment = START + timedelta(microseconds=7)
+    delivery = Delivery(0, "s3://b/k", FAILED, moment, reason="denied", role_arn="arn:r")
+    values: dict[str, object] = {
+        "id": "20250301T120000Z-0a1b2c3d",
+        "dataset": "readings",
+        "status": FAILED,
+        "trigger": Trigger.dataset("upstream", "v1"),
+        "mode": MODE_PROCESS,
+        "created_at": moment,
+        "output_prefix": "file:///out/readings/v",
+        "reason": "why",
+        "started_at": moment + timedelta(seconds=1),
+        "finished_at": moment + timedelta(seconds=2),
+        "exit_code": 3,
+        "duration_seconds": 1.5,
+        "outputs": {"ipynb": "file:///out/a.ipynb"},
+        "content_uri": "file:///out/c",
+        "log_path": "/home/run.log",
+        "owner_pid": 42,
+        "executor": "ray",
+        "run_id": "run-1",
+        "node": "node-2",
+        "followable": True,
+        "window_start": moment - timedelta(minutes=5),
+        "window_end": moment,
+        "late_messages": 4,
+        "late_notified_at": moment + timedelta(seconds=3),
+        "deliveries": (delivery,),
+    }
+    assert set(values) == {f.name for f in dataclasses.fields(Version)}  # every one of them
+    version = Version(**values)  # type: ignore[arg-type]
+    again = pickle.loads(pickle.dumps(version))
+    assert {name: getattr(again, name) for name in values} == values
+    assert pickle.loads(pickle.dumps(Trigger.schedule(START))) == Trigger.schedule(START)
 
 
 CLAIM_AHEAD_AND_HOLD = """
