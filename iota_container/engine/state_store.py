@@ -463,18 +463,28 @@ class StateStore:
 
     def _keeps_every_version(self, name: str, definition: DatasetDefinition) -> bool:
         """True when neither setting can prune anything yet: no more versions than the
-        count kept, none older than the age kept. One aggregate instead of reading every
-        version after each run (a minute schedule keeping all makes 1,440 a day)."""
+        count kept, none older than the age kept. One statement after each run, whose
+        cost does not grow with the versions kept (a minute schedule keeping all makes
+        1,440 a day): the count stops at one more than the count kept (maxVersions is
+        at most 1,000), and the oldest is read from the versions_by_age index."""
         versioning = definition.versioning_configuration
-        row = self._one("SELECT COUNT(*), MIN(created_at) FROM versions WHERE dataset = ?", (name,))
-        if row is None or not row[0]:
-            return True
-        if versioning is None or not versioning.unlimited:
-            kept = versioning.max_versions if versioning and versioning.max_versions else 1
-            if row[0] > kept:
-                return False
         days = retention_days(definition.retention_period)
-        return days is None or from_text(row[1]) >= self.clock() - timedelta(days=days)
+        unlimited = versioning is not None and versioning.unlimited
+        if unlimited and days is None:
+            return True
+        kept = versioning.max_versions if versioning and versioning.max_versions else 1
+        count, oldest = self._one(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE dataset = ?1 LIMIT ?2)),"
+            " (SELECT MIN(created_at) FROM versions WHERE dataset = ?1)",
+            (name, 0 if unlimited else kept + 1),
+        ) or (0, None)
+        if count > kept:
+            return False
+        return (
+            days is None
+            or oldest is None
+            or from_text(oldest) >= self.clock() - timedelta(days=days)
+        )
 
     # -- plumbing -----------------------------------------------------------------------
 

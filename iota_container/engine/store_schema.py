@@ -186,6 +186,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE versions ADD COLUMN submissions INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        8,
+        "the versions of each dataset by age",
+        """
+        -- Retention asks after every run whether a dataset's oldest version is past its
+        -- retentionPeriod (StateStore._keeps_every_version): read here, not by visiting
+        -- every version it keeps.
+        CREATE INDEX versions_by_age ON versions (dataset, created_at);
+        """,
+    ),
 )
 
 

@@ -314,6 +314,43 @@ def test_no_retention_period_means_ninety_days(
     assert len(store.versions("readings")) == 1
 
 
+@pytest.mark.parametrize(
+    "retention", [None, {"numberOfDays": 30}], ids=["ninety-days", "thirty-days"]
+)
+def test_the_check_after_each_run_costs_the_same_for_ten_versions_or_two_thousand(
+    store: StateStore, tmp_path: Path, retention: dict[str, object] | None
+) -> None:
+    """Retention is asked after every run, and a minute schedule keeping every version
+    makes 1,440 a day: the SQLite instructions the check takes must not grow with them.
+    (With maxVersions, at most 1,000, it visits no more versions than that.)"""
+    document = sql_dataset("readings", file="r.csv")
+    document["versioningConfiguration"] = {"unlimited": True}
+    if retention:
+        document["retentionPeriod"] = retention
+    register(store, tmp_path / "defs", document)
+
+    def instructions() -> int:
+        count = 0
+
+        def step() -> int:
+            nonlocal count
+            count += 1
+            return 0  # go on
+
+        store._connection.set_progress_handler(step, 1)
+        try:
+            assert store.apply_retention("readings") == []
+        finally:
+            store._connection.set_progress_handler(None, 1)
+        return count
+
+    store.start_versions([("readings", Trigger.manual(), MODE_PROCESS)] * 10)
+    few = instructions()
+    store.start_versions([("readings", Trigger.manual(), MODE_PROCESS)] * 1990)
+    assert len(store.versions("readings")) == 2000
+    assert instructions() == few > 0
+
+
 # -- claims taken ahead of their runs ------------------------------------------------------
 
 
