@@ -47,6 +47,7 @@ from iota_container.engine.home import Home
 from iota_container.engine.locks import dataset_lock, lock_if_free
 from iota_container.engine.records import (
     CREATING,
+    DATASET,
     FAILED,
     INTERRUPTED,
     LATEST,
@@ -379,6 +380,22 @@ class StateStore:
             (name, trigger.kind, trigger.claim_key),
         )
         return row is not None
+
+    def unclaimed_upstream_versions(
+        self, name: str, upstream: str, finished_after: datetime
+    ) -> list[Version]:
+        """The SUCCEEDED versions of `upstream` that finished after `finished_after` and
+        have not triggered `name` (no claim of theirs), oldest first. One query: the
+        scheduler asks after every upstream run, and an upstream keeping every version of
+        a minute schedule has 1,440 a day, which read and checked one by one took 73 ms."""
+        self._require(upstream)
+        rows = self._all(
+            "SELECT * FROM versions AS v WHERE v.dataset = ? AND v.status = ?"
+            " AND v.finished_at > ? AND NOT EXISTS (SELECT 1 FROM trigger_claims AS c"
+            " WHERE c.dataset = ? AND c.kind = ? AND c.claim_key = v.id) ORDER BY v.seq",
+            (upstream, SUCCEEDED, to_text(finished_after), name, DATASET),
+        )
+        return [Version.from_row(row) for row in rows]
 
     def skip_triggers(self, name: str, triggers: Sequence[Trigger], reason: str) -> None:
         """Claim `triggers` without creating versions, so that none of them ever runs."""

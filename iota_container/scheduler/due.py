@@ -83,16 +83,10 @@ def pending_upstream_versions(store: StateStore, dataset: RegisteredDataset) -> 
     pending: list[Version] = []
     for upstream in dataset.definition.triggering_datasets:
         try:
-            newest_first = store.versions(upstream)
+            # Content from before this dataset existed triggers nothing.
+            pending += store.unclaimed_upstream_versions(dataset.name, upstream, dataset.created_at)
         except UnknownDataset:  # registration checks it; a race with unregister is harmless
             continue
-        for version in reversed(newest_first):
-            if not version.succeeded or version.finished_at is None:
-                continue
-            if version.finished_at <= dataset.created_at:
-                continue  # content from before this dataset existed triggers nothing
-            if not store.is_claimed(dataset.name, Trigger.dataset(upstream, version.id)):
-                pending.append(version)
     return pending
 
 

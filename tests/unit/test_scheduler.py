@@ -36,7 +36,12 @@ from iota_container.engine.state_store import StateStore
 from iota_container.errors import IotaError
 from iota_container.schedule.expressions import parse_schedule
 from iota_container.scheduler.clock import CLOCK_FILE_ENV, FileClock, scheduler_clock
-from iota_container.scheduler.due import next_window, skip_missed, windows_between
+from iota_container.scheduler.due import (
+    next_window,
+    pending_upstream_versions,
+    skip_missed,
+    windows_between,
+)
 from iota_container.scheduler.loop import ALREADY_CLAIMED, WITHDRAWN, EngineRunner, Scheduler
 from tests.dataset_helpers import container_dataset, sql_dataset, write_definition
 
@@ -276,6 +281,46 @@ def test_only_new_succeeded_upstream_versions_trigger(
     store.finish_version(by_hand, SUCCEEDED)
     run_once(store, runner)
     assert runner.calls == [("report", Trigger.dataset("readings", by_hand.id))]
+
+
+def test_the_pending_upstream_versions_are_one_query_however_many_the_upstream_keeps(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
+    """Asked after every upstream run: an upstream keeping every version of a minute
+    schedule has 1,440 a day, which checked one query each cost the loop 73 ms a look."""
+    readings = sql_dataset("readings", command="true")
+    readings["versioningConfiguration"] = {"unlimited": True}
+    register(store, tmp_path, readings, triggered("report", "readings"))
+    report = store.dataset("report")
+
+    def add_claimed_versions(count: int) -> None:
+        for _ in range(count):
+            clock.advance(seconds=1)
+            version = store.start_version("readings", Trigger.manual(), MODE_PROCESS)
+            store.finish_version(version, SUCCEEDED)
+            store.skip_triggers("report", [Trigger.dataset("readings", version.id)], "test")
+
+    def statements_of_a_look() -> tuple[int, list[str]]:
+        statements: list[str] = []
+        store._connection.set_trace_callback(statements.append)
+        try:
+            pending = pending_upstream_versions(store, report)
+        finally:
+            store._connection.set_trace_callback(None)
+        return len(statements), [v.id for v in pending]
+
+    add_claimed_versions(3)
+    few = statements_of_a_look()
+    add_claimed_versions(60)
+    clock.advance(seconds=1)
+    failed = store.start_version("readings", Trigger.manual(), MODE_PROCESS)
+    store.finish_version(failed, FAILED, reason="no rows")
+    clock.advance(seconds=1)
+    new = store.finish_version(
+        store.start_version("readings", Trigger.manual(), MODE_PROCESS), SUCCEEDED
+    )
+    assert few == (few[0], [])
+    assert statements_of_a_look() == (few[0], [new.id])  # the one succeeded and unclaimed
 
 
 def test_latest_only_skips_all_but_the_newest_upstream_version(
