@@ -463,11 +463,12 @@ class StateStore:
         definition = definition or self.dataset(name).definition
         if self._keeps_every_version(name, definition):
             return []
+        now = self.clock()
         pruned = versions_to_prune(
-            self.versions(name),
+            self._prune_candidates(name, definition, now),
             definition.versioning_configuration,
             definition.retention_period,
-            self.clock(),
+            now,
         )
         if not pruned:
             return []
@@ -477,6 +478,23 @@ class StateStore:
         for version in pruned:
             remove_version_files(version, self.home.version_dir(name, version.id))
         return pruned
+
+    def _prune_candidates(
+        self, name: str, definition: DatasetDefinition, now: datetime
+    ) -> list[Version]:
+        """The versions retention must look at, newest first: all of them, except when
+        every version is kept by count and only age prunes. Then just those past the age,
+        from the versions_by_age index: a minute schedule keeping every version for 90
+        days has 129,600, and one of them ages out at every run."""
+        versioning = definition.versioning_configuration
+        days = retention_days(definition.retention_period)
+        if versioning is None or not versioning.unlimited or days is None:
+            return self.versions(name)
+        rows = self._all(
+            "SELECT * FROM versions WHERE dataset = ? AND created_at < ? ORDER BY seq DESC",
+            (name, to_text(now - timedelta(days=days))),
+        )
+        return [Version.from_row(row) for row in rows]
 
     def _keeps_every_version(self, name: str, definition: DatasetDefinition) -> bool:
         """True when neither setting can prune anything yet: no more versions than the

@@ -13,7 +13,9 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -42,7 +44,8 @@ from iota_container.engine.store_schema import MIGRATIONS, Migration, StateError
 from tests.dataset_helpers import container_dataset, content_var, sql_dataset, write_definition
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-NEXT = MIGRATIONS[-1].number + 1  # a migration this code does not have yet
+NEXT = MIGRATIONS[-1].number + 1
+T = TypeVar("T")  # a migration this code does not have yet
 
 
 class Clock:
@@ -250,6 +253,24 @@ def test_a_version_whose_process_was_killed_becomes_failed(home: Home, tmp_path:
         process.wait(30)
 
 
+def sqlite_instructions(store: StateStore, action: Callable[[], T]) -> tuple[int, T]:
+    """The SQLite virtual machine instructions `action` takes on the store's connection,
+    and its result: a cost that does not depend on the machine's speed."""
+    count = 0
+
+    def step() -> int:
+        nonlocal count
+        count += 1
+        return 0  # go on
+
+    store._connection.set_progress_handler(step, 1)
+    try:
+        result = action()
+    finally:
+        store._connection.set_progress_handler(None, 1)
+    return count, result
+
+
 # -- retention --------------------------------------------------------------------------------
 
 
@@ -329,26 +350,39 @@ def test_the_check_after_each_run_costs_the_same_for_ten_versions_or_two_thousan
         document["retentionPeriod"] = retention
     register(store, tmp_path / "defs", document)
 
-    def instructions() -> int:
-        count = 0
-
-        def step() -> int:
-            nonlocal count
-            count += 1
-            return 0  # go on
-
-        store._connection.set_progress_handler(step, 1)
-        try:
-            assert store.apply_retention("readings") == []
-        finally:
-            store._connection.set_progress_handler(None, 1)
-        return count
-
     store.start_versions([("readings", Trigger.manual(), MODE_PROCESS)] * 10)
-    few = instructions()
+    few, pruned = sqlite_instructions(store, lambda: store.apply_retention("readings"))
     store.start_versions([("readings", Trigger.manual(), MODE_PROCESS)] * 1990)
     assert len(store.versions("readings")) == 2000
-    assert instructions() == few > 0
+    assert sqlite_instructions(store, lambda: store.apply_retention("readings")) == (few, [])
+    assert few > 0 and pruned == []
+
+
+def test_pruning_by_age_alone_reads_the_versions_past_it_not_every_one_kept(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
+    """Every version kept by count, for 2 days: at a minute schedule's steady state one
+    version ages out at every run, among the 2,880 kept. Two datasets alike but for how
+    many recent versions they keep: pruning the one old version costs each the same."""
+    recent = {"readings_a": 10, "readings_b": 300}
+    for name in recent:
+        document = sql_dataset(name, file="r.csv")
+        document["versioningConfiguration"] = {"unlimited": True}
+        document["retentionPeriod"] = {"numberOfDays": 2}
+        register(store, tmp_path / "defs", document)
+    old = {name: add_version(store, name, SUCCEEDED) for name in recent}
+    clock.now += timedelta(days=2, minutes=1)
+    for name, count in recent.items():
+        for claimed in store.start_versions([(name, Trigger.manual(), MODE_PROCESS)] * count):
+            assert isinstance(claimed, Version)
+            store.finish_version(claimed, SUCCEEDED)
+    costs = []
+    for name in recent:
+        cost, pruned = sqlite_instructions(store, partial(store.apply_retention, name))
+        assert [v.id for v in pruned] == [old[name].id]
+        assert len(store.versions(name)) == recent[name]
+        costs.append(cost)
+    assert costs[0] == costs[1]
 
 
 # -- claims taken ahead of their runs ------------------------------------------------------
