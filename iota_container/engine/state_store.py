@@ -474,7 +474,7 @@ class StateStore:
             return []
         with self._write() as db:
             db.executemany("DELETE FROM versions WHERE id = ?", [(v.id,) for v in pruned])
-            trigger_claims.prune(db, name)
+            trigger_claims.prune(db, name, [v.id for v in pruned])
         for version in pruned:
             remove_version_files(version, self.home.version_dir(name, version.id))
         return pruned

@@ -188,12 +188,19 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         8,
-        "the versions of each dataset by age",
+        "indexes for retention after each run",
         """
         -- Retention asks after every run whether a dataset's oldest version is past its
-        -- retentionPeriod (StateStore._keeps_every_version): read here, not by visiting
-        -- every version it keeps.
+        -- retentionPeriod (StateStore._keeps_every_version), and prunes by age alone the
+        -- versions past it: read here, not by visiting every version it keeps.
         CREATE INDEX versions_by_age ON versions (dataset, created_at);
+        -- The claims of the versions it prunes (trigger_claims.prune), and of a
+        -- withdrawn one, found by their version.
+        CREATE INDEX trigger_claims_by_version ON trigger_claims (version_id, dataset);
+        -- A claim kept after its version was pruned has no version from now on (''),
+        -- like a skipped one: prune looks at those again, not at every claim.
+        UPDATE trigger_claims SET version_id = '' WHERE version_id <> ''
+            AND NOT EXISTS (SELECT 1 FROM versions WHERE id = trigger_claims.version_id);
         """,
     ),
 )

@@ -107,6 +107,25 @@ def test_an_older_database_is_upgraded_in_place(home: Home, tmp_path: Path) -> N
             assert db.execute("SELECT note FROM datasets").fetchall() == [(None,)]
 
 
+def test_claims_kept_after_their_versions_were_pruned_lose_their_version_on_upgrade(
+    home: Home, clock: Clock, tmp_path: Path
+) -> None:
+    """Before migration 8 such a claim kept the id of its deleted version; prune now
+    looks only at claims with none (trigger_claims.prune)."""
+    before = tuple(m for m in MIGRATIONS if m.number < 8)
+    with StateStore(home, clock=clock, migrations=before) as old:
+        register(old, tmp_path / "defs", sql_dataset("readings", file="r.csv"))
+        gone = add_version(old, "readings", SUCCEEDED, Trigger.schedule(START))
+        kept = add_version(old, "readings", SUCCEEDED, Trigger.schedule(START + timedelta(hours=1)))
+        old._connection.execute("DELETE FROM versions WHERE id = ?", (gone.id,))
+    with StateStore(home, clock=clock), sqlite3.connect(home.database) as db:
+        rows = db.execute("SELECT claim_key, version_id FROM trigger_claims ORDER BY 1")
+        assert rows.fetchall() == [
+            (Trigger.schedule(START).claim_key, ""),
+            (Trigger.schedule(START + timedelta(hours=1)).claim_key, kept.id),
+        ]
+
+
 def test_a_failed_migration_leaves_the_database_as_it_was(home: Home) -> None:
     StateStore(home).close()
     broken = Migration(NEXT, "broken", "CREATE TABLE notes (id INTEGER);\nNOT SQL AT ALL;")
@@ -373,7 +392,9 @@ def test_pruning_by_age_alone_reads_the_versions_past_it_not_every_one_kept(
     old = {name: add_version(store, name, SUCCEEDED) for name in recent}
     clock.now += timedelta(days=2, minutes=1)
     for name, count in recent.items():
-        for claimed in store.start_versions([(name, Trigger.manual(), MODE_PROCESS)] * count):
+        # Each its schedule window's: a claim each, which pruning must not visit either.
+        windows = [Trigger.schedule(clock.now + timedelta(minutes=m)) for m in range(count)]
+        for claimed in store.start_versions([(name, w, MODE_PROCESS) for w in windows]):
             assert isinstance(claimed, Version)
             store.finish_version(claimed, SUCCEEDED)
     costs = []
@@ -383,6 +404,63 @@ def test_pruning_by_age_alone_reads_the_versions_past_it_not_every_one_kept(
         assert len(store.versions(name)) == recent[name]
         costs.append(cost)
     assert costs[0] == costs[1]
+
+
+def claim_keys(store: StateStore, name: str) -> list[str]:
+    rows = store._connection.execute(
+        "SELECT claim_key FROM trigger_claims WHERE dataset = ? ORDER BY claim_key", (name,)
+    )
+    return [row[0] for row in rows]
+
+
+def test_the_claims_of_pruned_versions_go_once_they_no_longer_matter(
+    store: StateStore, clock: Clock, tmp_path: Path
+) -> None:
+    """A pruned version's claim stays while it is its dataset's latest schedule window (a
+    scheduler resumes after it) or its upstream version still exists (it would trigger
+    again); then it goes, at a later prune."""
+    minutely = sql_dataset("minutely", file="r.csv")  # keeps the latest (and succeeded)
+    hourly = sql_dataset("hourly", file="r.csv")
+    hourly["versioningConfiguration"] = {"unlimited": True}
+    hourly["retentionPeriod"] = {"numberOfDays": 2}
+    source = sql_dataset("source", file="r.csv")
+    source["versioningConfiguration"] = {"unlimited": True}
+    source["retentionPeriod"] = {"numberOfDays": 2}
+    report = container_dataset("report", triggers=[{"dataset": {"name": "source"}}])
+    register(store, tmp_path / "defs", minutely, hourly, source, report)
+    later = timedelta(days=2, minutes=1)
+
+    windows = [Trigger.schedule(START + timedelta(minutes=m)) for m in (1, 2, 3)]
+    for window in windows:
+        add_version(store, "minutely", SUCCEEDED, window)
+    assert len(store.apply_retention("minutely")) == 2
+    assert claim_keys(store, "minutely") == [windows[2].claim_key]
+
+    first = Trigger.schedule(START)
+    add_version(store, "hourly", SUCCEEDED, first)
+    clock.now += later
+    assert len(store.apply_retention("hourly")) == 1  # the latest window's version, by age
+    assert claim_keys(store, "hourly") == [first.claim_key]
+    assert store.last_schedule_window("hourly") == START
+    second = Trigger.schedule(clock.now)
+    add_version(store, "hourly", SUCCEEDED, second)
+    clock.now += later
+    assert len(store.apply_retention("hourly")) == 1
+    assert claim_keys(store, "hourly") == [second.claim_key]
+
+    old = add_version(store, "source", SUCCEEDED)
+    clock.now += later
+    kept = [add_version(store, "source", SUCCEEDED) for _ in range(2)]
+    for upstream in (old, *kept):
+        add_version(store, "report", SUCCEEDED, Trigger.dataset("source", upstream.id))
+    assert [v.id for v in store.apply_retention("source")] == [old.id]
+    assert len(store.apply_retention("report")) == 2  # the runs of `old` and kept[0]
+    assert claim_keys(store, "report") == sorted(v.id for v in kept)
+    clock.now += later
+    assert len(store.apply_retention("source")) == 2
+    add_version(store, "report", SUCCEEDED)  # by hand: claims nothing
+    assert len(store.apply_retention("report")) == 1
+    assert claim_keys(store, "report") == []
 
 
 # -- claims taken ahead of their runs ------------------------------------------------------
