@@ -487,6 +487,20 @@ def test_many_claims_in_one_transaction_report_each_one_already_claimed(
     assert [v.id for v in store.versions("b")] == [claimed_b.id]
 
 
+def test_a_version_id_drawn_twice_in_one_claim_is_drawn_again(
+    store: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids are the second's stamp and 32 random bits: a thousand claims in one second
+    repeat one about once a week at one claim a minute, which failed them all."""
+    register(
+        store, tmp_path / "defs", sql_dataset("a", command="true"), sql_dataset("b", command="true")
+    )
+    draws = iter([b"\x00\x00\x00\x01", b"\x00\x00\x00\x01", b"\x00\x00\x00\x02"])
+    monkeypatch.setattr(os, "urandom", lambda size: next(draws))
+    claims = store.start_versions([("a", Trigger.manual(), "q"), ("b", Trigger.manual(), "q")])
+    assert [v.id[-8:] for v in claims if isinstance(v, Version)] == ["00000001", "00000002"]
+
+
 def test_claimed_versions_are_the_rows_stored_and_are_not_read_back(
     store: StateStore, tmp_path: Path
 ) -> None:
