@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -452,13 +452,13 @@ def test_infrastructure_retries_are_counted_across_the_processes_that_follow_a_r
 def test_a_killed_scheduler_follows_its_runs_on_the_cluster_after_a_restart(
     world: World, tmp_path: Path
 ) -> None:
-    every_minute = [{"schedule": {"expression": "cron(* * * * ? *)"}}]
+    # One window, the same for both: with a minute schedule, two registrations either
+    # side of a minute's turn would give the first dataset two windows due.
+    window = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=2)
+    at = f"cron({window.minute} {window.hour} {window.day} {window.month} ? {window.year})"
     for name in ("east", "west"):
-        world.register(name, triggers=every_minute)
+        world.register(name, triggers=[{"schedule": {"expression": at}}])
     clock = tmp_path / "now"
-    with StateStore(Home.locate(world.home)) as store:
-        registered = max(d.created_at for d in store.datasets())
-    window = registered.replace(second=0, microsecond=0) + timedelta(minutes=1)
     clock.write_text((window + timedelta(seconds=5)).isoformat())
     world.env[CLOCK_FILE_ENV] = str(clock)
     logs: list[Path] = []
